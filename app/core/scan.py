@@ -1,0 +1,427 @@
+"""Classify every session in a Claude Desktop data folder.  Read-only.
+
+Each ``claude-code-sessions/<account>/<org>/`` folder holds, per session, up to
+three things: the record ``local_<id>.json``, the unsaved copy
+``local_<id>.json.tmp`` that a failed rename left behind, and the tombstones
+``deleted_<id>`` / ``deleted_<cliSessionId>`` of a session deleted in the app.
+The scanner groups them into one :class:`Session` with a status:
+
+* healthy  - the ``.json`` loads and no ``.tmp`` holds newer data;
+* orphaned - a loadable ``.tmp`` holds data the ``.json`` lacks;
+* corrupt  - no loadable copy exists (or the only one belongs to a deleted
+  session, which we never bring back).
+
+Scanning never writes, never follows a link out of the data folder, never
+blocks on a special file, and turns every bad file into a reason, not a crash.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from app.core import loader
+from app.core import reasons as R
+from app.core.locations import SESSIONS_FOLDER, DataDir
+from app.core.transcripts import TranscriptIndex
+
+HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
+STATUSES = (HEALTHY, ORPHANED, CORRUPT)
+
+JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
+# Bigger than this cannot hold a string V8 can make (UTF-8 needs at most 3
+# bytes per UTF-16 unit), so we say "too large" without reading gigabytes.
+READ_LIMIT = 3 * loader.MAX_JS_STRING
+# O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
+# record must not hang the scan.  O_NOFOLLOW: a file swapped for a link after we
+# listed it is not followed.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_TEXT_LIMIT = 1000  # a title or cwd longer than this is shown cut
+
+
+class FileState(NamedTuple):
+    """One of a session's files, as the app's loader sees it.  (A NamedTuple:
+    immutable, and several times cheaper to build than a frozen dataclass.)"""
+
+    path: str
+    kind: str  # "json" or "tmp"
+    size: int | None
+    mtime: float | None
+    loadable: bool
+    problems: tuple[str, ...]
+    detail: str = ""
+    last_activity_ms: float | None = None
+    error_line: int | None = None
+    error_column: int | None = None
+    error_offset: int | None = None
+    is_link: bool = False
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything a user needs to recognise one session, and its state."""
+
+    id: str
+    status: str
+    reasons: tuple[str, ...]
+    account: str
+    org: str
+    active: bool
+    folder: str
+    json: FileState | None
+    tmp: FileState | None
+    tombstoned: bool
+    title: str | None = None
+    cwd: str | None = None
+    model: str | None = None
+    created_at_ms: float | None = None
+    last_activity_ms: float | None = None
+    completed_turns: int | None = None
+    cli_session_id: str | None = None
+    transcript_path: str | None = None
+    size: int | None = None
+
+    @property
+    def transcript_found(self) -> bool:
+        return self.transcript_path is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The session as the ``scan --json`` contract spells it."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "account": self.account,
+            "org": self.org,
+            "active": self.active,
+            "json_path": self.json.path if self.json else None,
+            "tmp_path": self.tmp.path if self.tmp else None,
+            "title": self.title,
+            "cwd": self.cwd,
+            "model": self.model,
+            "created_at": iso_time(self.created_at_ms),
+            "last_activity": iso_time(self.last_activity_ms),
+            "completed_turns": self.completed_turns,
+            "size": self.size,
+            "cli_session_id": self.cli_session_id,
+            "transcript_found": self.transcript_found,
+            "tombstoned": self.tombstoned,
+            "details": [_file_detail(f) for f in (self.json, self.tmp) if f and (f.problems or f.detail)],
+        }
+
+
+@dataclass
+class FolderReport:
+    """One data folder: what it is, which account is active, what we skipped."""
+
+    data_dir: DataDir
+    active_account: str | None = None
+    active_source: str | None = None  # "config.json" or "newest"
+    accounts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.data_dir.path),
+            "install_type": self.data_dir.install_type,
+            "label": self.data_dir.label,
+            "has_sessions": self.data_dir.has_sessions,
+            "active_account": self.active_account,
+            "active_source": self.active_source,
+            "accounts": self.accounts,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class ScanResult:
+    folders: list[FolderReport]
+    sessions: list[Session]
+
+    def summary(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUSES}
+        for session in self.sessions:
+            counts[session.status] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data_dirs": [f.to_json() for f in self.folders],
+            "sessions": [s.to_json() for s in self.sessions],
+            "summary": self.summary(),
+        }
+
+
+def iso_time(ms: float | None) -> str | None:
+    if ms is None:
+        return None
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _file_detail(f: FileState) -> dict[str, Any]:
+    out: dict[str, Any] = {"file": f.kind, "problems": list(f.problems), "detail": f.detail}
+    if f.error_line is not None:
+        out.update(line=f.error_line, column=f.error_column, offset=f.error_offset)
+    return out
+
+
+# --------------------------------------------------------------------- files
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([os.path.normcase(path), os.path.normcase(root)]) == os.path.normcase(root)
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: str) -> tuple[FileState, dict | None]:
+    """Read one record file, safely, and judge it.  Returns its state and the
+    record's top-level fields when it parsed as an object."""
+    path = entry.path
+    open_path = path
+    flags = _OPEN_FLAGS | _NOFOLLOW
+    is_link = entry.is_symlink()
+    if is_link:
+        target = os.path.realpath(path)
+        try:
+            shown = os.readlink(path)
+        except OSError:
+            shown = target
+        if not _inside(target, root_real):
+            return FileState(path, kind, None, None, False, (R.LINK_OUTSIDE,), f"points to {shown}",
+                             is_link=True), None
+        if not os.path.isfile(target):
+            return FileState(path, kind, None, None, False, (R.BROKEN_LINK,), f"points to {shown}",
+                             is_link=True), None
+        open_path = target  # a link inside the data folder: the app follows it, so do we
+    try:
+        fd = os.open(open_path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            # The file became a link after we listed it: never follow it.
+            return FileState(path, kind, None, None, False, (R.LINK_OUTSIDE,), "became a link while scanning",
+                             is_link=True), None
+        return FileState(path, kind, None, None, False, (R.UNREADABLE,), exc.strerror or str(exc),
+                         is_link=is_link), None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return FileState(path, kind, None, None, False, (R.UNREADABLE,), "not a regular file",
+                             is_link=is_link), None
+        if st.st_size > READ_LIMIT:
+            return FileState(path, kind, st.st_size, st.st_mtime, False, (R.TOO_LARGE,),
+                             f"{st.st_size:,} bytes", is_link=is_link), None
+        data = _read_all(fd, st.st_size)
+    except OSError as exc:
+        return FileState(path, kind, None, None, False, (R.UNREADABLE,), exc.strerror or str(exc),
+                         is_link=is_link), None
+    finally:
+        os.close(fd)
+    verdict = loader.check_bytes(data, stem)
+    fields = verdict.fields
+    last = loader.timestamp_ms(fields.get("lastActivityAt")) if fields else None
+    return FileState(path, kind, len(data), st.st_mtime, verdict.loadable, verdict.problems, verdict.detail,
+                     last, verdict.error_line, verdict.error_column, verdict.error_offset, is_link), fields
+
+
+def _read_all(fd: int, expected: int) -> bytes:
+    first = os.read(fd, expected + 1)  # one call for an ordinary file
+    if len(first) <= expected:
+        return first  # a short read of a regular file is its end (we never read past 2 GB)
+    parts = [first]
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def _text(fields: dict | None, name: str) -> str | None:
+    value = fields.get(name) if fields else None
+    return value[:_TEXT_LIMIT] if isinstance(value, str) else None
+
+
+def _classify(js: FileState | None, tmp: FileState | None, tombstoned: bool) -> tuple[str, list[str]]:
+    reasons: list[str] = [R.TOMBSTONED] if tombstoned else []
+    if js is not None and js.loadable:
+        newer = (tmp is not None and tmp.loadable
+                 and (tmp.last_activity_ms or 0) > (js.last_activity_ms or 0))
+        if newer and not tombstoned:
+            return ORPHANED, [R.TMP_NEWER, *js.problems, *tmp.problems]
+        reasons.extend(js.problems)
+        if tmp is not None:
+            reasons.append(R.TMP_LEFTOVER if tmp.loadable else R.TMP_UNLOADABLE)
+        return HEALTHY, reasons
+    if tmp is not None and tmp.loadable:
+        reasons.extend([R.TMP_ONLY] if js is None else [R.JSON_UNLOADABLE, *js.problems])
+        reasons.extend(tmp.problems)
+        # Deleted in the app: the .tmp is what is left of a session the user
+        # removed, never something to bring back.
+        return (CORRUPT if tombstoned else ORPHANED), reasons
+    for f in (js, tmp):
+        if f is not None:
+            reasons.extend(f.problems)
+    return CORRUPT, reasons
+
+
+def _group(folder: str) -> tuple[dict[str, dict[str, os.DirEntry[str]]], set[str]]:
+    """The folder's session files by session id, and the ids its tombstones name."""
+    groups: dict[str, dict[str, os.DirEntry[str]]] = {}
+    tombstones: set[str] = set()
+    with os.scandir(folder) as it:
+        for entry in it:
+            name = entry.name
+            if name.startswith(TOMBSTONE_PREFIX):
+                tombstones.add(name[len(TOMBSTONE_PREFIX):])
+                continue
+            if not name.startswith("local_"):
+                continue  # scheduled-tasks.json, desktop.ini, git-worktrees.json, ...
+            if name.endswith(TMP_SUFFIX):
+                stem, kind = name[: -len(TMP_SUFFIX)], "tmp"
+            elif name.endswith(JSON_SUFFIX):
+                stem, kind = name[: -len(JSON_SUFFIX)], "json"
+            else:
+                continue
+            try:
+                if not entry.is_symlink() and not entry.is_file(follow_symlinks=False):
+                    continue  # a folder, a pipe or a device is not a session file
+            except OSError:
+                continue
+            groups.setdefault(stem, {})[kind] = entry
+    return groups, tombstones
+
+
+def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str], where: tuple[str, str, str],
+             root_real: str, transcripts: TranscriptIndex) -> Session:
+    folder, account, org = where
+    js, js_fields = read_file_state(files["json"], "json", stem, root_real) if "json" in files else (None, None)
+    tmp, tmp_fields = read_file_state(files["tmp"], "tmp", stem, root_real) if "tmp" in files else (None, None)
+    tombstoned = stem in tombstones or (bool(tombstones) and bool(
+        {_text(js_fields, "cliSessionId"), _text(tmp_fields, "cliSessionId")} & tombstones))
+    status, reasons = _classify(js, tmp, tombstoned)
+    # Describe the copy that is (or should be) in the sidebar; else whichever we could read.
+    primary, fields = (tmp, tmp_fields) if status == ORPHANED else (js, js_fields)
+    if fields is None and tmp_fields is not None:
+        primary, fields = tmp, tmp_fields
+    primary = primary or js or tmp
+    if fields:
+        turns, cli_id = fields.get("completedTurns"), _text(fields, "cliSessionId")
+        title, cwd, model = _text(fields, "title"), _text(fields, "cwd"), _text(fields, "model")
+        created = loader.timestamp_ms(fields.get("createdAt"))
+    else:
+        turns = cli_id = title = cwd = model = created = None
+    # Positional: this runs once per session, and keyword calls cost twice as much.
+    return Session(stem, status, tuple(dict.fromkeys(reasons)), account, org, False, folder, js, tmp, tombstoned,
+                   title, cwd, model, created, primary.last_activity_ms if primary else None,
+                   turns if type(turns) is int else None, cli_id, transcripts.find(cli_id),
+                   primary.size if primary else None)
+
+
+def scan_org_folder(folder: str, account: str, org: str, root_real: str,
+                    transcripts: TranscriptIndex) -> tuple[list[Session], float]:
+    """Every session in one ``<account>/<org>`` folder, and the newest mtime seen."""
+    groups, tombstones = _group(folder)
+    where = (folder, account, org)
+    sessions = [_session(stem, files, tombstones, where, root_real, transcripts) for stem, files in groups.items()]
+    newest = max((f.mtime for s in sessions for f in (s.json, s.tmp) if f is not None and f.mtime), default=0.0)
+    return sessions, newest
+
+
+def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.DirEntry[str]]:
+    out = []
+    try:
+        with os.scandir(parent) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        warnings.append(f"could not list {parent}: {exc.strerror or exc}")
+        return out
+    for entry in entries:
+        try:
+            if not entry.is_dir():
+                continue
+            linked = entry.is_symlink() or bool(getattr(entry, "is_junction", lambda: False)())
+        except OSError:
+            continue
+        if linked and not _inside(os.path.realpath(entry.path), root_real):
+            warnings.append(f"skipped {entry.path}: a link pointing outside the data folder")
+            continue
+        out.append(entry)
+    return out
+
+
+def read_last_account(data_dir: Path) -> str | None:
+    """``lastKnownAccountUuid`` from the app's config.json, if it says one."""
+    path = data_dir / "config.json"
+    try:
+        if path.stat().st_size > 16 * 1024 * 1024:
+            return None
+        raw = path.read_bytes()
+        value = json.loads(raw.decode("utf-8-sig", errors="replace"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    account = value.get("lastKnownAccountUuid") if isinstance(value, dict) else None
+    return account if isinstance(account, str) and account else None
+
+
+def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[FolderReport, list[Session]]:
+    report = FolderReport(data_dir)
+    sessions_root = data_dir.path / SESSIONS_FOLDER
+    if not sessions_root.is_dir():
+        report.warnings.append(f"no {SESSIONS_FOLDER} folder in {data_dir.path}")
+        return report, []
+    root_real = os.path.realpath(data_dir.path)
+    sessions: list[Session] = []
+    newest_by_account: dict[str, float] = {}
+    for account in _subfolders(str(sessions_root), root_real, report.warnings):
+        report.accounts.append(account.name)
+        newest_by_account.setdefault(account.name, 0.0)
+        for org in _subfolders(account.path, root_real, report.warnings):
+            try:
+                found, newest = scan_org_folder(org.path, account.name, org.name, root_real, transcripts)
+            except OSError as exc:
+                report.warnings.append(f"could not list {org.path}: {exc.strerror or exc}")
+                continue
+            sessions.extend(found)
+            newest_by_account[account.name] = max(newest_by_account[account.name], newest)
+    active = read_last_account(data_dir.path)
+    if active:
+        report.active_account, report.active_source = active, "config.json"
+    elif newest_by_account:
+        report.active_account = max(newest_by_account, key=lambda a: newest_by_account[a])
+        report.active_source = "newest"
+    for session in sessions:
+        session.active = session.account == report.active_account
+    return report, sessions
+
+
+def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
+         progress: Callable[[FolderReport, int], None] | None = None) -> ScanResult:
+    """Scan each data folder; sessions come back newest first."""
+    index = TranscriptIndex(transcripts_dir)
+    folders: list[FolderReport] = []
+    sessions: list[Session] = []
+    for data_dir in data_dirs:
+        report, found = scan_data_dir(data_dir, index)
+        folders.append(report)
+        sessions.extend(found)
+        if progress:
+            progress(report, len(found))
+    sessions.sort(key=lambda s: (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id))
+    return ScanResult(folders, sessions)

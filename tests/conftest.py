@@ -1,0 +1,67 @@
+"""Shared test helpers.  Everything here touches a real file system."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Real Qt, without a screen (the window's tests need it; harmless elsewhere).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "11111111-1111-4111-8111-111111111111"
+ORG = "22222222-2222-4222-8222-222222222222"
+T0 = 1_787_857_878_676  # epoch ms, from a real record (storage reference §2)
+
+
+def record(stem: str, **overrides) -> dict:
+    rec = {"sessionId": stem, "cliSessionId": None, "cwd": "C:\\repo", "originCwd": "C:\\repo",
+           "createdAt": T0, "lastActivityAt": T0 + 3000, "title": "A session", "titleSource": "auto",
+           "isArchived": False, "completedTurns": 1, "model": "claude-opus-5", "remoteMcpServersConfig": []}
+    rec.update(overrides)
+    return rec
+
+
+def dump(value) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class DataFolder:
+    """A Claude data folder built file by file, as the tests need it."""
+
+    def __init__(self, root: Path, account: str = ACCOUNT, org: str = ORG):
+        self.root = root
+        self.org = root / "claude-code-sessions" / account / org
+        self.org.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, data: bytes, org: Path | None = None) -> Path:
+        path = (org or self.org) / name
+        path.write_bytes(data)
+        return path
+
+    def json(self, stem: str, data: bytes | None = None, **overrides) -> Path:
+        return self.write(f"{stem}.json", dump(record(stem, **overrides)) if data is None else data)
+
+    def tmp(self, stem: str, data: bytes | None = None, **overrides) -> Path:
+        return self.write(f"{stem}.json.tmp", dump(record(stem, **overrides)) if data is None else data)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> DataFolder:
+    return DataFolder(tmp_path / "Claude")
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    """The CLI, as a user runs it: a separate process."""
+    full_env = dict(os.environ)
+    full_env.pop("SESSION_RESCUE_DEBUG", None)
+    full_env["PYTHONPATH"] = str(ROOT)
+    full_env["PYTHONIOENCODING"] = "utf-8"
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+                          encoding="utf-8", env=full_env, timeout=timeout, **kwargs)

@@ -1,0 +1,108 @@
+"""The CLI, run as a separate process, exactly as a user or a script runs it."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.core import reasons as R
+from conftest import run_cli
+
+CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
+                         "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found"}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "Claude"
+    done = run_cli("demo", str(path))
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def test_scan_json_keeps_the_documented_contract(demo_dir):
+    done = run_cli("scan", "--data-dir", str(demo_dir), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"data_dirs", "sessions", "summary"}
+    assert {"path", "install_type", "active_account"} <= set(doc["data_dirs"][0])
+    assert doc["data_dirs"][0]["active_account"] == "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
+    for session in doc["sessions"]:
+        assert CONTRACT_SESSION_KEYS <= set(session)
+        assert session["status"] in ("healthy", "orphaned", "corrupt")
+    counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in ("healthy", "orphaned", "corrupt")}
+    assert doc["summary"] == counts and all(counts.values())
+    assert sum(s["transcript_found"] for s in doc["sessions"]) == 4
+
+
+def test_scan_prints_a_table_and_a_summary_line(demo_dir):
+    done = run_cli("scan", "--data-dir", str(demo_dir))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"Data folder: {demo_dir}")
+    assert any(line.startswith("orphaned") and "Refactor payment module" in line for line in lines)
+    summary = next(line for line in lines if " sessions in 1 data folder: " in line)
+    assert "healthy" in summary and "orphaned" in summary and "corrupt" in summary
+
+
+def test_scan_is_the_same_read_twice(demo_dir):
+    first = run_cli("scan", "--data-dir", str(demo_dir), "--json").stdout
+    assert run_cli("scan", "--data-dir", str(demo_dir), "--json").stdout == first
+
+
+@pytest.mark.parametrize("args, says", [
+    (["scan", "--data-dir", "/no/such/folder"], "--data-dir /no/such/folder: no such folder"),
+    (["scan", "--projects-dir", "/no/such/folder"], "--projects-dir /no/such/folder: no such folder"),
+    (["frobnicate"], "invalid choice"),
+    (["scan", "--bogus"], "unrecognized arguments: --bogus"),
+    (["demo"], "required: DIR"),
+])
+def test_a_usage_error_is_one_line_and_exit_code_2(args, says):
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    done = run_cli("demo", str(tmp_path))
+    assert done.returncode == 2 and "not empty" in done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_with_no_claude_data_the_app_shows_the_demo(tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), "APPDATA": str(tmp_path),
+           "LOCALAPPDATA": str(tmp_path)}
+    done = run_cli(env=env)
+    assert done.returncode == 0, done.stderr
+    assert "No Claude Desktop sessions were found" in done.stdout and "demo data" in done.stdout
+    assert str(tmp_path / ".config" / "Claude") in done.stdout  # it says where it looked
+    assert "Refactor payment module" in done.stdout
+
+
+def test_with_claude_data_the_app_scans_it(tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    assert run_cli("demo", str(tmp_path / ".config" / "Claude")).returncode == 0
+    done = run_cli(env=env)
+    assert done.returncode == 0, done.stderr
+    assert "demo data" not in done.stdout and "Data folder: " + str(tmp_path / ".config" / "Claude") in done.stdout
+
+
+def test_scan_without_any_data_says_where_it_looked(tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    done = run_cli("scan", "--json", env=env)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["sessions"] == [] and "Looked in" in done.stderr
+
+
+def test_reasons_are_explained_in_words(demo_dir):
+    out = run_cli("scan", "--data-dir", str(demo_dir)).stdout
+    assert R.describe(R.TMP_ONLY) in out and R.describe(R.ZERO_FILLED) in out
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.startswith("session-rescue ")
+    helped = run_cli("--help")
+    assert helped.returncode == 0 and "scan" in helped.stdout and "demo" in helped.stdout

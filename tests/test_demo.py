@@ -1,0 +1,37 @@
+"""The demo data shows a user (and the screenshot) every status and every reason."""
+
+from app.core import demo, locations
+from app.core import reasons as R
+from app.core.scan import STATUSES, scan
+
+# Only these two cannot be carried by a demo folder; tests/test_hostile_files.py covers them.
+NOT_IN_DEMO = {R.UNREADABLE, R.TOO_LARGE}
+
+
+def test_demo_holds_every_status_and_every_reason(tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    assert info.skipped == []  # this machine allows links
+    result = scan([locations.chosen(info.path)], info.transcripts)
+    assert {s.status for s in result.sessions} == set(STATUSES)
+    seen = {code for s in result.sessions for code in s.reasons}
+    assert seen == set(R.DESCRIPTIONS) - NOT_IN_DEMO
+    assert len(result.sessions) == info.sessions
+    assert {s.active for s in result.sessions} == {True, False}
+    assert any(s.transcript_found for s in result.sessions)
+
+
+def test_demo_writes_nothing_outside_its_folder(tmp_path):
+    target = tmp_path / "inner" / "Claude"
+    demo.write_demo(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["inner"]
+    assert [p.name for p in (tmp_path / "inner").iterdir()] == ["Claude"]
+
+
+def test_demo_is_the_same_every_time(tmp_path):
+    a, b = demo.write_demo(tmp_path / "a"), demo.write_demo(tmp_path / "b")
+    files_a = sorted(p.relative_to(a.path) for p in a.path.rglob("*"))
+    assert files_a == sorted(p.relative_to(b.path) for p in b.path.rglob("*"))
+    for rel in files_a:
+        pa, pb = a.path / rel, b.path / rel
+        if pa.is_file() and not pa.is_symlink():
+            assert pa.read_bytes() == pb.read_bytes(), rel

@@ -1,0 +1,145 @@
+"""Every hostile file the scanner may meet yields a status and a reason, never
+a crash, a hang, or a changed byte."""
+
+import hashlib
+import json
+import os
+import stat
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import pytest
+
+from app.core import demo, locations
+from app.core import reasons as R
+from app.core.scan import CORRUPT, HEALTHY, READ_LIMIT, scan
+from conftest import DataFolder, dump, record
+
+
+def scan_folder(folder: DataFolder):
+    return {s.id: s for s in scan([locations.chosen(folder.root)]).sessions}
+
+
+def snapshot(root: Path) -> dict:
+    """Every byte, size, mode and mtime under root (links as their text)."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                content = os.readlink(p)
+            elif stat.S_ISREG(st.st_mode) and st.st_mode & 0o444:
+                content = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                content = None
+            state[str(p)] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
+    return state
+
+
+def test_scanning_never_changes_a_byte(tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    folder = DataFolder(info.path)
+    folder.json("local_huge", dump(record("local_huge", pad="x" * 3_000_000)))
+    os.mkfifo(folder.org / "local_fifo.json.tmp")
+    before = snapshot(tmp_path)
+    result = scan([locations.chosen(info.path)], info.transcripts)
+    assert len(result.sessions) > 20
+    assert snapshot(tmp_path) == before
+
+
+def test_empty_zero_filled_and_binary_files(folder):
+    folder.json("local_empty", b"")
+    folder.json("local_zero", b"\0" * 144_258)
+    folder.json("local_bin", os.urandom(1 << 16))
+    folder.tmp("local_bin", bytes(range(256)) * 64)
+    s = scan_folder(folder)
+    assert s["local_empty"].reasons == (R.EMPTY,)
+    assert s["local_zero"].reasons == (R.ZERO_FILLED,)
+    assert s["local_bin"].status == CORRUPT and R.BINARY in s["local_bin"].reasons
+    assert all(x.status == CORRUPT for x in s.values())
+
+
+def test_a_100_mb_record_is_read_and_judged(folder):
+    big = dump(record("local_big", remoteMcpServersConfig=["x" * 1000] * 100_000))
+    assert len(big) > 100_000_000
+    folder.json("local_big", big)
+    folder.json("local_junk", b"{" + b"!" * 100_000_000)
+    s = scan_folder(folder)
+    assert s["local_big"].status == HEALTHY and s["local_big"].size == len(big)
+    assert s["local_junk"].reasons == (R.INVALID_JSON,)
+
+
+def test_a_record_nested_100000_levels_deep_loads_as_in_node(folder):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    folder.json("local_deep", dump(record("local_deep"))[:-1] + b',"deep":' + deep + b"}")
+    folder.json("local_cut", b'{"a":' + b"[" * 100_000)
+    s = scan_folder(folder)
+    assert s["local_deep"].status == HEALTHY
+    assert s["local_cut"].reasons == (R.TRUNCATED,)
+
+
+def test_a_file_too_large_for_javascript_is_never_read(folder):
+    path = folder.org / "local_vast.json"
+    with open(path, "wb") as f:
+        f.truncate(READ_LIMIT + 1)  # sparse: costs no disk, and would take minutes to read
+    (s,) = scan_folder(folder).values()
+    assert (s.status, s.reasons, s.size) == (CORRUPT, (R.TOO_LARGE,), READ_LIMIT + 1)
+
+
+def test_a_link_loop_is_a_broken_link(folder):
+    os.symlink("local_loop.json", folder.org / "local_loop.json")
+    (s,) = scan_folder(folder).values()
+    assert s.reasons == (R.BROKEN_LINK,)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder another user can reach (pytest's own tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="session-rescue-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def _scan_as(uid: int, root: Path) -> dict:
+    """Scan in a child process that has given up root, so permissions bite."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.close(read)
+            os.setgid(uid)
+            os.setuid(uid)
+            result = scan([locations.chosen(root)])
+            out = {s.id: [s.status, list(s.reasons)] for s in result.sessions}
+        except BaseException:  # noqa: BLE001 - carried to the parent, which fails the test
+            out = {"child failed": traceback.format_exc()}
+        finally:
+            os.write(write, json.dumps(out).encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_an_unreadable_file_is_reported_not_fatal(shared_tmp):
+    # Root reads everything, so when we run as root the scan runs in a child
+    # that has dropped to 'nobody'.
+    folder = DataFolder(shared_tmp / "Claude")
+    folder.json("local_ok")
+    secret = folder.json("local_secret")
+    for p in shared_tmp.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    secret.chmod(0o000)
+    if os.geteuid() == 0:
+        seen = _scan_as(65534, folder.root)
+    else:
+        seen = {s.id: [s.status, list(s.reasons)] for s in scan_folder(folder).values()}
+    assert seen == {"local_ok": ["healthy", []], "local_secret": ["corrupt", [R.UNREADABLE]]}
