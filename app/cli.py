@@ -21,7 +21,7 @@ from app import __version__
 from app.core import demo as demo_data
 from app.core import locations
 from app.core import reasons as R
-from app.core.scan import ScanResult, Session, scan
+from app.core.scan import ScanResult, scan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "session-rescue"
@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p_scan = sub.add_parser("scan", help="list every session and its state (read-only)")
-    p_scan.add_argument("--data-dir", action="append", metavar="DIR",
-                        help="a Claude data folder to scan instead of the ones found (repeatable)")
+    p_scan.add_argument("--data-dir", action="extend", nargs="+", metavar="DIR",
+                        help="Claude data folders to scan instead of the ones found")
     p_scan.add_argument("--projects-dir", metavar="DIR",
                         help="where the Claude Code transcripts are (default: ~/.claude/projects)")
     p_scan.add_argument("--json", action="store_true", help="print one JSON document (see README)")
@@ -98,7 +98,7 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
                      s.account[:8] + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1], file=out)
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
     print(file=out)
     print(summary_line(result), file=out)
 
@@ -132,8 +132,10 @@ def _data_dirs(args: argparse.Namespace) -> list[locations.DataDir]:
     if args.data_dir:
         dirs = []
         for raw in args.data_dir:
-            if not Path(raw).is_dir():
+            if not Path(raw).exists():
                 raise UsageError(f"--data-dir {raw}: no such folder")
+            if not Path(raw).is_dir():
+                raise UsageError(f"--data-dir {raw}: not a folder")
             dirs.append(locations.chosen(raw))
         return dirs
     return [d for d in locations.discover().found]

@@ -19,6 +19,24 @@ ORG = "22222222-2222-4222-8222-222222222222"
 T0 = 1_787_857_878_676  # epoch ms, from a real record (storage reference §2)
 
 
+def _can_symlink() -> bool:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            os.symlink("target", os.path.join(d, "link"))
+            return True
+        except (OSError, NotImplementedError):
+            return False
+
+
+CAN_SYMLINK = _can_symlink()
+# Windows lets only administrators and Developer Mode create links.
+needs_symlinks = pytest.mark.skipif(not CAN_SYMLINK, reason="this system does not let us create links")
+# Sparse files, pipes and environment-driven folders behave as tested only on POSIX.
+posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX behaviour")
+
+
 def record(stem: str, **overrides) -> dict:
     rec = {"sessionId": stem, "cliSessionId": None, "cwd": "C:\\repo", "originCwd": "C:\\repo",
            "createdAt": T0, "lastActivityAt": T0 + 3000, "title": "A session", "titleSource": "auto",

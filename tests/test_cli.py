@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.core import reasons as R
-from conftest import run_cli
+from conftest import posix_only, run_cli
 
 CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
                          "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found"}
@@ -45,6 +45,16 @@ def test_scan_prints_a_table_and_a_summary_line(demo_dir):
     assert "healthy" in summary and "orphaned" in summary and "corrupt" in summary
 
 
+def test_several_data_dirs_are_scanned_together(demo_dir, tmp_path):
+    other = tmp_path / "second"
+    assert run_cli("demo", str(other)).returncode == 0
+    one = json.loads(run_cli("scan", "--data-dir", str(demo_dir), "--json").stdout)
+    for args in (["--data-dir", str(demo_dir), str(other)], ["--data-dir", str(demo_dir), "--data-dir", str(other)]):
+        doc = json.loads(run_cli("scan", *args, "--json").stdout)
+        assert [d["path"] for d in doc["data_dirs"]] == [str(demo_dir), str(other)]
+        assert len(doc["sessions"]) == 2 * len(one["sessions"])
+
+
 def test_scan_is_the_same_read_twice(demo_dir):
     first = run_cli("scan", "--data-dir", str(demo_dir), "--json").stdout
     assert run_cli("scan", "--data-dir", str(demo_dir), "--json").stdout == first
@@ -56,6 +66,7 @@ def test_scan_is_the_same_read_twice(demo_dir):
     (["frobnicate"], "invalid choice"),
     (["scan", "--bogus"], "unrecognized arguments: --bogus"),
     (["demo"], "required: DIR"),
+    (["scan", "--data-dir", __file__], "not a folder"),
 ])
 def test_a_usage_error_is_one_line_and_exit_code_2(args, says):
     done = run_cli(*args)
@@ -72,6 +83,7 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
+@posix_only  # on Windows the known-folder API, not the environment, says where AppData is
 def test_with_no_claude_data_the_app_shows_the_demo(tmp_path):
     env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), "APPDATA": str(tmp_path),
            "LOCALAPPDATA": str(tmp_path)}
@@ -82,6 +94,7 @@ def test_with_no_claude_data_the_app_shows_the_demo(tmp_path):
     assert "Refactor payment module" in done.stdout
 
 
+@posix_only  # on Windows the known-folder API, not the environment, says where AppData is
 def test_with_claude_data_the_app_scans_it(tmp_path):
     env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
     assert run_cli("demo", str(tmp_path / ".config" / "Claude")).returncode == 0
@@ -90,6 +103,7 @@ def test_with_claude_data_the_app_scans_it(tmp_path):
     assert "demo data" not in done.stdout and "Data folder: " + str(tmp_path / ".config" / "Claude") in done.stdout
 
 
+@posix_only  # on Windows the known-folder API, not the environment, says where AppData is
 def test_scan_without_any_data_says_where_it_looked(tmp_path):
     env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
     done = run_cli("scan", "--json", env=env)

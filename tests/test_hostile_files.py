@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -15,8 +16,9 @@ import pytest
 
 from app.core import demo, locations
 from app.core import reasons as R
-from app.core.scan import CORRUPT, HEALTHY, READ_LIMIT, scan
-from conftest import DataFolder, dump, record
+from app.core import loader
+from app.core.scan import CORRUPT, HEALTHY, scan
+from conftest import ROOT, DataFolder, dump, needs_symlinks, record
 
 
 def scan_folder(folder: DataFolder):
@@ -44,7 +46,8 @@ def test_scanning_never_changes_a_byte(tmp_path):
     info = demo.write_demo(tmp_path / "Claude")
     folder = DataFolder(info.path)
     folder.json("local_huge", dump(record("local_huge", pad="x" * 3_000_000)))
-    os.mkfifo(folder.org / "local_fifo.json.tmp")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder.org / "local_fifo.json.tmp")
     before = snapshot(tmp_path)
     result = scan([locations.chosen(info.path)], info.transcripts)
     assert len(result.sessions) > 20
@@ -82,14 +85,24 @@ def test_a_record_nested_100000_levels_deep_loads_as_in_node(folder):
     assert s["local_cut"].reasons == (R.TRUNCATED,)
 
 
-def test_a_file_too_large_for_javascript_is_never_read(folder):
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc and sparse files")
+def test_a_file_too_large_for_javascript_is_judged_without_loading_it(folder):
     path = folder.org / "local_vast.json"
+    size = loader.MAX_JS_STRING + 1
     with open(path, "wb") as f:
-        f.truncate(READ_LIMIT + 1)  # sparse: costs no disk, and would take minutes to read
-    (s,) = scan_folder(folder).values()
-    assert (s.status, s.reasons, s.size) == (CORRUPT, (R.TOO_LARGE,), READ_LIMIT + 1)
+        f.truncate(size)  # sparse: costs no disk
+    # In a process of its own, so its peak memory is its own (VmHWM, Linux).
+    code = ("import json; from app.core import locations; from app.core.scan import scan;"
+            f"s = scan([locations.chosen({str(folder.root)!r})]).sessions[0];"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')];"
+            "print(json.dumps([s.status, s.reasons, s.size, int(hwm[0].split()[1]) // 1024 if hwm else 0]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    status, reasons, reported_size, peak_mb = json.loads(done.stdout)
+    assert (status, reasons, reported_size) == (CORRUPT, [R.TOO_LARGE], size)
+    assert peak_mb < 200  # read in chunks: never the whole 512 MB at once
 
 
+@needs_symlinks
 def test_a_link_loop_is_a_broken_link(folder):
     os.symlink("local_loop.json", folder.org / "local_loop.json")
     (s,) = scan_folder(folder).values()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core import locations as L
+from conftest import needs_symlinks
 
 PKG = "Claude_pzs8sxrjxfjjc"
 SID = "S-1-5-21-1004336348-1177238915-682003330-1001"
@@ -61,6 +62,7 @@ def test_windows_appdata_defaults_from_userprofile(tmp_path):
     assert found(host) == [("C:/Users/Ana/AppData/Roaming/Claude", "windows-appdata", True)]
 
 
+@needs_symlinks
 def test_one_folder_seen_through_a_reparse_point_is_listed_once(tmp_path):
     real = make(tmp_path, f"C:/Users/Ana/AppData/Local/Packages/{PKG}/LocalCache/Roaming/Claude")
     roaming = tmp_path / "C:/Users/Ana/AppData/Roaming"
@@ -107,9 +109,10 @@ def test_this_machine_uses_platformdirs(tmp_path, monkeypatch):
     assert [d.path for d in L.discover().found] == [expected]
 
 
-def test_chosen_folder_accepts_the_sessions_folder_itself(tmp_path):
+def test_chosen_folder_accepts_the_sessions_folder_and_folders_inside_it(tmp_path):
     data = make(tmp_path, "Claude")
     assert L.chosen(data / L.SESSIONS_FOLDER).path == data
+    assert L.chosen(data / L.SESSIONS_FOLDER / "acct" / "org").path == data
     assert L.chosen(data).has_sessions
 
 

@@ -4,12 +4,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 
 from app.core import locations
 from app.core import reasons as R
 from app.core.scan import CORRUPT, HEALTHY, ORPHANED, scan
-from conftest import ACCOUNT, ORG, T0, DataFolder, dump, record
+from conftest import ACCOUNT, ORG, T0, DataFolder, dump, needs_symlinks, record
 
 
 def scan_one(folder: DataFolder, projects: Path | None = None):
@@ -93,11 +92,13 @@ def test_nothing_but_session_files_is_listed(folder):
     folder.write("git-worktrees.json", b"{}")
     (folder.org / "local_dir.json").mkdir()
     (folder.org / "local_dir2.json.tmp").mkdir()
-    os.mkfifo(folder.org / "local_pipe.json")  # a pipe would block a careless reader forever
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder.org / "local_pipe.json")  # a pipe would block a careless reader forever
     (folder.root / "claude-code-sessions" / "stray.json").write_bytes(b"{}")
     assert [s.id for s in scan_one(folder).sessions] == ["local_a"]
 
 
+@needs_symlinks
 def test_a_link_out_of_the_data_folder_is_reported_and_never_followed(folder, tmp_path):
     outside = tmp_path / "elsewhere" / "local_a.json"
     outside.parent.mkdir()
@@ -110,6 +111,7 @@ def test_a_link_out_of_the_data_folder_is_reported_and_never_followed(folder, tm
     assert sessions["local_b"].reasons == (R.LINK_OUTSIDE,)
 
 
+@needs_symlinks
 def test_a_linked_account_folder_outside_is_skipped_with_a_warning(folder, tmp_path):
     elsewhere = tmp_path / "elsewhere-org"
     DataFolder(elsewhere, "acct", "org").json("local_x")
@@ -119,6 +121,7 @@ def test_a_linked_account_folder_outside_is_skipped_with_a_warning(folder, tmp_p
     assert any("outside the data folder" in w for w in result.folders[0].warnings)
 
 
+@needs_symlinks
 def test_a_link_inside_the_data_folder_is_read_like_the_app_reads_it(folder):
     real = folder.write("local_a.json.orig", dump(record("local_a")))
     os.symlink(real.name, folder.org / "local_a.json")

@@ -139,12 +139,13 @@ def _candidates(host: Host) -> tuple[list[tuple[Path, str, str]], list[str]]:
     searched: list[str] = []
     if host.family == "windows":
         packages = bases["local"] / "Packages"
-        searched.append(str(packages / "Claude_*" / "LocalCache" / "Roaming" / "Claude"))
+        searched.extend(str(packages / "Claude_*" / "LocalCache" / "Roaming" / n) for n in APP_FOLDERS)
         for package in _glob_dirs(packages, "Claude_*"):
             out.append((package / "LocalCache" / "Roaming", WINDOWS_MSIX, "Windows Store (MSIX)"))
         for drive in host.windows_drives():
             wp = drive / "WpSystem"
-            searched.append(str(wp / "<SID>" / "AppData" / "Local" / "Packages" / "Claude_*"))
+            searched.extend(str(wp / "<SID>" / "AppData" / "Local" / "Packages" / "Claude_*" / "LocalCache" / "Roaming"
+                                / n) for n in APP_FOLDERS)
             for sid in _glob_dirs(wp, "*"):
                 for package in _glob_dirs(sid / "AppData" / "Local" / "Packages", "Claude_*"):
                     letter = drive.name.rstrip("\\") or str(drive).rstrip("\\")
@@ -153,11 +154,11 @@ def _candidates(host: Host) -> tuple[list[tuple[Path, str, str]], list[str]]:
         legacy = (bases["local"] / "AnthropicClaude").is_dir()
         out.append((bases["roaming"], WINDOWS_APPDATA,
                     "Windows (classic installer)" if legacy else "Windows (%APPDATA%)"))
-        searched.append(str(bases["roaming"] / "Claude"))
+        searched.extend(str(bases["roaming"] / n) for n in APP_FOLDERS)
     else:
         kind, label = (MACOS, "macOS") if host.family == "macos" else (LINUX, "Linux")
         out.append((bases["userdata"], kind, label))
-        searched.append(str(bases["userdata"] / "Claude"))
+        searched.extend(str(bases["userdata"] / n) for n in APP_FOLDERS)
     # Each parent holds Claude, and Claude-3p in 3P/gateway mode.
     expanded = [(parent / name, kind, label if name == "Claude" else f"{label}, 3P gateway")
                 for parent, kind, label in out for name in APP_FOLDERS]
@@ -200,11 +201,14 @@ def discover(host: Host | None = None) -> Discovery:
 
 
 def chosen(path: str | os.PathLike[str]) -> DataDir:
-    """A folder the user named with ``--data-dir``.  Accept the sessions folder
-    itself too, since that is the folder people find and copy."""
+    """A folder the user named with ``--data-dir``.  Accept the sessions folder,
+    or an account or org folder inside it, too: those are the folders people
+    find, copy and paste the path of."""
     folder = Path(path)
-    if folder.name == SESSIONS_FOLDER:
-        folder = folder.parent
+    parts = folder.parts
+    if SESSIONS_FOLDER in parts[1:]:
+        last = len(parts) - 1 - parts[::-1].index(SESSIONS_FOLDER)
+        folder = Path(*parts[:last])
     kind, label = guess_install_type(folder)
     return DataDir(folder, kind, label, (folder / SESSIONS_FOLDER).is_dir())
 

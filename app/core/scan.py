@@ -36,9 +36,6 @@ HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
 STATUSES = (HEALTHY, ORPHANED, CORRUPT)
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
-# Bigger than this cannot hold a string V8 can make (UTF-8 needs at most 3
-# bytes per UTF-16 unit), so we say "too large" without reading gigabytes.
-READ_LIMIT = 3 * loader.MAX_JS_STRING
 # O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
 # record must not hang the scan.  O_NOFOLLOW: a file swapped for a link after we
 # listed it is not followed.
@@ -187,12 +184,18 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
+def _refused(path: str, kind: str, code: str, detail: str, is_link: bool,
+             st: os.stat_result | None = None) -> tuple[FileState, None]:
+    """A file we could not, or would not, read: its state says why."""
+    return FileState(path, kind, st.st_size if st else None, st.st_mtime if st else None, False, (code,), detail,
+                     is_link=is_link), None
+
+
 def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: str) -> tuple[FileState, dict | None]:
     """Read one record file, safely, and judge it.  Returns its state and the
     record's top-level fields when it parsed as an object."""
     path = entry.path
     open_path = path
-    flags = _OPEN_FLAGS | _NOFOLLOW
     is_link = entry.is_symlink()
     if is_link:
         target = os.path.realpath(path)
@@ -201,33 +204,25 @@ def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: st
         except OSError:
             shown = target
         if not _inside(target, root_real):
-            return FileState(path, kind, None, None, False, (R.LINK_OUTSIDE,), f"points to {shown}",
-                             is_link=True), None
+            return _refused(path, kind, R.LINK_OUTSIDE, f"points to {shown}", True)
         if not os.path.isfile(target):
-            return FileState(path, kind, None, None, False, (R.BROKEN_LINK,), f"points to {shown}",
-                             is_link=True), None
+            return _refused(path, kind, R.BROKEN_LINK, f"points to {shown}", True)
         open_path = target  # a link inside the data folder: the app follows it, so do we
     try:
-        fd = os.open(open_path, flags)
+        fd = os.open(open_path, _OPEN_FLAGS | _NOFOLLOW)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            # The file became a link after we listed it: never follow it.
-            return FileState(path, kind, None, None, False, (R.LINK_OUTSIDE,), "became a link while scanning",
-                             is_link=True), None
-        return FileState(path, kind, None, None, False, (R.UNREADABLE,), exc.strerror or str(exc),
-                         is_link=is_link), None
+        if exc.errno == errno.ELOOP:  # it became a link after we listed it: never follow it
+            return _refused(path, kind, R.LINK_OUTSIDE, "became a link while scanning; not followed", True)
+        return _refused(path, kind, R.UNREADABLE, exc.strerror or str(exc), is_link)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return FileState(path, kind, None, None, False, (R.UNREADABLE,), "not a regular file",
-                             is_link=is_link), None
-        if st.st_size > READ_LIMIT:
-            return FileState(path, kind, st.st_size, st.st_mtime, False, (R.TOO_LARGE,),
-                             f"{st.st_size:,} bytes", is_link=is_link), None
+            return _refused(path, kind, R.UNREADABLE, "not a regular file", is_link)
+        if st.st_size > loader.MAX_JS_STRING and _js_length(fd) > loader.MAX_JS_STRING:
+            return _refused(path, kind, R.TOO_LARGE, f"{st.st_size:,} bytes", is_link, st)
         data = _read_all(fd, st.st_size)
     except OSError as exc:
-        return FileState(path, kind, None, None, False, (R.UNREADABLE,), exc.strerror or str(exc),
-                         is_link=is_link), None
+        return _refused(path, kind, R.UNREADABLE, exc.strerror or str(exc), is_link)
     finally:
         os.close(fd)
     verdict = loader.check_bytes(data, stem)
@@ -235,6 +230,27 @@ def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: st
     last = loader.timestamp_ms(fields.get("lastActivityAt")) if fields else None
     return FileState(path, kind, len(data), st.st_mtime, verdict.loadable, verdict.problems, verdict.detail,
                      last, verdict.error_line, verdict.error_column, verdict.error_offset, is_link), fields
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF5))
+
+
+def _js_length(fd: int, limit: int = loader.MAX_JS_STRING) -> int:
+    """The length JavaScript would give the file's text, counted in chunks so
+    that a huge file is never held in memory.  UTF-8 continuation bytes add
+    nothing; a 4-byte sequence is two UTF-16 units.  Counting stops once past
+    ``limit``.  Leaves fd at the start."""
+    units = 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while units <= limit:
+        chunk = os.read(fd, 16 << 20)
+        if not chunk:
+            break
+        units += len(chunk.translate(None, _CONTINUATION))
+        units += sum(chunk.count(lead) for lead in _FOUR_BYTE_LEADS)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return units
 
 
 def _read_all(fd: int, expected: int) -> bytes:
@@ -356,10 +372,10 @@ def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.Dir
         try:
             if not entry.is_dir():
                 continue
-            linked = entry.is_symlink() or bool(getattr(entry, "is_junction", lambda: False)())
         except OSError:
             continue
-        if linked and not _inside(os.path.realpath(entry.path), root_real):
+        # realpath, not is_symlink(): it also sees through Windows junctions.
+        if not _inside(os.path.realpath(entry.path), root_real):
             warnings.append(f"skipped {entry.path}: a link pointing outside the data folder")
             continue
         out.append(entry)
@@ -387,6 +403,10 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
         report.warnings.append(f"no {SESSIONS_FOLDER} folder in {data_dir.path}")
         return report, []
     root_real = os.path.realpath(data_dir.path)
+    if not _inside(os.path.realpath(sessions_root), root_real):
+        report.warnings.append(f"skipped {sessions_root}: a link pointing outside the data folder, to "
+                               f"{os.path.realpath(sessions_root)}; scan that folder's parent with --data-dir")
+        return report, []
     sessions: list[Session] = []
     newest_by_account: dict[str, float] = {}
     for account in _subfolders(str(sessions_root), root_real, report.warnings):
