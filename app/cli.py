@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -78,24 +79,33 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+# Control characters in a title or a file name (an escape sequence, say) must
+# not reach the terminal, where they could move the cursor or clear the screen.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe(text: object) -> str:
+    return _CONTROLS.sub("\ufffd", str(text))
+
+
 def _cut(text: str | None, width: int) -> str:
-    text = (text or "-").replace("\n", " ")
+    text = _safe(text or "-")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_table(result: ScanResult, out=sys.stdout) -> None:
     for folder in result.folders:
         active = folder.active_account or "unknown"
-        print(f"Data folder: {folder.data_dir.path}  [{folder.data_dir.label}]", file=out)
+        print(f"Data folder: {_safe(folder.data_dir.path)}  [{folder.data_dir.label}]", file=out)
         print(f"  active account: {active}" + (f" (from {folder.active_source})" if folder.active_source else ""),
               file=out)
         for warning in folder.warnings:
-            print(f"  note: {warning}", file=out)
+            print(f"  note: {_safe(warning)}", file=out)
     print(file=out)
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
     for s in result.sessions:
-        rows.append((s.status, s.id[:14], _cut(s.title, 36), _when(s.last_activity_ms), _size(s.size),
-                     s.account[:8] + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
+        rows.append((s.status, _cut(s.id, 14), _cut(s.title, 36), _when(s.last_activity_ms), _size(s.size),
+                     _cut(s.account, 8) + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
@@ -128,7 +138,8 @@ def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
 # ------------------------------------------------------------------ commands
 
 
-def _data_dirs(args: argparse.Namespace) -> list[locations.DataDir]:
+def _data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir], list[str]]:
+    """The folders to scan, and where discovery looked (empty when the user chose)."""
     if args.data_dir:
         dirs = []
         for raw in args.data_dir:
@@ -137,8 +148,13 @@ def _data_dirs(args: argparse.Namespace) -> list[locations.DataDir]:
             if not Path(raw).is_dir():
                 raise UsageError(f"--data-dir {raw}: not a folder")
             dirs.append(locations.chosen(raw))
-        return dirs
-    return [d for d in locations.discover().found]
+        return dirs, []
+    found = locations.discover()
+    return found.found, found.searched
+
+
+def _looked_in(searched: Sequence[str]) -> str:
+    return "Looked in:\n  " + "\n  ".join(_safe(place) for place in searched)
 
 
 def _transcripts_dir(args: argparse.Namespace, data_dirs: Sequence[locations.DataDir]) -> Path | None:
@@ -165,14 +181,10 @@ def _report(result: ScanResult, as_json: bool) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    data_dirs = _data_dirs(args)
+    data_dirs, searched = _data_dirs(args)
     projects = _transcripts_dir(args, data_dirs)
     if not data_dirs:
-        searched = locations.discover().searched
-        print("No Claude Desktop data folder was found. Looked in:\n  " + "\n  ".join(searched), file=sys.stderr)
-        if args.json:
-            _report(ScanResult([], []), True)
-        return EXIT_OK
+        print("No Claude Desktop data folder was found. " + _looked_in(searched), file=sys.stderr)
     result = scan(data_dirs, projects)
     _report(result, args.json)
     return EXIT_OK
@@ -188,18 +200,16 @@ def _demo_folder() -> Iterator[Path]:
 def cmd_default(args: argparse.Namespace) -> int:
     """No command: what a double-click does.  Scan this computer's Claude data,
     or show the demo data when there is none."""
-    found = [d for d in locations.discover().found if d.has_sessions]
+    discovery = locations.discover()
+    found = [d for d in discovery.found if d.has_sessions]
     if found:
-        result = scan(found, locations.transcripts_dir())
-        _report(result, False)
+        _report(scan(found, locations.transcripts_dir()), False)
         return EXIT_OK
-    searched = locations.discover().searched
-    print("No Claude Desktop sessions were found on this computer. Looked in:\n  " + "\n  ".join(searched))
+    print("No Claude Desktop sessions were found on this computer. " + _looked_in(discovery.searched))
     print("Showing the bundled demo data instead.\n")
     with _demo_folder() as folder:
-        data_dir = locations.chosen(folder)
-        result = scan([data_dir], folder / demo_data.PROJECTS)
-        _report(result, False)
+        shown = locations.DataDir(folder, "demo", "demo data", True)
+        _report(scan([shown], folder / demo_data.PROJECTS), False)
     return EXIT_OK
 
 
@@ -219,14 +229,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_locations(args: argparse.Namespace) -> int:
     found = locations.discover()
-    print("Looked in:")
-    for place in found.searched:
-        print(f"  {place}")
+    print(_looked_in(found.searched))
     print("Found:" if found.found else "Found no Claude Desktop data folder.")
     for d in found.found:
         has = "has sessions" if d.has_sessions else f"no {locations.SESSIONS_FOLDER} folder"
-        print(f"  {d.path}  [{d.label}; {has}]")
-    print(f"Transcripts: {locations.transcripts_dir()}")
+        print(f"  {_safe(d.path)}  [{d.label}; {has}]")
+    print(f"Transcripts: {_safe(locations.transcripts_dir())}")
     return EXIT_OK
 
 

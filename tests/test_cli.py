@@ -120,3 +120,17 @@ def test_version_and_help():
     assert run_cli("--version").stdout.startswith("session-rescue ")
     helped = run_cli("--help")
     assert helped.returncode == 0 and "scan" in helped.stdout and "demo" in helped.stdout
+
+
+def test_a_hostile_title_cannot_drive_the_terminal(tmp_path):
+    org = tmp_path / "Claude" / "claude-code-sessions" / "a" / "o"
+    org.mkdir(parents=True)
+    title = "\x1b[2J\x1b]0;pwned\x07Clear screen\rand\nnewline"
+    (org / "local_x.json").write_text(json.dumps({"sessionId": "local_x", "title": title, "createdAt": 1,
+                                                   "lastActivityAt": 2}))
+    done = run_cli("scan", "--data-dir", str(tmp_path / "Claude"))
+    assert done.returncode == 0
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\r" not in done.stdout
+    assert "Clear screen" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("healthy"))
+    assert "newline" in row or "…" in row  # the title stays on its own row
