@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from app.core import loader
 from app.core import reasons as R
 from app.core.locations import SESSIONS_FOLDER, DataDir
+from app.core.longpaths import extended, plain
 from app.core.transcripts import TranscriptIndex
 
 HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
@@ -178,8 +179,9 @@ def _file_detail(f: FileState) -> dict[str, Any]:
 
 
 def _inside(path: str, root: str) -> bool:
+    path, root = os.path.normcase(plain(path)), os.path.normcase(plain(root))
     try:
-        return os.path.commonpath([os.path.normcase(path), os.path.normcase(root)]) == os.path.normcase(root)
+        return os.path.commonpath([path, root]) == root
     except ValueError:  # different drives on Windows
         return False
 
@@ -194,20 +196,20 @@ def _refused(path: str, kind: str, code: str, detail: str, is_link: bool,
 def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: str) -> tuple[FileState, dict | None]:
     """Read one record file, safely, and judge it.  Returns its state and the
     record's top-level fields when it parsed as an object."""
-    path = entry.path
-    open_path = path
+    path = plain(entry.path)
+    open_path = entry.path  # the extended form, on Windows, when the path is long
     is_link = entry.is_symlink()
     if is_link:
-        target = os.path.realpath(path)
+        target = os.path.realpath(open_path)
         try:
-            shown = os.readlink(path)
+            shown = plain(os.readlink(open_path))
         except OSError:
             shown = target
         if not _inside(target, root_real):
             return _refused(path, kind, R.LINK_OUTSIDE, f"points to {shown}", True)
         if not os.path.isfile(target):
             return _refused(path, kind, R.BROKEN_LINK, f"points to {shown}", True)
-        open_path = target  # a link inside the data folder: the app follows it, so do we
+        open_path = extended(target)  # a link inside the data folder: the app follows it, so do we
     try:
         fd = os.open(open_path, _OPEN_FLAGS | _NOFOLLOW)
     except OSError as exc:
@@ -301,7 +303,7 @@ def _group(folder: str) -> tuple[dict[str, dict[str, os.DirEntry[str]]], set[str
     """The folder's session files by session id, and the ids its tombstones name."""
     groups: dict[str, dict[str, os.DirEntry[str]]] = {}
     tombstones: set[str] = set()
-    with os.scandir(folder) as it:
+    with os.scandir(extended(folder)) as it:
         for entry in it:
             name = entry.name
             if name.startswith(TOMBSTONE_PREFIX):
@@ -363,7 +365,7 @@ def scan_org_folder(folder: str, account: str, org: str, root_real: str,
 def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.DirEntry[str]]:
     out = []
     try:
-        with os.scandir(parent) as it:
+        with os.scandir(extended(parent)) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         warnings.append(f"could not list {parent}: {exc.strerror or exc}")
@@ -376,7 +378,7 @@ def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.Dir
             continue
         # realpath, not is_symlink(): it also sees through Windows junctions.
         if not _inside(os.path.realpath(entry.path), root_real):
-            warnings.append(f"skipped {entry.path}: a link pointing outside the data folder")
+            warnings.append(f"skipped {plain(entry.path)}: a link pointing outside the data folder")
             continue
         out.append(entry)
     return out
@@ -414,9 +416,9 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
         newest_by_account.setdefault(account.name, 0.0)
         for org in _subfolders(account.path, root_real, report.warnings):
             try:
-                found, newest = scan_org_folder(org.path, account.name, org.name, root_real, transcripts)
+                found, newest = scan_org_folder(plain(org.path), account.name, org.name, root_real, transcripts)
             except OSError as exc:
-                report.warnings.append(f"could not list {org.path}: {exc.strerror or exc}")
+                report.warnings.append(f"could not list {plain(org.path)}: {exc.strerror or exc}")
                 continue
             sessions.extend(found)
             newest_by_account[account.name] = max(newest_by_account[account.name], newest)
