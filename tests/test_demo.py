@@ -24,6 +24,12 @@ def test_demo_holds_every_status_and_every_reason(tmp_path):
     assert len(result.sessions) == info.sessions
     assert {s.active for s in result.sessions} == {True, False}
     assert any(s.transcript_found for s in result.sessions)
+    # A healthy session carries only reasons that inform (and never a fatal one).
+    for s in result.sessions:
+        if s.status == "healthy":
+            assert set(s.reasons) <= R.INFORMATIONAL | {R.TOMBSTONED}, s
+        else:
+            assert not set(s.reasons) <= R.INFORMATIONAL, s
 
 
 def test_demo_writes_nothing_outside_its_folder(tmp_path):

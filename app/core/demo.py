@@ -157,8 +157,10 @@ def write_demo(folder: str | os.PathLike[str]) -> DemoInfo:
             info.skipped.append(f"link {name}: {exc}")
 
     # Another account the app is not signed in to.
-    (other / f"{session_id('ci')}.json").write_bytes(_dump(r_other("ci", "Migrate CI to GitHub Actions", 15)))
-    (other / f"{session_id('webgpu')}.json.tmp").write_bytes(_dump(r_other("webgpu", "Spike: WebGPU renderer", 33)))
+    ci = _other_account_record("ci", "Migrate CI to GitHub Actions", 15)
+    webgpu = _other_account_record("webgpu", "Spike: WebGPU renderer", 33)
+    (other / f"{session_id('ci')}.json").write_bytes(_dump(ci))
+    (other / f"{session_id('webgpu')}.json.tmp").write_bytes(_dump(webgpu))
     info.sessions += 2
 
     _write_transcripts(info.transcripts)
@@ -166,7 +168,7 @@ def write_demo(folder: str | os.PathLike[str]) -> DemoInfo:
     return info
 
 
-def r_other(name: str, title: str, hours_ago: float) -> dict[str, Any]:
+def _other_account_record(name: str, title: str, hours_ago: float) -> dict[str, Any]:
     return record(name, title, "C:\\Users\\ana\\side-projects\\" + name, hours_ago, model="claude-sonnet-5")
 
 

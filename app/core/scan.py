@@ -21,7 +21,7 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -433,8 +433,7 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
     return report, sessions
 
 
-def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
-         progress: Callable[[FolderReport, int], None] | None = None) -> ScanResult:
+def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None) -> ScanResult:
     """Scan each data folder; sessions come back newest first."""
     index = TranscriptIndex(transcripts_dir)
     folders: list[FolderReport] = []
@@ -443,7 +442,5 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
         report, found = scan_data_dir(data_dir, index)
         folders.append(report)
         sessions.extend(found)
-        if progress:
-            progress(report, len(found))
     sessions.sort(key=lambda s: (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id))
     return ScanResult(folders, sessions)

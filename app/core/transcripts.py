@@ -47,8 +47,3 @@ class TranscriptIndex:
         if self._paths is None:
             self._paths = self._build()
         return self._paths.get(transcript_id)
-
-    def __len__(self) -> int:
-        if self._paths is None:
-            self._paths = self._build()
-        return len(self._paths)
