@@ -143,10 +143,13 @@ def _data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir], list[
     if args.data_dir:
         dirs = []
         for raw in args.data_dir:
-            if not Path(raw).exists():
-                raise UsageError(f"--data-dir {raw}: no such folder")
-            if not Path(raw).is_dir():
-                raise UsageError(f"--data-dir {raw}: not a folder")
+            try:
+                if not Path(raw).exists():
+                    raise UsageError(f"--data-dir {raw}: no such folder")
+                if not Path(raw).is_dir():
+                    raise UsageError(f"--data-dir {raw}: not a folder")
+            except OSError as exc:
+                raise UsageError(f"--data-dir {raw}: cannot be opened ({exc.strerror or exc})") from None
             dirs.append(locations.chosen(raw))
         return dirs, []
     found = locations.discover()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,39 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           encoding="utf-8", env=full_env, timeout=timeout, **kwargs)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder another user can reach (pytest's own tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="session-rescue-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def as_unprivileged(fn):
+    """fn(), with permissions that bite.  Root reads everything, so when the
+    tests run as root, fn runs in a forked child that has dropped to 'nobody'
+    (uid 65534); its JSON-able result comes back through a pipe."""
+    if os.geteuid() != 0:
+        return fn()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.close(read)
+            os.setgid(65534)
+            os.setuid(65534)
+            out = {"result": fn()}
+        except BaseException:  # noqa: BLE001 - carried to the parent, which fails the test
+            out = {"child failed": traceback.format_exc()}
+        finally:
+            os.write(write, json.dumps(out).encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        data = json.loads(f.read())
+    os.waitpid(pid, 0)
+    assert "result" in data, data
+    return data["result"]

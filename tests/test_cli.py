@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.core import reasons as R
-from conftest import posix_only, run_cli
+from conftest import as_unprivileged, posix_only, run_cli
 
 CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
                          "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found"}
@@ -134,3 +134,24 @@ def test_a_hostile_title_cannot_drive_the_terminal(tmp_path):
     assert "Clear screen" in done.stdout
     row = next(line for line in done.stdout.splitlines() if line.startswith("healthy"))
     assert "newline" in row or "…" in row  # the title stays on its own row
+
+
+@posix_only
+def test_a_data_dir_behind_a_locked_folder_is_a_usage_error(shared_tmp):
+    import contextlib
+    import io
+
+    from app import cli
+
+    target = shared_tmp / "locked" / "Claude"
+    target.mkdir(parents=True)
+    (shared_tmp / "locked").chmod(0o000)
+
+    def attempt():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = cli.main(["scan", "--data-dir", str(target)])
+        return [code, err.getvalue()]
+
+    code, err = as_unprivileged(attempt)
+    assert code == 2 and err.count("\n") == 1 and "cannot be opened (Permission denied)" in err

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core import locations as L
-from conftest import needs_symlinks
+from conftest import as_unprivileged, needs_symlinks, posix_only
 
 PKG = "Claude_pzs8sxrjxfjjc"
 SID = "S-1-5-21-1004336348-1177238915-682003330-1001"
@@ -133,3 +133,17 @@ def test_transcripts_follow_claude_config_dir(tmp_path):
     assert L.transcripts_dir(L.Host("linux", {"HOME": "/home/a"}, tmp_path)) == tmp_path / "home/a/.claude/projects"
     host = L.Host("win32", {"USERPROFILE": "C:\\Users\\A", "CLAUDE_CONFIG_DIR": "E:\\cc"}, tmp_path)
     assert L.transcripts_dir(host) == tmp_path / "E:" / "cc" / "projects"
+
+
+@posix_only
+def test_a_folder_we_may_not_enter_does_not_stop_discovery(shared_tmp):
+    mine = make(shared_tmp, f"D:/WpSystem/{SID}/AppData/Local/Packages/{PKG}/LocalCache/Roaming/Claude")
+    make(shared_tmp, f"D:/WpSystem/S-1-5-21-9-9-9-1002/AppData/Local/Packages/{PKG}/LocalCache/Roaming/Claude")
+    make(shared_tmp, "C:/Users/Ana/AppData/Local/Packages", sessions=False)
+    for p in shared_tmp.rglob("*"):
+        p.chmod(0o755)
+    (shared_tmp / "D:" / "WpSystem" / "S-1-5-21-9-9-9-1002").chmod(0o000)  # another user's storage
+    (shared_tmp / "C:" / "Users" / "Ana" / "AppData" / "Local").chmod(0o000)  # a locked-down profile
+    host = L.Host("win32", WIN_ENV, shared_tmp)
+    found = as_unprivileged(lambda: [str(d.path) for d in L.discover(host).found])
+    assert found == [str(mine)]

@@ -151,7 +151,7 @@ def _candidates(host: Host) -> tuple[list[tuple[Path, str, str]], list[str]]:
                     letter = drive.name.rstrip("\\") or str(drive).rstrip("\\")
                     out.append((package / "LocalCache" / "Roaming", WINDOWS_MSIX_RELOCATED,
                                 f"Windows Store (MSIX), relocated to {letter}"))
-        legacy = (bases["local"] / "AnthropicClaude").is_dir()
+        legacy = _is_dir(bases["local"] / "AnthropicClaude")
         out.append((bases["roaming"], WINDOWS_APPDATA,
                     "Windows (classic installer)" if legacy else "Windows (%APPDATA%)"))
         searched.extend(str(bases["roaming"] / n) for n in APP_FOLDERS)
@@ -165,11 +165,21 @@ def _candidates(host: Host) -> tuple[list[tuple[Path, str, str]], list[str]]:
     return [(p, k + ("-3p" if p.name == "Claude-3p" else ""), lbl) for p, k, lbl in expanded], searched
 
 
+def _is_dir(path: Path) -> bool:
+    """is_dir() that answers False instead of raising on a folder we may not
+    enter (another user's WpSystem SID, a locked-down profile)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _glob_dirs(folder: Path, pattern: str) -> list[Path]:
     try:
-        return sorted(p for p in folder.glob(pattern) if p.is_dir())
+        matches = list(folder.glob(pattern))
     except OSError:
         return []
+    return sorted(p for p in matches if _is_dir(p))
 
 
 def _identity(path: Path) -> str:
@@ -190,13 +200,13 @@ def discover(host: Host | None = None) -> Discovery:
     seen: set[str] = set()
     found: list[DataDir] = []
     for path, kind, label in candidates:
-        if not path.is_dir():
+        if not _is_dir(path):
             continue
         key = _identity(path)
         if key in seen:
             continue
         seen.add(key)
-        found.append(DataDir(path, kind, label, (path / SESSIONS_FOLDER).is_dir()))
+        found.append(DataDir(path, kind, label, _is_dir(path / SESSIONS_FOLDER)))
     return Discovery(found, searched)
 
 
@@ -210,7 +220,7 @@ def chosen(path: str | os.PathLike[str]) -> DataDir:
         last = len(parts) - 1 - parts[::-1].index(SESSIONS_FOLDER)
         folder = Path(*parts[:last])
     kind, label = guess_install_type(folder)
-    return DataDir(folder, kind, label, (folder / SESSIONS_FOLDER).is_dir())
+    return DataDir(folder, kind, label, _is_dir(folder / SESSIONS_FOLDER))
 
 
 def guess_install_type(folder: Path) -> tuple[str, str]:

@@ -401,8 +401,12 @@ def read_last_account(data_dir: Path) -> str | None:
 def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[FolderReport, list[Session]]:
     report = FolderReport(data_dir)
     sessions_root = data_dir.path / SESSIONS_FOLDER
-    if not sessions_root.is_dir():
-        report.warnings.append(f"no {SESSIONS_FOLDER} folder in {data_dir.path}")
+    try:
+        if not sessions_root.is_dir():
+            report.warnings.append(f"no {SESSIONS_FOLDER} folder in {data_dir.path}")
+            return report, []
+    except OSError as exc:  # a folder we may not enter
+        report.warnings.append(f"could not open {sessions_root}: {exc.strerror or exc}")
         return report, []
     root_real = os.path.realpath(data_dir.path)
     if not _inside(os.path.realpath(sessions_root), root_real):
