@@ -4,6 +4,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 
 from app.core import locations
 from app.core import reasons as R
@@ -190,3 +192,26 @@ def test_a_folder_without_sessions_is_a_note_not_an_error(tmp_path):
     (tmp_path / "Claude").mkdir()
     result = scan([locations.chosen(tmp_path / "Claude")])
     assert result.sessions == [] and "no claude-code-sessions folder" in result.folders[0].warnings[0]
+
+
+def test_scan_leaves_the_garbage_collector_as_it_found_it(folder, monkeypatch):
+    import gc
+
+    folder.json("local_a")
+    assert gc.isenabled()
+    scan_one(folder)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        scan_one(folder)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("app.core.scan.scan_data_dir", boom)
+    with pytest.raises(RuntimeError):
+        scan_one(folder)
+    assert gc.isenabled()

@@ -17,11 +17,13 @@ blocks on a special file, and turns every bad file into a reason, not a crash.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -437,14 +439,29 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
     return report, sessions
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a bulk read.  A scan makes no
+    reference cycles, yet the collector would walk the growing heap of
+    records again and again: about a tenth of a 10,000-session scan."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None) -> ScanResult:
     """Scan each data folder; sessions come back newest first."""
     index = TranscriptIndex(transcripts_dir)
     folders: list[FolderReport] = []
     sessions: list[Session] = []
-    for data_dir in data_dirs:
-        report, found = scan_data_dir(data_dir, index)
-        folders.append(report)
-        sessions.extend(found)
+    with _collector_paused():
+        for data_dir in data_dirs:
+            report, found = scan_data_dir(data_dir, index)
+            folders.append(report)
+            sessions.extend(found)
     sessions.sort(key=lambda s: (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id))
     return ScanResult(folders, sessions)
