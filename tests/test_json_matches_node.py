@@ -130,3 +130,52 @@ def test_python_json_alone_would_disagree_with_node(node_verdicts):
         except (ValueError, RecursionError):
             python_ok = False
         assert python_ok != node_verdicts[name]["ok"], name
+
+
+def _mutations(count: int, seed: int = 20261126) -> dict[str, bytes]:
+    """Records broken the ways disks and editors break them: a byte changed,
+    dropped or doubled, a cut, zeros, a stray BOM, a NaN."""
+    import random
+
+    rng = random.Random(seed)
+    base = ('{"sessionId":"local_a","createdAt":1,"lastActivityAt":2,"title":"Fix the café – naïve ☕",'
+            '"n":[1,-2.5e3,true,null,{"a":"\\u00e9"}]}').encode("utf-8")
+    alphabet = b'{}[]",:.-+eE0123456789 \t\n\r\\/tfnul\x00\xff\xc3\xa9\xef\xbb\xbfNaInfity'
+    out = {}
+    for i in range(count):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            op = rng.randrange(5)
+            pos = rng.randrange(len(data) + 1)
+            if op == 0 and data:
+                data[min(pos, len(data) - 1)] = rng.choice(alphabet)
+            elif op == 1 and data:
+                del data[min(pos, len(data) - 1)]
+            elif op == 2:
+                data[pos:pos] = bytes([rng.choice(alphabet)])
+            elif op == 3:
+                del data[pos:]
+            else:
+                data[pos:pos] = rng.choice([b"NaN", b"\xef\xbb\xbf", b"\x00" * 8, b"-Infinity", b"[" * 3])
+        out[f"mutation {i}"] = bytes(data)
+    return out
+
+
+MUTATIONS = _mutations(400)
+
+
+def test_parser_agrees_with_node_on_hundreds_of_broken_records(tmp_path):
+    files = {}
+    for name, data in MUTATIONS.items():
+        path = tmp_path / (name.replace(" ", "_") + ".json")
+        path.write_bytes(data)
+        files[name] = str(path)
+    done = subprocess.run([NODE, "-e", NODE_SCRIPT], input=json.dumps(files), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    node = json.loads(done.stdout)
+    disagreements = {name: (MUTATIONS[name], node[name]) for name in MUTATIONS
+                     if python_view(MUTATIONS[name]) != node[name]}
+    assert disagreements == {}
+    accepted = sum(v["ok"] for v in node.values())
+    assert 20 < accepted < 380  # the corpus holds both answers, so agreement means something
