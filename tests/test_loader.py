@@ -50,6 +50,15 @@ def test_every_rejection_has_its_reason(data, code):
     assert v.detail  # and a sentence for the person reading it
 
 
+def test_a_bom_before_a_cut_record_says_both():
+    v = verdict(b"\xef\xbb\xbf" + dump(record(STEM))[:30])
+    assert v.problems == (R.BOM, R.TRUNCATED) and v.error_offset == 33
+
+
+def test_a_file_of_blanks_is_empty():
+    assert verdict(b" \r\n\t ").problems == (R.EMPTY,)
+
+
 def test_zero_bytes_after_a_cut_record_say_both():
     data = dump(record(STEM))[:50] + b"\0" * 4000
     v = verdict(data)

@@ -138,8 +138,8 @@ def _looks_binary(data: bytes) -> bool:
 
 def check_bytes(data: bytes, stem: str) -> Verdict:
     """Apply Claude Desktop's loader to a record file's bytes."""
-    if not data:
-        return Verdict(False, (R.EMPTY,), "0 bytes")
+    if not data.strip(b" \t\r\n"):
+        return Verdict(False, (R.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
     if data[0] == 0 and not data.strip(b"\0"):
         return Verdict(False, (R.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
     text, bad_utf8 = jsjson.decode_like_node(data)
@@ -151,9 +151,10 @@ def check_bytes(data: bytes, stem: str) -> Verdict:
         # can recognise it, and so a repair can strip the mark.
         try:
             value = jsjson.parse(text[1:])
-        except jsjson.JsonError:
-            return Verdict(False, (R.BOM, R.INVALID_JSON), "a byte-order mark, and no valid JSON after it",
-                           error_line=1, error_column=1, error_offset=0)
+        except jsjson.JsonError as error:
+            after = _unparsable(data[len(BOM):], text[1:], error)
+            return after._replace(problems=(R.BOM, *after.problems),
+                                  error_offset=(after.error_offset or 0) + len(BOM))
         problems, detail = check_record(value, stem)
         return Verdict(False, (R.BOM, *problems, *notes), "; ".join(filter(None, ("starts with EF BB BF", detail))),
                        fields=value if isinstance(value, dict) else None,

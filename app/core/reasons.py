@@ -35,7 +35,7 @@ TMP_UNLOADABLE = "tmp-unloadable"
 INVALID_UTF8 = "invalid-utf8"
 
 DESCRIPTIONS: dict[str, str] = {
-    EMPTY: "the file is empty",
+    EMPTY: "the file is empty, or holds only blanks",
     ZERO_FILLED: "the file holds zero bytes where the record should be (a crash wiped it)",
     TRUNCATED: "the file stops in the middle of the record",
     BOM: "the file starts with a byte-order mark, which Claude Desktop rejects",
