@@ -22,7 +22,8 @@ from app import __version__
 from app.core import demo as demo_data
 from app.core import locations
 from app.core import reasons as R
-from app.core.scan import ScanResult, scan
+from app.core.records import ScanResult
+from app.core.scan import scan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "session-rescue"

@@ -2,7 +2,8 @@
 
 from app.core import demo, locations
 from app.core import reasons as R
-from app.core.scan import STATUSES, scan
+from app.core.records import STATUSES
+from app.core.scan import scan
 from conftest import CAN_SYMLINK
 
 # Only these two cannot be carried by a demo folder; tests/test_hostile_files.py covers them.

@@ -14,7 +14,8 @@ import pytest
 from app.core import demo, locations
 from app.core import reasons as R
 from app.core import loader
-from app.core.scan import CORRUPT, HEALTHY, scan
+from app.core.records import CORRUPT, HEALTHY
+from app.core.scan import scan
 from conftest import ROOT, DataFolder, as_unprivileged, dump, needs_symlinks, record
 
 

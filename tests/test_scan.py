@@ -9,7 +9,8 @@ import pytest
 
 from app.core import locations
 from app.core import reasons as R
-from app.core.scan import CORRUPT, HEALTHY, ORPHANED, scan
+from app.core.records import CORRUPT, HEALTHY, ORPHANED
+from app.core.scan import scan
 from conftest import ACCOUNT, ORG, T0, DataFolder, dump, needs_symlinks, record
 
 

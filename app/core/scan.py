@@ -24,19 +24,14 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from app.core import loader
 from app.core import reasons as R
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
+from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session
 from app.core.transcripts import TranscriptIndex
-
-HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
-STATUSES = (HEALTHY, ORPHANED, CORRUPT)
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
 # O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
@@ -45,136 +40,6 @@ JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _TEXT_LIMIT = 1000  # a title or cwd longer than this is shown cut
-
-
-class FileState(NamedTuple):
-    """One of a session's files, as the app's loader sees it.  (A NamedTuple:
-    immutable, and several times cheaper to build than a frozen dataclass.)"""
-
-    path: str
-    kind: str  # "json" or "tmp"
-    size: int | None
-    mtime: float | None
-    loadable: bool
-    problems: tuple[str, ...]
-    detail: str = ""
-    last_activity_ms: float | None = None
-    error_line: int | None = None
-    error_column: int | None = None
-    error_offset: int | None = None
-    is_link: bool = False
-
-
-@dataclass(slots=True)
-class Session:
-    """Everything a user needs to recognise one session, and its state."""
-
-    id: str
-    status: str
-    reasons: tuple[str, ...]
-    account: str
-    org: str
-    active: bool
-    folder: str
-    json: FileState | None
-    tmp: FileState | None
-    tombstoned: bool
-    title: str | None = None
-    cwd: str | None = None
-    model: str | None = None
-    created_at_ms: float | None = None
-    last_activity_ms: float | None = None
-    completed_turns: int | None = None
-    cli_session_id: str | None = None
-    transcript_path: str | None = None
-    size: int | None = None
-
-    @property
-    def transcript_found(self) -> bool:
-        return self.transcript_path is not None
-
-    def to_json(self) -> dict[str, Any]:
-        """The session as the ``scan --json`` contract spells it."""
-        return {
-            "id": self.id,
-            "status": self.status,
-            "reasons": list(self.reasons),
-            "account": self.account,
-            "org": self.org,
-            "active": self.active,
-            "json_path": self.json.path if self.json else None,
-            "tmp_path": self.tmp.path if self.tmp else None,
-            "title": self.title,
-            "cwd": self.cwd,
-            "model": self.model,
-            "created_at": iso_time(self.created_at_ms),
-            "last_activity": iso_time(self.last_activity_ms),
-            "completed_turns": self.completed_turns,
-            "size": self.size,
-            "cli_session_id": self.cli_session_id,
-            "transcript_found": self.transcript_found,
-            "tombstoned": self.tombstoned,
-            "details": [_file_detail(f) for f in (self.json, self.tmp) if f and (f.problems or f.detail)],
-        }
-
-
-@dataclass
-class FolderReport:
-    """One data folder: what it is, which account is active, what we skipped."""
-
-    data_dir: DataDir
-    active_account: str | None = None
-    active_source: str | None = None  # "config.json" or "newest"
-    accounts: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.data_dir.path),
-            "install_type": self.data_dir.install_type,
-            "label": self.data_dir.label,
-            "has_sessions": self.data_dir.has_sessions,
-            "active_account": self.active_account,
-            "active_source": self.active_source,
-            "accounts": self.accounts,
-            "warnings": self.warnings,
-        }
-
-
-@dataclass
-class ScanResult:
-    folders: list[FolderReport]
-    sessions: list[Session]
-
-    def summary(self) -> dict[str, int]:
-        counts = {status: 0 for status in STATUSES}
-        for session in self.sessions:
-            counts[session.status] += 1
-        return counts
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "data_dirs": [f.to_json() for f in self.folders],
-            "sessions": [s.to_json() for s in self.sessions],
-            "summary": self.summary(),
-        }
-
-
-def iso_time(ms: float | None) -> str | None:
-    if ms is None:
-        return None
-    try:
-        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _file_detail(f: FileState) -> dict[str, Any]:
-    out: dict[str, Any] = {"file": f.kind, "problems": list(f.problems), "detail": f.detail}
-    if f.error_line is not None:
-        out.update(line=f.error_line, column=f.error_column, offset=f.error_offset)
-    return out
 
 
 # --------------------------------------------------------------------- files
