@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Find and bring back Claude Desktop's lost Code sessions. "
+    parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, and say why each is lost. "
                      "With no command, scans the Claude data on this computer (or the demo data if there is none).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
