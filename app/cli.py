@@ -161,18 +161,12 @@ def _looked_in(searched: Sequence[str]) -> str:
     return "Looked in:\n  " + "\n  ".join(_safe(place) for place in searched)
 
 
-def _transcripts_dir(args: argparse.Namespace, data_dirs: Sequence[locations.DataDir]) -> Path | None:
+def _transcripts_dir(args: argparse.Namespace, data_dirs: Sequence[locations.DataDir]) -> Path:
     if args.projects_dir:
         if not Path(args.projects_dir).is_dir():
             raise UsageError(f"--projects-dir {args.projects_dir}: no such folder")
         return Path(args.projects_dir)
-    # A folder that carries its own transcripts (the demo data, or a copy a
-    # user made for support) is read with them, not with this machine's.
-    for d in data_dirs:
-        own = d.path / demo_data.PROJECTS
-        if own.is_dir():
-            return own
-    return locations.transcripts_dir()
+    return locations.transcripts_dir(data_dirs=data_dirs)
 
 
 def _report(result: ScanResult, as_json: bool) -> None:
@@ -207,13 +201,13 @@ def cmd_default(args: argparse.Namespace) -> int:
     discovery = locations.discover()
     found = [d for d in discovery.found if d.has_sessions]
     if found:
-        _report(scan(found, locations.transcripts_dir()), False)
+        _report(scan(found, locations.transcripts_dir(data_dirs=found)), False)
         return EXIT_OK
     print("No Claude Desktop sessions were found on this computer. " + _looked_in(discovery.searched))
     print("Showing the bundled demo data instead.\n")
     with _demo_folder() as folder:
         shown = locations.DataDir(folder, "demo", "demo data", True)
-        _report(scan([shown], folder / demo_data.PROJECTS), False)
+        _report(scan([shown], locations.transcripts_dir(data_dirs=[shown])), False)
     return EXIT_OK
 
 

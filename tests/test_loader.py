@@ -98,3 +98,9 @@ def test_every_reason_code_has_a_description():
     codes = [v for k, v in vars(R).items() if k.isupper() and isinstance(v, str)]
     assert len(codes) >= 20
     assert all(code in R.DESCRIPTIONS for code in codes)
+
+
+def test_length_is_counted_as_javascript_counts_it():
+    # é is one UTF-16 unit in two bytes; ☕ one in three; 😀 two in four.
+    assert loader.utf16_units("aé☕😀".encode()) == 5
+    assert loader.utf16_units("aé☕😀".encode()) == len("aé☕😀".encode("utf-16-le")) // 2

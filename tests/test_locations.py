@@ -147,3 +147,11 @@ def test_a_folder_we_may_not_enter_does_not_stop_discovery(shared_tmp):
     host = L.Host("win32", WIN_ENV, shared_tmp)
     found = as_unprivileged(lambda: [str(d.path) for d in L.discover(host).found])
     assert found == [str(mine)]
+
+
+def test_a_data_folder_that_carries_its_transcripts_is_read_with_them(tmp_path):
+    data = make(tmp_path, "copy/Claude")
+    host = L.Host("linux", {"HOME": "/home/a"}, tmp_path)
+    assert L.transcripts_dir(host, [L.chosen(data)]) == tmp_path / "home/a/.claude/projects"
+    (data / L.OWN_TRANSCRIPTS).mkdir(parents=True)
+    assert L.transcripts_dir(host, [L.chosen(data)]) == data / L.OWN_TRANSCRIPTS

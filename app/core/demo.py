@@ -19,13 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from app.core.locations import SESSIONS_FOLDER
+from app.core.locations import OWN_TRANSCRIPTS, SESSIONS_FOLDER
 
 ACTIVE_ACCOUNT = "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
 ACTIVE_ORG = "0d9e4f7a-2c31-4b5a-8e6f-1a2b3c4d5e6f"
 OTHER_ACCOUNT = "b21e6c4d-8f0a-4e3b-9c5d-7a6b5c4d3e2f"
 OTHER_ORG = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
-PROJECTS = ".claude/projects"  # the demo carries its own transcripts
 
 _BASE_MS = int(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc).timestamp() * 1000)
 _HOUR = 3_600_000
@@ -127,7 +126,7 @@ def write_demo(folder: str | os.PathLike[str]) -> DemoInfo:
     root = Path(folder)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise FileExistsError(f"{root} is not empty; choose a new or empty folder for the demo data")
-    info = DemoInfo(root, root / PROJECTS)
+    info = DemoInfo(root, root / OWN_TRANSCRIPTS)  # the demo carries its own transcripts
     active = root / SESSIONS_FOLDER / ACTIVE_ACCOUNT / ACTIVE_ORG
     other = root / SESSIONS_FOLDER / OTHER_ACCOUNT / OTHER_ORG
     for d in (active, other, info.transcripts, root / "logs"):

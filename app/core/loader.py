@@ -21,6 +21,8 @@ from app.core import reasons as R
 MAX_JS_STRING = 536_870_888
 
 BOM = b"\xef\xbb\xbf"
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF5))
 TIMESTAMP_FIELDS = ("createdAt", "lastActivityAt")
 
 
@@ -40,6 +42,13 @@ class Verdict(NamedTuple):  # a NamedTuple: immutable, and cheap to make once pe
     error_line: int | None = None
     error_column: int | None = None
     error_offset: int | None = None  # byte offset of the fault, for showing the bytes around it
+
+
+def utf16_units(data: bytes) -> int:
+    """How long JavaScript's string of these UTF-8 bytes is, in UTF-16 units:
+    continuation bytes add nothing, a 4-byte sequence adds two.  Works on any
+    slice of a file, so a caller can count a huge file chunk by chunk."""
+    return len(data.translate(None, _CONTINUATION)) + sum(data.count(lead) for lead in _FOUR_BYTE_LEADS)
 
 
 def timestamp_ms(value: Any) -> float | None:
@@ -142,9 +151,9 @@ def check_bytes(data: bytes, stem: str) -> Verdict:
         return Verdict(False, (R.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
     if data[0] == 0 and not data.strip(b"\0"):
         return Verdict(False, (R.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
+    if len(data) > MAX_JS_STRING and (units := utf16_units(data)) > MAX_JS_STRING:
+        return Verdict(False, (R.TOO_LARGE,), f"{units:,} characters; JavaScript's limit is {MAX_JS_STRING:,}")
     text, bad_utf8 = jsjson.decode_like_node(data)
-    if len(text) > MAX_JS_STRING:
-        return Verdict(False, (R.TOO_LARGE,), f"{len(text):,} characters; JavaScript's limit is {MAX_JS_STRING:,}")
     notes = (R.INVALID_UTF8,) if bad_utf8 else ()
     if data.startswith(BOM):
         # Rejected by the app, but readable to us: keep the fields so the user

@@ -23,11 +23,12 @@ import os
 import re
 import string
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 SESSIONS_FOLDER = "claude-code-sessions"
+OWN_TRANSCRIPTS = ".claude/projects"  # inside a data folder that carries its transcripts along
 APP_FOLDERS = ("Claude", "Claude-3p")
 
 WINDOWS_APPDATA = "windows-appdata"
@@ -241,9 +242,15 @@ def guess_install_type(folder: Path) -> tuple[str, str]:
     return CUSTOM, "chosen folder"
 
 
-def transcripts_dir(host: Host | None = None) -> Path:
-    """``~/.claude/projects``, or ``$CLAUDE_CONFIG_DIR/projects`` when the
-    Claude Code CLI was pointed elsewhere."""
+def transcripts_dir(host: Host | None = None, data_dirs: Sequence[DataDir] = ()) -> Path:
+    """Where the transcripts for ``data_dirs`` are.  A data folder that carries
+    its own ``.claude/projects`` (the demo data, or a copy a user made for
+    support) is read with those; otherwise ``~/.claude/projects``, or
+    ``$CLAUDE_CONFIG_DIR/projects`` when the Claude Code CLI was pointed elsewhere."""
+    for data_dir in data_dirs:
+        own = data_dir.path / OWN_TRANSCRIPTS
+        if _is_dir(own):
+            return own
     host = host or Host.this_machine()
     configured = host.env.get("CLAUDE_CONFIG_DIR")
     if configured:

@@ -101,23 +101,17 @@ def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: st
                      last, verdict.error_line, verdict.error_column, verdict.error_offset, is_link), fields
 
 
-_CONTINUATION = bytes(range(0x80, 0xC0))
-_FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF5))
-
-
 def _js_length(fd: int, limit: int = loader.MAX_JS_STRING) -> int:
-    """The length JavaScript would give the file's text, counted in chunks so
-    that a huge file is never held in memory.  UTF-8 continuation bytes add
-    nothing; a 4-byte sequence is two UTF-16 units.  Counting stops once past
-    ``limit``.  Leaves fd at the start."""
+    """The length JavaScript would give the file's text (loader.utf16_units),
+    counted in chunks so that a huge file is never held in memory.  Counting
+    stops once past ``limit``.  Leaves fd at the start."""
     units = 0
     os.lseek(fd, 0, os.SEEK_SET)
     while units <= limit:
         chunk = os.read(fd, 16 << 20)
         if not chunk:
             break
-        units += len(chunk.translate(None, _CONTINUATION))
-        units += sum(chunk.count(lead) for lead in _FOUR_BYTE_LEADS)
+        units += loader.utf16_units(chunk)
     os.lseek(fd, 0, os.SEEK_SET)
     return units
 
@@ -267,7 +261,7 @@ def read_last_account(data_dir: Path) -> str | None:
 
 def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[FolderReport, list[Session]]:
     report = FolderReport(data_dir)
-    sessions_root = data_dir.path / SESSIONS_FOLDER
+    sessions_root = data_dir.sessions_path
     try:
         if not sessions_root.is_dir():
             report.warnings.append(f"no {SESSIONS_FOLDER} folder in {data_dir.path}")
@@ -276,9 +270,10 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
         report.warnings.append(f"could not open {sessions_root}: {exc.strerror or exc}")
         return report, []
     root_real = os.path.realpath(data_dir.path)
-    if not _inside(os.path.realpath(sessions_root), root_real):
+    sessions_real = os.path.realpath(sessions_root)
+    if not _inside(sessions_real, root_real):
         report.warnings.append(f"skipped {sessions_root}: a link pointing outside the data folder, to "
-                               f"{os.path.realpath(sessions_root)}; scan that folder's parent with --data-dir")
+                               f"{sessions_real}; scan that folder's parent with --data-dir")
         return report, []
     sessions: list[Session] = []
     newest_by_account: dict[str, float] = {}
