@@ -27,21 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core import locations  # noqa: E402
-from app.core.demo import record  # noqa: E402
+from generate import generate  # noqa: E402
 from app.core.scan import scan  # noqa: E402
-
-
-def generate(root: Path, count: int) -> Path:
-    org = root / "claude-code-sessions" / "acct" / "org"
-    org.mkdir(parents=True)
-    for i in range(count):
-        rec = record(f"bench-{i}", f"Session number {i}: fix the thing", f"C:\\Users\\ana\\repo{i % 50}",
-                     hours_ago=i / 10, turns=i % 40)
-        stem = rec["sessionId"]
-        data = json.dumps(rec, separators=(",", ":")).encode()
-        suffix = ".json.tmp" if i % 5 == 0 else ".json"
-        (org / (stem + suffix)).write_bytes(data)
-    return root
 
 
 def bare_loop(root: Path) -> int:
@@ -74,7 +61,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
-        root = generate(Path(tmp), args.sessions)
+        root = Path(tmp)
+        generate(root, args.sessions, orphan_every=5)
         data_dir = locations.chosen(root)
         bare_loop(root)  # warm the page cache once, for both
         (t_scan, t_bare), (result, files) = interleaved(

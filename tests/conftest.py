@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -122,3 +124,20 @@ def as_unprivileged(fn):
     os.waitpid(pid, 0)
     assert "result" in data, data
     return data["result"]
+
+
+def snapshot(root: Path) -> dict:
+    """Every byte, size, mode and mtime under root (links as their text)."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                content = os.readlink(p)
+            elif stat.S_ISREG(st.st_mode) and st.st_mode & 0o444:
+                content = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                content = None
+            state[str(p)] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
+    return state

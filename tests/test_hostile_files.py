@@ -1,43 +1,22 @@
 """Every hostile file the scanner may meet yields a status and a reason, never
 a crash, a hang, or a changed byte."""
 
-import hashlib
 import json
 import os
-import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT, DataFolder, as_unprivileged, dump, needs_symlinks, record, snapshot
 
-from app.core import demo, locations
+from app.core import demo, loader, locations
 from app.core import reasons as R
-from app.core import loader
 from app.core.records import CORRUPT, HEALTHY
 from app.core.scan import scan
-from conftest import ROOT, DataFolder, as_unprivileged, dump, needs_symlinks, record
 
 
 def scan_folder(folder: DataFolder):
     return {s.id: s for s in scan([locations.chosen(folder.root)]).sessions}
-
-
-def snapshot(root: Path) -> dict:
-    """Every byte, size, mode and mtime under root (links as their text)."""
-    state = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            st = p.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                content = os.readlink(p)
-            elif stat.S_ISREG(st.st_mode) and st.st_mode & 0o444:
-                content = hashlib.sha256(p.read_bytes()).hexdigest()
-            else:
-                content = None
-            state[str(p)] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
-    return state
 
 
 def test_scanning_never_changes_a_byte(tmp_path):

@@ -1,0 +1,119 @@
+"""``session-rescue``: the terminal front end.  It parses, calls app.core, prints.
+
+Exit codes: 0 success; 1 some item failed (the rest were still done), or an
+unexpected failure, one line (set SESSION_RESCUE_DEBUG=1 for the traceback);
+2 a usage error, always one line and never a traceback; 3 Claude Desktop is
+running, so nothing was changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.cli import repair_commands, scan_commands
+from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
+from app.core import backups
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print the whole usage block
+        raise UsageError(f"{message} (see '{PROG} --help')")
+
+
+def _data_dir_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--data-dir", action="extend", nargs="+", metavar="DIR",
+                   help=f"Claude data folders to {what} instead of the ones found")
+
+
+def _backup_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backup-dir", metavar="DIR",
+                   help=f"where backups are kept (default: {backups.default_root()})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
+                     "bring them back. With no command, scans the Claude data on this computer (or the demo data "
+                     "if there is none).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p_scan = sub.add_parser("scan", help="list every session and its state (read-only)")
+    _data_dir_option(p_scan, "scan")
+    p_scan.add_argument("--projects-dir", metavar="DIR",
+                        help="where the Claude Code transcripts are (default: ~/.claude/projects)")
+    p_scan.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+
+    p_repair = sub.add_parser("repair", help="bring back orphaned and fixable sessions (backed up; can be undone)",
+                              description="Repair every session that can be repaired, or the ones named with "
+                              "--session. Each changed file is backed up first. Claude Desktop must be closed.")
+    _data_dir_option(p_repair, "repair")
+    p_repair.add_argument("--session", action="extend", nargs="+", metavar="ID",
+                          help="repair only these sessions (local_<uuid>, or just the uuid)")
+    p_repair.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    _backup_dir_option(p_repair)
+    p_repair.add_argument("--ignore-running", action="store_true",
+                          help="repair even while Claude Desktop runs (it may overwrite the repair)")
+    p_repair.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+    p_repair.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
+
+    p_undo = sub.add_parser("undo", help="put back every file a repair changed, byte for byte")
+    p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups')")
+    p_undo.add_argument("--last", action="store_true", help="undo the most recent repair")
+    _backup_dir_option(p_undo)
+    p_undo.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
+    p_undo.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
+
+    p_backups = sub.add_parser("backups", help="list the backups of past repairs")
+    _backup_dir_option(p_backups)
+    p_backups.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
+    p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
+
+    sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
+    return parser
+
+
+COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
+            "locations": scan_commands.cmd_locations, "repair": repair_commands.cmd_repair,
+            "undo": repair_commands.cmd_undo, "backups": repair_commands.cmd_backups,
+            None: scan_commands.cmd_default}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # A session title can hold anything; never die printing it to a console
+    # whose encoding cannot show it.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away: that is not our failure.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a user-facing tool
+        if os.environ.get("SESSION_RESCUE_DEBUG"):
+            raise
+        print(f"{PROG}: unexpected error: {exc.__class__.__name__}: {exc} "
+              "(set SESSION_RESCUE_DEBUG=1 to see the details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

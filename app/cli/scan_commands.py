@@ -1,0 +1,138 @@
+"""The read-only commands: scan, demo, locations, and what a bare double-click does."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.cli.common import (
+    EXIT_OK,
+    PROG,
+    UsageError,
+    chosen_data_dirs,
+    chosen_transcripts_dir,
+    cut,
+    looked_in,
+    safe,
+    size,
+    when,
+)
+from app.core import demo as demo_data
+from app.core import locations
+from app.core import reasons as R
+from app.core.records import ScanResult
+from app.core.scan import scan
+
+
+def print_table(result: ScanResult, out=sys.stdout) -> None:
+    for folder in result.folders:
+        active = folder.active_account or "unknown"
+        print(f"Data folder: {safe(folder.data_dir.path)}  [{folder.data_dir.label}]", file=out)
+        print(f"  active account: {active}" + (f" (from {folder.active_source})" if folder.active_source else ""),
+              file=out)
+        for warning in folder.warnings:
+            print(f"  note: {safe(warning)}", file=out)
+    print(file=out)
+    rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
+    for s in result.sessions:
+        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), when(s.last_activity_ms), size(s.size),
+                     cut(s.account, 8) + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
+    print(file=out)
+    print(summary_line(result), file=out)
+
+
+def summary_line(result: ScanResult) -> str:
+    counts = result.summary()
+    n = len(result.sessions)
+    folders = len(result.folders)
+    line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
+            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
+    if counts["orphaned"]:
+        line += " Orphaned sessions can be brought back: their .tmp copy loads."
+    inactive = sum(1 for s in result.sessions if not s.active)
+    if inactive:
+        line += f" {inactive} belong to an account that is not the active one (* marks the active one)."
+    return line
+
+
+def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
+    used = sorted({code for s in result.sessions for code in s.reasons})
+    if used:
+        print("\nReasons:", file=out)
+        for code in used:
+            print(f"  {code:16} {R.describe(code)}", file=out)
+
+
+def _report(result: ScanResult, as_json: bool) -> None:
+    if as_json:
+        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_table(result)
+        _explain_reasons(result)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    data_dirs, searched = chosen_data_dirs(args)
+    projects = chosen_transcripts_dir(args, data_dirs)
+    if not data_dirs:
+        print("No Claude Desktop data folder was found. " + looked_in(searched), file=sys.stderr)
+    result = scan(data_dirs, projects)
+    _report(result, args.json)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _demo_folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="session-rescue-demo-") as tmp:
+        info = demo_data.write_demo(Path(tmp) / "Claude")
+        yield info.path
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    """No command: what a double-click does.  Scan this computer's Claude data,
+    or show the demo data when there is none."""
+    discovery = locations.discover()
+    found = [d for d in discovery.found if d.has_sessions]
+    if found:
+        _report(scan(found, locations.transcripts_dir(data_dirs=found)), False)
+        return EXIT_OK
+    print("No Claude Desktop sessions were found on this computer. " + looked_in(discovery.searched))
+    print("Showing the bundled demo data instead.\n")
+    with _demo_folder() as folder:
+        shown = locations.DataDir(folder, "demo", "demo data", True)
+        _report(scan([shown], locations.transcripts_dir(data_dirs=[shown])), False)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        info = demo_data.write_demo(args.dir)
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the demo data to {args.dir}: {exc.strerror or exc}") from None
+    print(f"Wrote {info.sessions} demo sessions to {info.path}")
+    for note in info.skipped:
+        print(f"  not created on this system: {note}")
+    print(f"Try: {PROG} scan --data-dir {info.path}")
+    return EXIT_OK
+
+
+def cmd_locations(args: argparse.Namespace) -> int:
+    found = locations.discover()
+    print(looked_in(found.searched))
+    print("Found:" if found.found else "Found no Claude Desktop data folder.")
+    for d in found.found:
+        has = "has sessions" if d.has_sessions else f"no {locations.SESSIONS_FOLDER} folder"
+        print(f"  {safe(d.path)}  [{d.label}; {has}]")
+    print(f"Transcripts: {safe(locations.transcripts_dir())}")
+    return EXIT_OK

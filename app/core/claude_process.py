@@ -1,0 +1,89 @@
+"""Is Claude Desktop running?  Repairs must wait until it has fully quit.
+
+Claude Desktop keeps every session record in memory and writes it back from
+memory, so a file repaired while it runs is overwritten at its next save
+(storage reference §4).  It also keeps running in the tray after its window
+closes.  What counts as Claude Desktop (§4, "Process detection"):
+
+* Windows: ``Claude.exe`` under ``\\WindowsApps\\Claude_…`` (the Store/MSIX
+  build) or ``\\AnthropicClaude\\`` (the older installer);
+* macOS: the executable inside ``Claude.app``;
+* Linux: Electron running claude-desktop's ``app.asar``, or the
+  ``claude-desktop`` launcher.
+
+The Claude Code CLI is not Claude Desktop: it is ``claude`` (a Node script),
+or a ``claude.exe`` somewhere else, and it may keep running while we repair.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psutil
+
+QUIT_ADVICE = ("Quit Claude Desktop fully, including its icon in the system tray (menu bar on a Mac), "
+               "then try again.")
+
+
+@dataclass(frozen=True)
+class ClaudeProcess:
+    pid: int
+    name: str
+    exe: str
+
+    def __str__(self) -> str:
+        return f"{self.name} (process {self.pid})"
+
+
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
+
+
+def _norm(path: str) -> str:
+    return path.replace("\\", "/").lower()
+
+
+def is_claude_desktop(platform: str, name: str, exe: str, cmdline: Sequence[str]) -> bool:
+    """Whether one process, as psutil describes it, is Claude Desktop on ``platform``."""
+    name_l, exe_n = (name or "").lower(), _norm(exe or "")
+    if platform.startswith("win"):
+        if name_l != "claude.exe" and not exe_n.endswith("/claude.exe"):
+            return False
+        return "/windowsapps/claude_" in exe_n or "/anthropicclaude/" in exe_n
+    if platform == "darwin":
+        # The main executable, and its helpers, all live inside the bundle.
+        return "/claude.app/contents/" in exe_n
+    args = [_norm(a) for a in cmdline or ()]
+    if any(a.endswith("app.asar") and "claude-desktop" in a for a in args):
+        return True
+    # The launcher is a shell script: "claude-desktop" itself, or a shell
+    # running it.  (An editor with the script open is not Claude.)
+    words = [a.rsplit("/", 1)[-1] for a in args[:2]]
+    runs_launcher = bool(words) and (words[0] == "claude-desktop" or (
+        words[0] in _SHELLS and len(words) > 1 and words[1] == "claude-desktop"))
+    return name_l == "claude-desktop" or exe_n.endswith("/claude-desktop") or runs_launcher
+
+
+def running(platform: str | None = None) -> list[ClaudeProcess]:
+    """Every Claude Desktop process on this machine (empty when it has quit).
+
+    ``platform`` picks whose rules apply; it defaults to this machine's, and
+    the tests use it to try the Windows and macOS rules on real processes."""
+    platform = platform or sys.platform
+    found = []
+    for proc in psutil.process_iter(["name", "exe", "cmdline"]):
+        try:
+            info = proc.info
+            if is_claude_desktop(platform, info.get("name") or "", info.get("exe") or "",
+                                 info.get("cmdline") or ()):
+                found.append(ClaudeProcess(proc.pid, info.get("name") or "?", info.get("exe") or ""))
+        except (psutil.Error, OSError):
+            continue  # it ended while we looked, or belongs to someone we may not inspect
+    return found
+
+
+def message(processes: Sequence[ClaudeProcess]) -> str:
+    """One sentence for the user."""
+    shown = ", ".join(str(p) for p in processes[:3])
+    return f"Claude Desktop is running ({shown}). {QUIT_ADVICE}"

@@ -1,0 +1,646 @@
+"""Move, copy, write and remove files without ever losing a byte.
+
+The engine knows files, not sessions.  It is handed :class:`Item` s and carries
+each out, returning one :class:`Result` per item.  The rules, each the fix for
+a data-loss bug in a well-known implementation (see engine-requirements.md):
+
+* A move is a rename first, and a copy only when the OS says the two places
+  are on different devices (EXDEV, or ERROR_NOT_SAME_DEVICE on Windows).  Any
+  other error is reported, never papered over with a copy.
+* A copy goes to a temp file beside the target (``.~repair-<uuid>.tmp``,
+  created exclusively), is fsync'd, then re-read and checked against the
+  source's size and SHA-256 before it takes the target's name.
+* A target is never clobbered: a new name is taken with a hard link (which
+  fails if the name exists), and an existing target is replaced only when it
+  still holds exactly the bytes the caller said it may replace (and has kept).
+* The source is deleted last, after the new copy is durable.  If that delete
+  fails, both copies stay and the result says so.
+* Folders are fsync'd after each change to their entries.
+
+Every item is re-checked against the disk when it runs, so running the same
+items twice is safe: what is already done is reported as already identical.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import os
+import stat
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from app.core import fsops
+from app.core.longpaths import extended
+
+MOVE, COPY, WRITE, REMOVE = "move", "copy", "write", "remove"
+DONE, IDENTICAL, SOURCE_KEPT, FAILED, CANCELLED, PLANNED = (
+    "done", "already-identical", "copied-source-kept", "failed", "cancelled", "planned")
+TEMP_PREFIX, TEMP_SUFFIX = ".~repair-", ".tmp"
+
+# Steps reported to ``on_step``, in order: what a journal records.
+COPIED, VERIFIED, PROMOTED, SOURCE_REMOVED, REMOVED = "copied", "verified", "promoted", "source_removed", "removed"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to do to one file (or, for a move or copy, one folder).
+
+    ``source_sha256``: the source must still hold these bytes (it was planned,
+    or backed up, as such).  ``target_sha256``: an existing target may be
+    replaced, or removed, only while it holds these bytes.  Without it, an
+    existing target that differs is a conflict: the item fails, or with
+    ``keep_both`` the new file takes the name ``name (1).ext``.
+    """
+
+    op: str
+    target: str
+    source: str | None = None
+    data: bytes | None = None
+    source_sha256: str | None = None
+    target_sha256: str | None = None
+    keep_both: bool = False
+
+    def __repr__(self) -> str:  # the data can be large; never print it whole
+        return f"Item({self.op}, {self.source!r} -> {self.target!r})"
+
+
+@dataclass
+class Result:
+    item: Item
+    outcome: str
+    detail: str = ""
+    sha256: str | None = None
+    method: str | None = None  # renamed, copied, written, removed, linked
+    target: str | None = None  # where the bytes ended up (differs under keep_both)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (DONE, IDENTICAL)
+
+
+class ItemFailed(Exception):
+    """This item cannot be done; the message says why.  Nothing was lost."""
+
+
+Progress = Callable[[int, int, Item], bool]
+StepHook = Callable[[Item, str], None]
+
+# Temp files still on disk; removed at exit if an exception got past the
+# engine's own clean-up (a KeyboardInterrupt in the middle of a copy).
+_live_temps: set[str] = set()
+
+
+@atexit.register
+def _remove_live_temps() -> None:
+    for path in list(_live_temps):
+        try:
+            os.unlink(extended(path))
+        except OSError:
+            pass
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def sweep_temps(folder: str) -> list[str]:
+    """Remove the engine's own temp files left in ``folder`` by a killed run.
+    They only ever hold a copy of a file that still exists (or is backed up)."""
+    removed = []
+    try:
+        with os.scandir(extended(folder)) as it:
+            names = [e.name for e in it if is_temp_name(e.name) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            os.unlink(extended(path))
+            removed.append(path)
+        except OSError:
+            pass
+    if removed:
+        fsops.fsync_dir(folder)
+    return removed
+
+
+class Engine:
+    """Carries out items one by one.  ``cancel()`` (from any thread) stops the
+    run between items and cuts short a wait on a locked file."""
+
+    def __init__(self, on_step: StepHook | None = None, lock_deadline: float = 10.0):
+        self.on_step = on_step
+        self.lock_deadline = lock_deadline
+        self._cancelled = threading.Event()
+        self._unsynced_dirs: set[str] | None = None  # None: each folder is fsync'd at once
+
+    @contextlib.contextmanager
+    def batched_dir_syncs(self) -> Iterator[None]:
+        """Collect folder fsyncs until :meth:`sync_dirs` (or the end of the
+        block).  Each fsync of a folder is a journal commit; a caller doing a
+        thousand renames in one folder needs one, not a thousand.  The caller
+        must call sync_dirs() before it relies on the changes being durable
+        (before it changes an original whose backup was just written)."""
+        previous, self._unsynced_dirs = self._unsynced_dirs, set()
+        try:
+            yield
+            self.sync_dirs()
+        finally:
+            self._unsynced_dirs = previous
+
+    def sync_dirs(self) -> None:
+        if self._unsynced_dirs:
+            for folder in sorted(self._unsynced_dirs):
+                fsops.fsync_dir(folder)
+            self._unsynced_dirs.clear()
+
+    def _sync_dir(self, folder: str) -> None:
+        if self._unsynced_dirs is None:
+            fsops.fsync_dir(folder)
+        else:
+            self._unsynced_dirs.add(folder)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def run(self, items: Iterable[Item], progress: Progress | None = None) -> list[Result]:
+        """Carry out ``items`` in order.  ``progress(done, total, item)`` is
+        called before each; returning False cancels the rest."""
+        items = list(items)
+        results: list[Result] = []
+        for index, item in enumerate(items):
+            if progress is not None and progress(index, len(items), item) is False:
+                self.cancel()
+            if self.cancelled:
+                results.extend(Result(rest, CANCELLED, "cancelled before it started") for rest in items[index:])
+                break
+            results.append(self.apply(item))
+        return results
+
+    def apply(self, item: Item) -> Result:
+        """Carry out one item; a failure is a result, never an exception."""
+        result = Result(item, DONE, target=item.target)
+        return self._guarded(result, lambda: self._dispatch(item, result))
+
+    def _dispatch(self, item: Item, result: Result) -> None:
+        if item.op == REMOVE:
+            self._remove(item, result)
+        elif item.op == WRITE:
+            self._write(item, result)
+        elif item.op in (MOVE, COPY):
+            self._transfer(item, result)
+        else:
+            raise ItemFailed(f"unknown operation {item.op!r}")
+
+    def _guarded(self, result: Result, work: Callable[[], None]) -> Result:
+        """Run ``work`` for one item; turn what stops it into a failed result."""
+        try:
+            if os.name == "nt":
+                problem = fsops.windows_name_problem(os.path.basename(result.item.target))
+                if problem:
+                    raise ItemFailed(problem)
+            work()
+        except ItemFailed as exc:
+            result.outcome, result.detail = FAILED, str(exc)
+        except OSError as exc:
+            result.outcome, result.detail = FAILED, fsops.describe_error(exc)
+        return result
+
+    def preview(self, item: Item) -> Result:
+        """What :meth:`apply` would do, found by the same checks, changing
+        nothing: ``planned``, ``already-identical``, or ``failed`` and why."""
+        result = Result(item, PLANNED, target=item.target)
+        return self._guarded(result, lambda: self._preview(item, result))
+
+    def _preview(self, item: Item, result: Result) -> None:
+        new_sha = item.target_sha256 if item.op == REMOVE else None
+        if item.op == WRITE:
+            if item.data is None:
+                raise ItemFailed("nothing to write")
+            new_sha = fsops.sha256_bytes(item.data)
+        if item.source is not None:
+            src_st = self._check_source(item, item.source)
+            if item.op in (MOVE, COPY):
+                self._check_paths(item.source, item.target, src_st)
+                if stat.S_ISREG(src_st.st_mode):
+                    new_sha = fsops.sha256_file(item.source)[0]
+        state = self._target_state(item, new_sha or "", item.target)
+        if item.op == REMOVE:
+            if state == "absent":
+                result.outcome, result.detail = IDENTICAL, "already gone"
+            elif state != "replaceable":
+                raise ItemFailed(f"{item.target} has changed since it was planned; it would be left as it is")
+        elif state == "identical":
+            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
+        elif state == "conflict" and not item.keep_both:
+            raise ItemFailed(f"a different file is already at {item.target}; it would be left as it is")
+
+    # -------------------------------------------------------------- helpers
+
+    def _step(self, item: Item, state: str) -> None:
+        if self.on_step is not None:
+            self.on_step(item, state)
+
+    def _retry(self, fn: Callable[[], object], target: str) -> object:
+        return fsops.retry_locked(fn, target, self._cancelled, self.lock_deadline)
+
+    def _target_state(self, item: Item, new_sha: str, target: str) -> str:
+        """What is at ``target`` now: "absent", "identical" (already holds the
+        new bytes), "replaceable" (holds what we may replace) or "conflict"."""
+        try:
+            st = os.lstat(extended(target))
+        except FileNotFoundError:
+            return "absent"
+        if not stat.S_ISREG(st.st_mode):
+            return "conflict"
+        current, _ = fsops.sha256_file(target)
+        if current == new_sha:
+            return "identical"
+        if item.target_sha256 is not None and current == item.target_sha256:
+            return "replaceable"
+        return "conflict"
+
+    def _free_name(self, target: str) -> str:
+        """``name (1).ext``, ``name (2).ext``, ...: the first free one."""
+        folder, name = os.path.split(target)
+        stem, dot, ext = name.partition(".")
+        for n in range(1, 10_000):
+            candidate = os.path.join(folder, f"{stem} ({n}){dot}{ext}")
+            if not fsops.lexists(candidate):
+                return candidate
+        raise ItemFailed(f"no free name next to {target}")
+
+    def _resolve_target(self, item: Item, new_sha: str, result: Result) -> str:
+        """Decide where the new bytes go, or finish the item if already there."""
+        state = self._target_state(item, new_sha, item.target)
+        if state == "conflict":
+            if not item.keep_both:
+                raise ItemFailed(f"a different file is already at {item.target}; it was left as it is")
+            result.target = self._free_name(item.target)
+            result.warnings.append(f"kept both: the new copy is {os.path.basename(result.target)}")
+            return "absent"
+        return state
+
+    # --------------------------------------------------------------- remove
+
+    def _remove(self, item: Item, result: Result) -> None:
+        if item.target_sha256 is None:
+            raise ItemFailed("refusing to remove a file without knowing what it must hold")
+        state = self._target_state(item, "", item.target)
+        if state == "absent":
+            result.outcome, result.detail = IDENTICAL, "already gone"
+            return
+        if state != "replaceable":
+            raise ItemFailed(f"{item.target} has changed since it was planned; it was left as it is")
+        self._retry(lambda: os.unlink(extended(item.target)), item.target)
+        self._sync_dir(os.path.dirname(item.target))
+        self._step(item, REMOVED)
+        result.method, result.sha256 = "removed", item.target_sha256
+
+    # ---------------------------------------------------------------- write
+
+    def _write(self, item: Item, result: Result) -> None:
+        if item.data is None:
+            raise ItemFailed("nothing to write")
+        new_sha = fsops.sha256_bytes(item.data)
+        result.sha256 = new_sha
+        if item.source is not None:
+            self._check_source(item, item.source)
+        state = self._resolve_target(item, new_sha, result)
+        if state == "identical":
+            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
+        else:
+            mode = _mode_of(item.source) or _mode_of(item.target) or 0o644
+            temp = self._new_temp(result.target, lambda fd: fsops.write_all(fd, item.data))  # type: ignore[arg-type]
+            try:
+                self._verify(temp, new_sha, len(item.data))
+                self._step(item, VERIFIED)
+                _quietly(result.warnings, "set the file's permissions", os.chmod, extended(temp), mode)
+                self._promote(temp, result.target, replace=(state == "replaceable"), item=item,
+                              expected=item.target_sha256)
+            finally:
+                self._discard(temp)
+            result.method = "written"
+        if item.source is not None:
+            self._remove_source(item, item.source, result)
+
+    # ------------------------------------------------------------ move/copy
+
+    def _check_source(self, item: Item, source: str) -> os.stat_result:
+        try:
+            st = os.lstat(extended(source))
+        except FileNotFoundError:
+            raise ItemFailed(f"{source} is missing") from None
+        if item.source_sha256 is not None and stat.S_ISREG(st.st_mode):
+            current, _ = fsops.sha256_file(source)
+            if current != item.source_sha256:
+                raise ItemFailed(f"{source} has changed since it was planned; it was left as it is")
+        return st
+
+    def _transfer(self, item: Item, result: Result) -> None:
+        source = item.source
+        if source is None:
+            raise ItemFailed("no source given")
+        try:
+            src_st = os.lstat(extended(source))
+        except FileNotFoundError:
+            if item.op == MOVE and item.source_sha256 and self._target_state(
+                    item, item.source_sha256, item.target) == "identical":
+                result.outcome, result.detail = IDENTICAL, "already moved"
+                result.sha256 = item.source_sha256
+                return
+            raise ItemFailed(f"{source} is missing") from None
+        self._check_paths(source, item.target, src_st)
+        if stat.S_ISDIR(src_st.st_mode):
+            self._transfer_tree(item, result)
+        elif stat.S_ISLNK(src_st.st_mode):
+            self._transfer_link(item, result)
+        elif stat.S_ISREG(src_st.st_mode):
+            self._transfer_file(item, source, result)
+        else:
+            raise ItemFailed(f"{source} is not a regular file")
+
+    def _check_paths(self, source: str, target: str, src_st: os.stat_result) -> None:
+        """Refuse what would destroy the source: the same file under two names
+        (a hard link, or a case-only difference), a file onto a folder or a
+        folder onto a file, a folder into itself."""
+        try:
+            dst_st = os.lstat(extended(target))
+        except FileNotFoundError:
+            dst_st = None
+        if dst_st is not None:
+            if (dst_st.st_dev, dst_st.st_ino) == (src_st.st_dev, src_st.st_ino):
+                if not _case_only_rename(source, target):  # a case-only rename is the one legitimate case
+                    raise ItemFailed(f"{source} and {target} are the same file")
+            elif stat.S_ISDIR(dst_st.st_mode) != stat.S_ISDIR(src_st.st_mode):
+                kinds = ("folder", "file") if stat.S_ISDIR(src_st.st_mode) else ("file", "folder")
+                raise ItemFailed(f"cannot put a {kinds[0]} where a {kinds[1]} is: {target}")
+        if stat.S_ISDIR(src_st.st_mode):
+            src_real = os.path.normcase(os.path.realpath(source))
+            dst_real = os.path.normcase(os.path.realpath(target))
+            if dst_real == src_real or dst_real.startswith(src_real.rstrip(os.sep) + os.sep):
+                raise ItemFailed(f"cannot move {source} into itself")
+
+    def _transfer_file(self, item: Item, source: str, result: Result) -> None:
+        self._check_source(item, source)
+        new_sha, _ = fsops.sha256_file(source)
+        result.sha256 = new_sha
+        if _case_only_rename(source, item.target):
+            self._case_rename(source, item.target)
+            result.method = "renamed"
+            return
+        state = self._resolve_target(item, new_sha, result)
+        if state == "identical":
+            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
+            if item.op == MOVE:
+                self._remove_source(item, source, result)
+            return
+        if item.op == MOVE:
+            try:
+                self._rename(source, result.target, replace=(state == "replaceable"))
+                result.method = "renamed"
+                self._step(item, PROMOTED)
+                self._step(item, SOURCE_REMOVED)
+                return
+            except OSError as exc:
+                if not fsops.is_cross_device(exc):
+                    raise
+        self._copy_file(item, source, new_sha, result.target, replace=(state == "replaceable"), result=result)
+        result.method = "copied"
+        if item.op == MOVE:
+            self._remove_source(item, source, result)
+
+    def _rename(self, source: str, target: str, replace: bool) -> None:
+        """Rename ``source`` to ``target``.  A new name is taken without ever
+        clobbering: on POSIX a hard link (fails if the name exists) and then
+        the unlink of the old name; Windows' rename already refuses an
+        existing target.  Where hard links are not supported (FAT, some
+        network shares) an existence check guards a plain rename; the gap
+        between the two is a documented race, harmless while Claude is closed."""
+        src, dst = extended(source), extended(target)
+        if replace:
+            self._retry(lambda: os.replace(src, dst), target)
+        elif os.name == "nt":
+            self._retry(lambda: os.rename(src, dst), target)
+        else:
+            try:
+                os.link(src, dst, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+                    raise
+                if fsops.lexists(target):
+                    raise OSError(errno.EEXIST, "a file appeared at the target", target) from None
+                os.rename(src, dst)
+            else:
+                os.unlink(src)
+        self._sync_dir(os.path.dirname(target))
+        if os.path.dirname(source) != os.path.dirname(target):
+            self._sync_dir(os.path.dirname(source))
+
+    def _case_rename(self, source: str, target: str) -> None:
+        """``Local_X.json`` -> ``local_X.json`` on a case-insensitive disk is one
+        file under two spellings: go through a temp name, in two renames."""
+        temp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
+        self._retry(lambda: os.rename(extended(source), extended(temp)), temp)
+        self._retry(lambda: os.rename(extended(temp), extended(target)), target)
+        self._sync_dir(os.path.dirname(target))
+
+    def _new_temp(self, target: str, fill: Callable[[int], object]) -> str:
+        """A fsync'd temp file beside ``target``, filled by ``fill(fd)``."""
+        temp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
+        fd = fsops.create_exclusive(temp)
+        _live_temps.add(temp)
+        try:
+            fill(fd)
+            fsops.full_fsync(fd)
+        except BaseException:
+            os.close(fd)
+            self._discard(temp)
+            raise
+        os.close(fd)
+        return temp
+
+    def _discard(self, temp: str) -> None:
+        """Remove our temp file if it is still there (it is never the target)."""
+        try:
+            os.unlink(extended(temp))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return  # keep it registered; the exit clean-up tries again
+        _live_temps.discard(temp)
+
+    def _verify(self, temp: str, sha: str, size: int) -> None:
+        got_sha, got_size = fsops.sha256_file(temp)
+        if got_size != size or got_sha != sha:
+            raise ItemFailed(f"the copy did not read back identical ({got_size:,} of {size:,} bytes); "
+                             "the source was kept")
+
+    def _copy_file(self, item: Item, source: str, sha: str, target: str, replace: bool, result: Result) -> None:
+        before = os.stat(extended(source))
+        streamed: dict[str, object] = {}
+
+        def fill(fd: int) -> None:
+            src_fd = os.open(extended(source), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                streamed["sha"], streamed["size"] = _stream(src_fd, fd)
+            finally:
+                os.close(src_fd)
+
+        temp = self._new_temp(target, fill)
+        try:
+            after = os.stat(extended(source))
+            changed = (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+            if changed or streamed["sha"] != sha or streamed["size"] != before.st_size:
+                raise ItemFailed(f"{source} changed while it was being copied; it was left as it is")
+            self._step(item, COPIED)
+            self._verify(temp, sha, before.st_size)
+            self._step(item, VERIFIED)
+            # Metadata from a fresh look at the source; a failure to set it is a
+            # warning, never a reason to lose the copy (B1, atomicwrites#42).
+            _quietly(result.warnings, "keep the file's times", os.utime, extended(temp),
+                     ns=(after.st_atime_ns, after.st_mtime_ns))
+            _quietly(result.warnings, "keep the file's permissions", os.chmod, extended(temp),
+                     stat.S_IMODE(after.st_mode))
+            self._promote(temp, target, replace, item, item.target_sha256)
+        finally:
+            self._discard(temp)
+
+    def _promote(self, temp: str, target: str, replace: bool, item: Item, expected: str | None) -> None:
+        """Give the verified temp file the target's name, never clobbering
+        anything but the bytes the caller allowed us to replace."""
+        if replace:
+            current, _ = fsops.sha256_file(target)
+            if current != expected:
+                raise ItemFailed(f"{target} changed while we worked; it was left as it is")
+            self._retry(lambda: os.replace(extended(temp), extended(target)), target)
+            self._sync_dir(os.path.dirname(target))
+        else:
+            self._rename(temp, target, replace=False)  # fsyncs the folder itself
+        _live_temps.discard(temp)
+        self._step(item, PROMOTED)
+
+    def _remove_source(self, item: Item, source: str, result: Result) -> None:
+        """Delete the source, last.  If that fails, both copies stay."""
+        try:
+            self._check_source(item, source)
+            self._retry(lambda: os.unlink(extended(source)), source)
+            self._sync_dir(os.path.dirname(source))
+        except (OSError, ItemFailed) as exc:
+            why = str(exc) if isinstance(exc, ItemFailed) else fsops.describe_error(exc, source)
+            if result.outcome in (DONE, IDENTICAL):
+                result.outcome = SOURCE_KEPT
+            result.detail = f"the copy is in place, but the source could not be removed ({why}); both are kept"
+            return
+        self._step(item, SOURCE_REMOVED)
+
+    def _transfer_link(self, item: Item, result: Result) -> None:
+        """A link is moved or copied as a link: never followed (B1)."""
+        source = item.source
+        assert source is not None
+        if fsops.lexists(item.target):
+            raise ItemFailed(f"something is already at {item.target}; it was left as it is")
+        if item.op == MOVE:
+            try:
+                self._rename(source, item.target, replace=False)
+                result.method = "renamed"
+                return
+            except OSError as exc:
+                if not fsops.is_cross_device(exc):
+                    raise
+        pointing_to = os.readlink(extended(source))
+        try:
+            os.symlink(pointing_to, extended(item.target))
+        except OSError as exc:
+            if getattr(exc, "winerror", None) == fsops.WIN_PRIVILEGE_NOT_HELD:
+                raise ItemFailed("Windows lets only administrators (or Developer Mode) create links") from None
+            raise
+        self._sync_dir(os.path.dirname(item.target))
+        result.method = "linked"
+        if item.op == MOVE:
+            self._remove_source(item, source, result)
+
+    def _transfer_tree(self, item: Item, result: Result) -> None:
+        """A folder is moved file by file, each verified; emptied folders are
+        then removed one by one with rmdir, never rmtree (B1, fs-extra#108)."""
+        source = item.source
+        assert source is not None
+        if item.op == MOVE:
+            try:
+                if not fsops.lexists(item.target):
+                    self._retry(lambda: os.rename(extended(source), extended(item.target)), item.target)
+                    self._sync_dir(os.path.dirname(item.target))
+                    result.method = "renamed"
+                    return
+            except OSError as exc:
+                if not fsops.is_cross_device(exc):
+                    raise
+        failures: list[str] = []
+        folders: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
+            rel = os.path.relpath(dirpath, source)
+            out_dir = item.target if rel == "." else os.path.join(item.target, rel)
+            os.makedirs(extended(out_dir), exist_ok=True)
+            folders.append(dirpath)
+            # Links to folders show up among dirnames; they move as links.
+            for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))] + filenames:
+                sub = Item(item.op, os.path.join(out_dir, name), source=os.path.join(dirpath, name))
+                sub_result = self.apply(sub)
+                if sub_result.outcome not in (DONE, IDENTICAL):
+                    failures.append(f"{sub.source}: {sub_result.detail}")
+        if failures:
+            result.outcome = FAILED if item.op == COPY else SOURCE_KEPT
+            result.detail = f"{len(failures)} file(s) not moved, kept in place: " + "; ".join(failures[:3])
+        elif item.op == MOVE:
+            for folder in reversed(folders):  # deepest first
+                try:
+                    os.rmdir(extended(folder))
+                except OSError as exc:
+                    result.warnings.append(f"could not remove the emptied folder {folder}: {exc.strerror}")
+            self._sync_dir(os.path.dirname(source))
+        result.method = result.method or "copied"
+
+
+def _stream(src_fd: int, dst_fd: int) -> tuple[str, int]:
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    while chunk := os.read(src_fd, fsops.CHUNK):
+        digest.update(chunk)
+        fsops.write_all(dst_fd, chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _mode_of(path: str | None) -> int | None:
+    if path is None:
+        return None
+    try:
+        return stat.S_IMODE(os.stat(extended(path)).st_mode)
+    except OSError:
+        return None
+
+
+def _case_only_rename(source: str, target: str) -> bool:
+    if source == target or source.lower() != target.lower():
+        return False
+    try:
+        return os.path.samefile(extended(source), extended(target))
+    except OSError:
+        return False
+
+
+def _quietly(warnings: list[str], what: str, fn: Callable[..., object], *args: object, **kwargs: object) -> None:
+    try:
+        fn(*args, **kwargs)
+    except OSError as exc:
+        warnings.append(f"could not {what}: {exc.strerror or exc}")

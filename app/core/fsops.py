@@ -1,0 +1,183 @@
+"""The file-system primitives the engine is built from, each durable and honest.
+
+Hashing, durable writes, directory fsync, Windows lock retries and name
+checks.  Every call goes through :func:`app.core.longpaths.extended`, so paths
+past Windows' MAX_PATH work; every message names the plain path.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from app.core.longpaths import extended
+
+CHUNK = 1 << 20
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NOFOLLOW
+
+# Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION (an antivirus or an
+# indexer holds the file for a moment); ERROR_ACCESS_DENIED is sometimes the
+# same thing in disguise.  ERROR_NOT_SAME_DEVICE is Windows' EXDEV.
+WIN_SHARING, WIN_LOCK, WIN_ACCESS_DENIED, WIN_NOT_SAME_DEVICE = 32, 33, 5, 17
+WIN_PRIVILEGE_NOT_HELD = 1314
+
+T = TypeVar("T")
+
+
+def is_cross_device(exc: OSError) -> bool:
+    return exc.errno == errno.EXDEV or getattr(exc, "winerror", None) == WIN_NOT_SAME_DEVICE
+
+
+def describe_error(exc: OSError, path: str | None = None) -> str:
+    what = exc.strerror or str(exc)
+    where = path or exc.filename
+    if where and exc.filename2 and not path:  # a rename or a link: both names say what failed
+        return f"{what}: {where} -> {exc.filename2}"
+    return f"{what}: {where}" if where else what
+
+
+def lexists(path: str) -> bool:
+    try:
+        os.lstat(extended(path))
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def sha256_file(path: str) -> tuple[str, int]:
+    """(sha256 hex, size) of a regular file, read without following a link."""
+    fd = os.open(extended(path), _READ_FLAGS | _NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return _hash_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hash_fd(fd: int) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := os.read(fd, CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def full_fsync(fd: int) -> None:
+    """fsync, and on macOS F_FULLFSYNC: plain fsync there stops at the drive's cache."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+            return
+        except OSError:
+            pass  # not every file system supports it; fsync is the next best thing
+    os.fsync(fd)
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename, link or unlink in ``path`` durable.  Windows cannot open
+    a folder this way, and its metadata journal already covers the change."""
+    if os.name == "nt":
+        return
+    fd = os.open(extended(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # a file system without directory fsync
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until every byte is out.  A write that makes no progress is an
+    error, never a silent truncation."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.EIO, "the disk accepted no more bytes (short write)")
+        view = view[written:]
+
+
+def create_exclusive(path: str, mode: int = 0o600) -> int:
+    return os.open(extended(path), _CREATE_FLAGS, mode)
+
+
+def write_durable(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` (it must not exist) holding ``data``, fsync'd."""
+    fd = create_exclusive(path, mode)
+    try:
+        write_all(fd, data)
+        full_fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------- Windows lock retry
+
+
+def retry_locked(fn: Callable[[], T], target: str, cancelled: threading.Event,
+                 deadline: float = 10.0) -> T:
+    """Run ``fn``, retrying while Windows says another program holds the file.
+
+    An antivirus or the search indexer opens a freshly written file for a
+    moment; the rename fails with a sharing violation although nothing is
+    wrong.  Retry with a growing pause (10 ms more each time, at most 100 ms)
+    until ``deadline`` seconds have passed or the user cancels.  Access denied
+    is retried only while the target does not exist: an existing target means
+    a real refusal, and a real permission error must fail fast, not after ten
+    seconds.  Elsewhere than Windows no error has a ``winerror`` and nothing
+    is retried.
+    """
+    start, pause = time.monotonic(), 0.0
+    while True:
+        try:
+            return fn()
+        except OSError as exc:
+            code = getattr(exc, "winerror", None)
+            transient = code in (WIN_SHARING, WIN_LOCK) or (code == WIN_ACCESS_DENIED and not lexists(target))
+            if not transient:
+                raise
+            if time.monotonic() - start >= deadline:
+                raise OSError(exc.errno, f"{exc.strerror or exc}; another program (an antivirus, the search "
+                                         f"indexer or Claude Desktop) kept it locked for {deadline:.0f} s",
+                              exc.filename) from exc
+            pause = min(pause + 0.010, 0.100)
+            if cancelled.wait(pause):
+                raise
+
+
+# ---------------------------------------------------------------- file names
+
+_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$", re.IGNORECASE)
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+def windows_name_problem(name: str) -> str | None:
+    """Why Windows would refuse (or silently change) this file name, if it would."""
+    if not name:
+        return "the name is empty"
+    if _RESERVED.match(name):
+        return f"{name!r} is a name Windows reserves for a device"
+    if name[-1] in ". ":
+        return f"{name!r} ends with a dot or a space, which Windows drops"
+    if _FORBIDDEN.search(name):
+        return f"{name!r} holds a character Windows does not allow in a file name"
+    return None

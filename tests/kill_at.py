@@ -1,0 +1,58 @@
+"""Run session-rescue and SIGKILL it just before its Nth change to the disk.
+
+    python kill_at.py N ROOT[:ROOT...] -- [session-rescue arguments]
+
+A change is any call that creates, writes, renames, links, removes or
+re-stamps a file or folder under one of the ROOTs, as Python's audit hooks
+report it (``open`` for writing, ``os.rename``, ``os.link``, ``os.remove``,
+...).  The kill is real (SIGKILL: no clean-up, no atexit, no finally), so the
+process stops exactly as it would at a power cut between two of its steps.
+If the run makes fewer than N changes it finishes normally; the tests use
+that to know they have tried every step.  The product itself has no test hooks.
+"""
+
+import os
+import runpy
+import signal
+import sys
+
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+CHANGES = {"os.rename", "os.link", "os.remove", "os.rmdir", "os.mkdir", "os.utime", "os.chmod", "os.symlink",
+           "os.truncate"}
+
+
+def main() -> None:
+    n = int(sys.argv[1])
+    roots = [os.path.abspath(r) for r in sys.argv[2].split(os.pathsep)]
+    assert sys.argv[3] == "--"
+    seen = 0
+
+    def under(path) -> bool:
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return False
+        p = os.path.abspath(os.fsdecode(path))
+        return any(p == r or p.startswith(r + os.sep) for r in roots)
+
+    def hook(event: str, args: tuple) -> None:
+        nonlocal seen
+        if event == "open":
+            path, mode, flags = args
+            writes = flags & WRITE_FLAGS if mode is None else isinstance(mode, str) and any(c in mode for c in "wax+")
+            if not writes or not under(path):
+                return
+        elif event in CHANGES:
+            if not any(under(a) for a in args[:2]):
+                return
+        else:
+            return
+        seen += 1
+        if seen == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    sys.addaudithook(hook)
+    sys.argv = ["session-rescue", *sys.argv[4:]]
+    runpy.run_module("app", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

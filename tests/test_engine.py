@@ -1,0 +1,461 @@
+"""The copy-fallback engine never loses a byte: not across devices, not when
+the disk fails mid-copy, not when a target is in the way.
+
+Cross-device moves are real: /dev/shm is its own tmpfs, so a rename from
+there onto pytest's tmp_path fails with a real EXDEV.  Disk faults (ENOSPC,
+EIO, a short write) cannot be caused on demand, so they are injected into
+os.write/os.fsync, for our temp files only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app.core import engine as E
+from app.core import fsops
+from conftest import needs_symlinks
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc/self/fd to aim the faults")
+
+
+@pytest.fixture
+def other_device(tmp_path):
+    """A folder on another device than tmp_path: a rename between them is EXDEV."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm here")
+    path = Path("/dev/shm") / f"session-rescue-test-{uuid.uuid4().hex}"
+    path.mkdir()
+    if os.stat(path).st_dev == os.stat(tmp_path).st_dev:
+        shutil.rmtree(path)
+        pytest.skip("/dev/shm is on the same device as the test folder here")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def put(path: Path, data: bytes, mode: int = 0o640, mtime_ns: int = 1_700_000_000_123_456_789) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    path.chmod(mode)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def no_temps(*folders: Path) -> bool:
+    return not [p for f in folders for p in f.iterdir() if E.is_temp_name(p.name)]
+
+
+def move(source: Path, target: Path, **kw) -> E.Result:
+    return E.Engine().apply(E.Item(E.MOVE, str(target), source=str(source), **kw))
+
+
+# ---------------------------------------------------------------- moving
+
+
+def test_a_move_on_one_device_is_a_rename(tmp_path):
+    src = put(tmp_path / "local_a.json.tmp", b'{"a":1}')
+    inode = src.stat().st_ino
+    result = move(src, tmp_path / "local_a.json")
+    assert (result.outcome, result.method) == (E.DONE, "renamed")
+    assert (tmp_path / "local_a.json").read_bytes() == b'{"a":1}'
+    assert (tmp_path / "local_a.json").stat().st_ino == inode  # the same file, not a copy
+    assert not src.exists()
+
+
+def test_a_move_across_devices_is_a_verified_copy_then_the_source_goes(tmp_path, other_device):
+    data = os.urandom(3 << 20)  # several copy chunks
+    src = put(other_device / "local_a.json.tmp", data, mode=0o640)
+    src_stat = src.stat()
+    target = tmp_path / "local_a.json"
+    result = move(src, target)
+    assert (result.outcome, result.method) == (E.DONE, "copied"), result.detail
+    assert target.read_bytes() == data
+    assert result.sha256 == fsops.sha256_bytes(data)
+    # Metadata kept: never the 0600 of a fresh temp file, and the original times.
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.stat().st_mtime_ns == src_stat.st_mtime_ns
+    assert not src.exists()
+    assert no_temps(tmp_path)
+
+
+def test_only_a_cross_device_error_leads_to_a_copy(tmp_path, monkeypatch):
+    src = put(tmp_path / "a", b"keep me")
+    real_link = os.link
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "link", refuse)
+    result = move(src, tmp_path / "b")
+    monkeypatch.setattr(os, "link", real_link)
+    assert result.outcome == E.FAILED and "Permission denied" in result.detail
+    assert not (tmp_path / "b").exists()  # shutil.move would have copied here (B1)
+    assert src.read_bytes() == b"keep me"
+
+
+def test_a_different_target_is_never_overwritten(tmp_path):
+    src = put(tmp_path / "new", b"new")
+    dst = put(tmp_path / "old", b"old")
+    result = move(src, dst)
+    assert result.outcome == E.FAILED and "different file" in result.detail
+    assert (src.read_bytes(), dst.read_bytes()) == (b"new", b"old")
+
+
+def test_keep_both_gives_the_new_copy_a_free_name(tmp_path, other_device):
+    src = put(other_device / "notes.txt", b"new")
+    dst = put(tmp_path / "notes.txt", b"old")
+    put(tmp_path / "notes (1).txt", b"older")
+    result = move(src, dst, keep_both=True)
+    assert result.outcome == E.DONE
+    assert result.target == str(tmp_path / "notes (2).txt")
+    assert (tmp_path / "notes (2).txt").read_bytes() == b"new"
+    assert dst.read_bytes() == b"old" and (tmp_path / "notes (1).txt").read_bytes() == b"older"
+
+
+def test_a_target_is_replaced_only_while_it_holds_the_bytes_we_may_replace(tmp_path, other_device):
+    old = put(tmp_path / "local_a.json", b"stale")
+    src = put(other_device / "local_a.json.tmp", b"fresh")
+    wrong = move(src, old, target_sha256=fsops.sha256_bytes(b"something else"))
+    assert wrong.outcome == E.FAILED and old.read_bytes() == b"stale" and src.exists()
+    right = move(src, old, target_sha256=fsops.sha256_bytes(b"stale"))
+    assert right.outcome == E.DONE and old.read_bytes() == b"fresh" and not src.exists()
+
+
+def test_an_identical_target_is_already_done_and_a_rerun_is_harmless(tmp_path, other_device):
+    src = put(other_device / "a", b"same")
+    dst = put(tmp_path / "a", b"same")
+    result = move(src, dst)
+    assert result.outcome == E.IDENTICAL and not src.exists() and dst.read_bytes() == b"same"
+    again = move(src, dst, source_sha256=fsops.sha256_bytes(b"same"))
+    assert again.outcome == E.IDENTICAL and again.detail == "already moved"
+
+
+def test_the_same_file_under_two_names_is_refused(tmp_path):
+    src = put(tmp_path / "a", b"one file")
+    os.link(src, tmp_path / "b")
+    result = move(src, tmp_path / "b")
+    assert result.outcome == E.FAILED and "same file" in result.detail
+    assert src.read_bytes() == b"one file" and (tmp_path / "b").read_bytes() == b"one file"
+
+
+def test_a_file_onto_a_folder_and_a_folder_into_itself_are_refused(tmp_path):
+    src = put(tmp_path / "a", b"file")
+    (tmp_path / "dir").mkdir()
+    assert move(src, tmp_path / "dir").outcome == E.FAILED
+    put(tmp_path / "tree" / "x", b"x")
+    into_itself = move(tmp_path / "tree", tmp_path / "tree" / "sub")
+    assert into_itself.outcome == E.FAILED and "into itself" in into_itself.detail
+    assert src.read_bytes() == b"file" and (tmp_path / "tree" / "x").read_bytes() == b"x"
+
+
+def test_a_source_that_changed_since_the_plan_is_left_alone(tmp_path):
+    src = put(tmp_path / "a", b"changed")
+    result = move(src, tmp_path / "b", source_sha256=fsops.sha256_bytes(b"planned"))
+    assert result.outcome == E.FAILED and "changed since" in result.detail
+    assert src.read_bytes() == b"changed" and not (tmp_path / "b").exists()
+
+
+def test_when_the_source_cannot_be_removed_both_copies_stay(tmp_path, other_device, monkeypatch):
+    src = put(other_device / "a", b"data")
+    real_unlink = os.unlink
+
+    def refuse_source(path, *args, **kwargs):
+        if str(path) == str(src):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refuse_source)
+    result = move(src, tmp_path / "a")
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    assert result.outcome == E.SOURCE_KEPT and "both are kept" in result.detail
+    assert src.read_bytes() == b"data" and (tmp_path / "a").read_bytes() == b"data"
+
+
+def test_writing_new_bytes_consumes_the_source_only_after_they_are_in_place(tmp_path):
+    src = put(tmp_path / "local_a.json.tmp", b"\xef\xbb\xbf{}")
+    item = E.Item(E.WRITE, str(tmp_path / "local_a.json"), data=b"{}", source=str(src),
+                  source_sha256=fsops.sha256_bytes(b"\xef\xbb\xbf{}"))
+    result = E.Engine().apply(item)
+    assert (result.outcome, result.method) == (E.DONE, "written")
+    assert (tmp_path / "local_a.json").read_bytes() == b"{}" and not src.exists()
+    assert stat.S_IMODE((tmp_path / "local_a.json").stat().st_mode) == 0o640  # the source's mode
+    assert no_temps(tmp_path)
+
+
+def test_remove_needs_the_bytes_it_may_remove(tmp_path):
+    f = put(tmp_path / "a", b"data")
+    assert E.Engine().apply(E.Item(E.REMOVE, str(f))).outcome == E.FAILED
+    assert E.Engine().apply(E.Item(E.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"other"))).outcome == E.FAILED
+    assert f.read_bytes() == b"data"
+    assert E.Engine().apply(E.Item(E.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"data"))).outcome == E.DONE
+    assert not f.exists()
+
+
+@needs_symlinks
+def test_links_are_moved_as_links_never_followed(tmp_path, other_device):
+    secret = put(tmp_path / "secret", b"outside")
+    link = other_device / "link"
+    os.symlink(secret, link)
+    result = move(link, tmp_path / "moved")
+    assert result.outcome == E.DONE and result.method == "linked"
+    assert os.readlink(tmp_path / "moved") == str(secret)
+    assert not os.path.lexists(link) and secret.read_bytes() == b"outside"
+
+
+@needs_symlinks
+def test_a_folder_moves_across_devices_file_by_file(tmp_path, other_device):
+    tree = other_device / "tree"
+    put(tree / "a.json", b"a")
+    put(tree / "sub" / "b.json", os.urandom(100_000))
+    b_bytes = (tree / "sub" / "b.json").read_bytes()
+    os.symlink("a.json", tree / "sub" / "to-a")
+    result = move(tree, tmp_path / "tree")
+    assert result.outcome == E.DONE, result.detail
+    assert (tmp_path / "tree" / "a.json").read_bytes() == b"a"
+    assert (tmp_path / "tree" / "sub" / "b.json").read_bytes() == b_bytes
+    assert os.readlink(tmp_path / "tree" / "sub" / "to-a") == "a.json"
+    assert not tree.exists()  # emptied folders removed one by one
+
+
+def test_a_path_longer_than_windows_max_path_works(tmp_path, other_device):
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name-for-testing"] * 8)
+    src = put(other_device / "local_a.json.tmp", b"deep")
+    assert len(str(deep / "local_a.json")) > 260
+    deep.mkdir(parents=True)
+    assert move(src, deep / "local_a.json").outcome == E.DONE
+    assert (deep / "local_a.json").read_bytes() == b"deep"
+
+
+def test_progress_can_cancel_between_items(tmp_path):
+    sources = [put(tmp_path / f"s{i}", f"{i}".encode()) for i in range(5)]
+    items = [E.Item(E.MOVE, str(tmp_path / f"t{i}"), source=str(s)) for i, s in enumerate(sources)]
+    results = E.Engine().run(items, progress=lambda done, total, item: done < 2)
+    assert [r.outcome for r in results] == [E.DONE, E.DONE, E.CANCELLED, E.CANCELLED, E.CANCELLED]
+    assert [p.name for p in sorted(tmp_path.iterdir())] == ["s2", "s3", "s4", "t0", "t1"]
+
+
+def test_a_temp_file_left_by_a_killed_run_is_swept(tmp_path):
+    put(tmp_path / f"{E.TEMP_PREFIX}{uuid.uuid4().hex}{E.TEMP_SUFFIX}", b"half a copy")
+    put(tmp_path / "local_a.json", b"{}")
+    assert len(E.sweep_temps(str(tmp_path))) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["local_a.json"]
+
+
+# ---------------------------------------------------------- injected faults
+
+
+def _is_our_temp(fd: int) -> bool:
+    try:
+        return E.TEMP_PREFIX in os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def cross_device_move(tmp_path, other_device):
+    """A move that must copy, with every original byte on record."""
+    data = os.urandom((2 << 20) + 12345)
+    src = put(other_device / "local_a.json.tmp", data)
+    old = put(tmp_path / "local_a.json", b"the old record")
+    originals = {src: data, old: b"the old record"}
+
+    def run() -> E.Result:
+        return move(src, old, target_sha256=fsops.sha256_bytes(b"the old record"))
+
+    def nothing_lost() -> None:
+        for path, content in originals.items():
+            assert path.read_bytes() == content, f"{path} lost bytes"
+        assert no_temps(tmp_path), "a temp file was left behind"
+
+    return run, nothing_lost
+
+
+def with_fault(run, name: str, fault):
+    """run() with os.<name> replaced by fault(real, fd, ...) for our temp files only."""
+    real = getattr(os, name)
+
+    def patched(fd, *args):
+        return fault(real, fd, *args) if _is_our_temp(fd) else real(fd, *args)
+
+    setattr(os, name, patched)
+    try:
+        return run()
+    finally:
+        setattr(os, name, real)
+
+
+@linux_only
+def test_a_full_disk_mid_copy_loses_nothing(cross_device_move):
+    run, nothing_lost = cross_device_move
+    written = [0]
+
+    def disk_full(real, fd, data):
+        if written[0] > (1 << 20):  # the first megabyte got through
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written[0] += len(data)
+        return real(fd, data)
+
+    result = with_fault(run, "write", disk_full)
+    assert result.outcome == E.FAILED and "No space left" in result.detail
+    nothing_lost()
+
+
+@linux_only
+def test_a_short_write_is_an_error_not_a_truncated_copy(cross_device_move):
+    run, nothing_lost = cross_device_move
+    result = with_fault(run, "write", lambda real, fd, data: real(fd, bytes(data[:100])) if len(data) > 100 else 0)
+    assert result.outcome == E.FAILED and "short write" in result.detail
+    nothing_lost()
+
+
+@linux_only
+def test_an_io_error_on_fsync_loses_nothing(cross_device_move):
+    run, nothing_lost = cross_device_move
+
+    def io_error(real, fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    result = with_fault(run, "fsync", io_error)
+    assert result.outcome == E.FAILED and "Input/output error" in result.detail
+    nothing_lost()
+
+
+@linux_only
+def test_a_source_that_changes_during_the_copy_is_not_moved(cross_device_move, tmp_path):
+    run, _ = cross_device_move
+    src = next(p for p in Path("/dev/shm").glob("session-rescue-test-*/local_a.json.tmp"))
+
+    def someone_appends(real, fd, data):
+        if not src.read_bytes().endswith(b" more"):
+            with open(src, "ab") as f:  # Claude (or anyone) appends while we copy
+                f.write(b" more")
+        return real(fd, data)
+
+    result = with_fault(run, "write", someone_appends)
+    assert result.outcome == E.FAILED and "changed while" in result.detail
+    assert src.read_bytes().endswith(b" more")  # the source, with its new bytes, stays
+    assert (tmp_path / "local_a.json").read_bytes() == b"the old record"
+    assert no_temps(tmp_path)
+
+
+def test_a_folder_we_may_not_write_to_fails_cleanly(cross_device_move, monkeypatch):
+    run, nothing_lost = cross_device_move
+    real_open = os.open
+
+    def deny_temps(path, flags, *args, **kwargs):
+        if E.TEMP_PREFIX in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny_temps)
+    result = run()
+    monkeypatch.setattr(os, "open", real_open)
+    assert result.outcome == E.FAILED and "Permission denied" in result.detail
+    nothing_lost()
+
+
+# ------------------------------------------------------- Windows lock retries
+# Windows' sharing violations (WinError 32/33) do not exist on Linux, so these
+# tests raise OSErrors carrying a winerror, as Windows' would.
+
+
+def _windows_error(code: int) -> OSError:
+    exc = PermissionError(errno.EACCES, "The process cannot access the file")
+    exc.winerror = code  # type: ignore[attr-defined]
+    return exc
+
+
+def test_a_briefly_locked_file_is_retried_until_it_frees(tmp_path):
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 4:
+            raise _windows_error(fsops.WIN_SHARING)
+        return "done"
+
+    assert fsops.retry_locked(flaky, str(tmp_path / "x"), threading.Event(), deadline=5) == "done"
+    assert len(calls) == 4
+
+
+def test_a_file_locked_for_good_is_named_after_a_bounded_wait(tmp_path):
+    def locked():
+        raise _windows_error(fsops.WIN_LOCK)
+
+    start = time.monotonic()
+    with pytest.raises(OSError, match="kept it locked"):
+        fsops.retry_locked(locked, str(tmp_path / "x"), threading.Event(), deadline=0.3)
+    assert time.monotonic() - start < 5
+
+
+def test_a_wait_on_a_locked_file_stops_when_the_user_cancels(tmp_path):
+    cancelled = threading.Event()
+    threading.Timer(0.2, cancelled.set).start()
+
+    def locked():
+        raise _windows_error(fsops.WIN_SHARING)
+
+    start = time.monotonic()
+    with pytest.raises(OSError):
+        fsops.retry_locked(locked, str(tmp_path / "x"), cancelled, deadline=60)
+    assert time.monotonic() - start < 30
+
+
+def test_access_denied_on_an_existing_target_fails_at_once(tmp_path):
+    target = put(tmp_path / "x", b"there")
+    calls = []
+
+    def denied():
+        calls.append(1)
+        raise _windows_error(fsops.WIN_ACCESS_DENIED)
+
+    with pytest.raises(OSError):
+        fsops.retry_locked(denied, str(target), threading.Event(), deadline=60)
+    assert len(calls) == 1  # a real refusal costs no ten-second wait (graceful-fs#247)
+
+
+@pytest.mark.parametrize("name, ok", [
+    ("local_0b1c.json", True), ("CON", False), ("nul.json", False), ("COM1.txt", False),
+    ("lpt9", False), ("trailing.", False), ("space ", False), ("a:b", False), ("con-notes.json", True),
+])
+def test_names_windows_would_refuse_are_caught(name, ok):
+    assert (fsops.windows_name_problem(name) is None) == ok
+
+
+def test_windows_not_same_device_counts_as_cross_device():
+    # ERROR_NOT_SAME_DEVICE (17) exists only on Windows; the OSError is made by hand.
+    exc = OSError(errno.EACCES, "The system cannot move the file to a different disk drive")
+    exc.winerror = fsops.WIN_NOT_SAME_DEVICE  # type: ignore[attr-defined]
+    assert fsops.is_cross_device(exc)
+    assert fsops.is_cross_device(OSError(errno.EXDEV, "Invalid cross-device link"))
+    assert not fsops.is_cross_device(OSError(errno.EACCES, "Permission denied"))
+
+
+def test_a_preview_tells_what_would_happen_and_changes_nothing(tmp_path, other_device):
+    src = put(other_device / "a", b"new")
+    put(tmp_path / "same", b"new")
+    put(tmp_path / "other", b"old")
+    (tmp_path / "folder").mkdir()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    engine = E.Engine()
+
+    def preview(target: str, **kw) -> E.Result:
+        return engine.preview(E.Item(E.MOVE, str(tmp_path / target), source=str(src), **kw))
+
+    assert preview("fresh").outcome == E.PLANNED
+    assert preview("same").outcome == E.IDENTICAL
+    assert preview("other").outcome == E.FAILED
+    assert preview("other", target_sha256=fsops.sha256_bytes(b"old")).outcome == E.PLANNED
+    assert preview("folder").outcome == E.FAILED
+    assert preview("fresh", source_sha256=fsops.sha256_bytes(b"changed")).outcome == E.FAILED
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert src.read_bytes() == b"new" and not (tmp_path / "fresh").exists()
