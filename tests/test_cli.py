@@ -12,6 +12,11 @@ CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", 
                          "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found"}
 
 
+# An SSH session: no X, no Wayland, no Qt platform chosen.  (The window's own
+# tests run offscreen; see test_gui.py.)
+NO_DISPLAY = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
+
+
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "Claude"
@@ -84,19 +89,20 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
 
 
 @posix_only  # on Windows the known-folder API, not the environment, says where AppData is
-def test_with_no_claude_data_the_app_shows_the_demo(tmp_path):
+def test_without_a_display_and_claude_data_the_app_lists_the_demo(tmp_path):
     env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), "APPDATA": str(tmp_path),
-           "LOCALAPPDATA": str(tmp_path)}
+           "LOCALAPPDATA": str(tmp_path), **NO_DISPLAY}
     done = run_cli(env=env)
     assert done.returncode == 0, done.stderr
+    assert "No display here" in done.stdout
     assert "No Claude Desktop sessions were found" in done.stdout and "demo data" in done.stdout
     assert str(tmp_path / ".config" / "Claude") in done.stdout  # it says where it looked
     assert "Refactor payment module" in done.stdout
 
 
 @posix_only  # on Windows the known-folder API, not the environment, says where AppData is
-def test_with_claude_data_the_app_scans_it(tmp_path):
-    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+def test_without_a_display_the_app_lists_this_computers_sessions(tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), **NO_DISPLAY}
     assert run_cli("demo", str(tmp_path / ".config" / "Claude")).returncode == 0
     done = run_cli(env=env)
     assert done.returncode == 0, done.stderr

@@ -39,8 +39,8 @@ def _backup_dir_option(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
-                     "bring them back. With no command, scans the Claude data on this computer (or the demo data "
-                     "if there is none).")
+                     "bring them back. With no command, opens the window (or, with no display, lists the "
+                     "sessions here).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     _backup_dir_option(p_backups)
     p_backups.add_argument("--json", action="store_true", help="print one JSON document")
 
+    p_gui = sub.add_parser("gui", help="open the window (what running with no command does)")
+    _data_dir_option(p_gui, "show")
+    _backup_dir_option(p_gui)
+    p_gui.add_argument("--screenshot", metavar="FILE",
+                       help="save a PNG of the window once the first session's preview shows, then exit")
+
     p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
     p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
 
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
             "locations": scan_commands.cmd_locations, "repair": repair_commands.cmd_repair,
             "undo": repair_commands.cmd_undo, "backups": repair_commands.cmd_backups,
-            None: scan_commands.cmd_default}
+            "gui": scan_commands.cmd_gui, None: scan_commands.cmd_default}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

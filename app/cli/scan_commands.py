@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from app.cli.common import (
 from app.core import demo as demo_data
 from app.core import locations
 from app.core import reasons as R
-from app.core.records import ScanResult
+from app.core.records import ScanResult, summary_line
 from app.core.scan import scan
 
 
@@ -46,21 +47,8 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
     print(file=out)
-    print(summary_line(result), file=out)
-
-
-def summary_line(result: ScanResult) -> str:
-    counts = result.summary()
-    n = len(result.sessions)
-    folders = len(result.folders)
-    line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
-            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
-    if counts["orphaned"]:
-        line += " Orphaned sessions can be brought back: their .tmp copy loads."
-    inactive = sum(1 for s in result.sessions if not s.active)
-    if inactive:
-        line += f" {inactive} belong to an account that is not the active one (* marks the active one)."
-    return line
+    marked = " (* marks the active account.)" if any(not s.active for s in result.sessions) else ""
+    print(summary_line(result) + marked, file=out)
 
 
 def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
@@ -97,9 +85,39 @@ def _demo_folder() -> Iterator[Path]:
         yield info.path
 
 
+def has_display() -> bool:
+    """Can a window open here?  Windows and macOS always have a screen; on
+    Linux and the BSDs it takes an X or Wayland display (or a Qt platform
+    chosen on purpose, such as offscreen)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if args.data_dir:
+        dirs, searched = chosen_data_dirs(args)
+    else:
+        discovery = locations.discover()
+        dirs, searched = discovery.found, discovery.searched
+    if not has_display():
+        raise UsageError("there is no display to open a window on; use 'session-rescue scan' here")
+    from app.gui import app as gui_app  # Qt is loaded only when a window is wanted
+
+    screenshot = Path(args.screenshot).resolve() if args.screenshot else None
+    if screenshot is not None and not screenshot.parent.is_dir():
+        raise UsageError(f"--screenshot {args.screenshot}: no such folder {screenshot.parent}")
+    backup_root = Path(args.backup_dir) if args.backup_dir else None
+    return gui_app.run(dirs, searched, screenshot, backup_root)
+
+
 def cmd_default(args: argparse.Namespace) -> int:
-    """No command: what a double-click does.  Scan this computer's Claude data,
-    or show the demo data when there is none."""
+    """No command: what a double-click does.  Open the window; where no window
+    can open (an SSH session), list this computer's sessions here instead,
+    or the demo data's when there are none."""
+    if has_display():
+        return cmd_gui(argparse.Namespace(data_dir=None, backup_dir=None, screenshot=None))
+    print("No display here, so the sessions are listed in the terminal.")
     discovery = locations.discover()
     found = [d for d in discovery.found if d.has_sessions]
     if found:

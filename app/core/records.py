@@ -145,3 +145,18 @@ def _file_detail(f: FileState) -> dict[str, Any]:
     if f.error_line is not None:
         out.update(line=f.error_line, column=f.error_column, offset=f.error_offset)
     return out
+
+
+def summary_line(result: ScanResult) -> str:
+    """The one sentence both front ends say after a scan."""
+    counts = result.summary()
+    n = len(result.sessions)
+    folders = len(result.folders)
+    line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
+            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
+    if counts["orphaned"]:
+        line += " Orphaned sessions can be brought back: their .tmp copy loads."
+    inactive = sum(1 for s in result.sessions if not s.active)
+    if inactive:
+        line += f" {inactive} belong to an account that is not the active one."
+    return line

@@ -23,7 +23,7 @@ import gc
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from app.core import loader
@@ -213,12 +213,26 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
                    primary.size if primary else None)
 
 
+Batch = Callable[[list[Session]], None]
+BATCH_SIZE = 500
+
+
 def scan_org_folder(folder: str, account: str, org: str, root_real: str,
-                    transcripts: TranscriptIndex) -> tuple[list[Session], float]:
-    """Every session in one ``<account>/<org>`` folder, and the newest mtime seen."""
+                    transcripts: TranscriptIndex, on_batch: Batch | None = None) -> tuple[list[Session], float]:
+    """Every session in one ``<account>/<org>`` folder, and the newest mtime
+    seen.  ``on_batch`` gets them a few hundred at a time, as they are read."""
     groups, tombstones = _group(folder)
     where = (folder, account, org)
-    sessions = [_session(stem, files, tombstones, where, root_real, transcripts) for stem, files in groups.items()]
+    if on_batch is None:
+        sessions = [_session(stem, files, tombstones, where, root_real, transcripts)
+                    for stem, files in groups.items()]
+    else:
+        sessions, items = [], list(groups.items())
+        for start in range(0, len(items), BATCH_SIZE):
+            batch = [_session(stem, files, tombstones, where, root_real, transcripts)
+                     for stem, files in items[start:start + BATCH_SIZE]]
+            sessions.extend(batch)
+            on_batch(batch)
     newest = max((f.mtime for s in sessions for f in (s.json, s.tmp) if f is not None and f.mtime), default=0.0)
     return sessions, newest
 
@@ -259,7 +273,8 @@ def read_last_account(data_dir: Path) -> str | None:
     return account if isinstance(account, str) and account else None
 
 
-def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[FolderReport, list[Session]]:
+def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex,
+                  on_batch: Batch | None = None) -> tuple[FolderReport, list[Session]]:
     report = FolderReport(data_dir)
     sessions_root = data_dir.sessions_path
     try:
@@ -282,7 +297,8 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex) -> tuple[Fold
         newest_by_account.setdefault(account.name, 0.0)
         for org in _subfolders(account.path, root_real, report.warnings):
             try:
-                found, newest = scan_org_folder(plain(org.path), account.name, org.name, root_real, transcripts)
+                found, newest = scan_org_folder(plain(org.path), account.name, org.name, root_real, transcripts,
+                                                on_batch)
             except OSError as exc:
                 report.warnings.append(f"could not list {plain(org.path)}: {exc.strerror or exc}")
                 continue
@@ -313,14 +329,17 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None) -> ScanResult:
-    """Scan each data folder; sessions come back newest first."""
+def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
+         on_batch: Batch | None = None) -> ScanResult:
+    """Scan each data folder; sessions come back newest first.  ``on_batch``,
+    if given, sees them earlier, a few hundred at a time in the order read
+    (their ``active`` flag is set once their data folder is done)."""
     index = TranscriptIndex(transcripts_dir)
     folders: list[FolderReport] = []
     sessions: list[Session] = []
     with _collector_paused():
         for data_dir in data_dirs:
-            report, found = scan_data_dir(data_dir, index)
+            report, found = scan_data_dir(data_dir, index, on_batch)
             folders.append(report)
             sessions.extend(found)
     sessions.sort(key=lambda s: (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id))

@@ -1,0 +1,84 @@
+"""Start the window: the application, its theme, its log file, screenshot mode."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import tempfile
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+from app.core import locations
+from app.gui import resources, theme
+from app.gui.main_window import MainWindow
+
+APP_NAME = "Session Rescue"
+SCREENSHOT_TIMEOUT_MS = 60_000
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def _start_logging() -> Path | None:
+    """A log file under the user's log folder (Tools → Open log folder)."""
+    folder = log_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(folder / "session-rescue.log", maxBytes=1 << 20,
+                                                       backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        print(f"session-rescue: no log file ({exc})", file=sys.stderr) if sys.stderr else None
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger(__name__).info("Session Rescue %s started", __version__)
+    return folder
+
+
+def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, screenshot: Path | None = None,
+        backup_root: Path | None = None) -> int:
+    """Open the window and run until it closes.  With ``screenshot``, save a
+    PNG of the window once the scan is shown with the first row's preview,
+    and exit (0 when saved)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(resources.icon("session-rescue"))
+    theme.apply(app)
+    logs = _start_logging()
+    settings = None
+    if screenshot is not None:  # the same picture every time: no remembered geometry
+        settings = QSettings(str(Path(tempfile.mkdtemp(prefix="session-rescue-shot-")) / "settings.ini"),
+                             QSettings.Format.IniFormat)
+    window = MainWindow(data_dirs, searched, backup_root, settings=settings, announce=True, log_dir=logs)
+    outcome = {"code": 0}
+    if screenshot is not None:
+        window.resize(1280, 780)
+
+        def shoot() -> None:
+            if window.grab().save(str(screenshot), "PNG"):
+                print(f"Saved a screenshot of the window to {screenshot}")
+            else:
+                print(f"session-rescue: could not save the screenshot to {screenshot}", file=sys.stderr)
+                outcome["code"] = 1
+            window.close()
+
+        def too_slow() -> None:
+            print("session-rescue: the window was not ready within a minute; no screenshot", file=sys.stderr)
+            outcome["code"] = 1
+            window.close()
+
+        window.ready.connect(lambda: QTimer.singleShot(300, shoot))  # let it paint once more
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, too_slow)
+    window.show()
+    code = app.exec()
+    return outcome["code"] if screenshot is not None else code

@@ -1,0 +1,172 @@
+"""The dialogs around a repair: the plan to confirm, the summary after, and
+the list of backups."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import backups, repair
+from app.core import engine as E
+from app.gui.session_model import human_size
+
+ACTION_WORDS = {repair.PROMOTE: "Bring back", repair.REPLACE: "Replace with newer copy",
+                repair.NORMALIZE: "Fix and keep", repair.LEAVE: "Leave as is", repair.SKIP_DELETED: "Leave (deleted)",
+                repair.SKIP_LINK: "Leave (a link)", repair.NOTHING: "Nothing to do"}
+OUTCOME_WORDS = {E.DONE: "Repaired", E.IDENTICAL: "Already repaired", E.SOURCE_KEPT: "Repaired (copy kept)",
+                 E.FAILED: "Failed", repair.SKIPPED: "Left as is", E.CANCELLED: "Cancelled",
+                 repair.PLANNED: "Would be repaired"}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(True)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            table.setItem(r, c, item)
+    header = table.horizontalHeader()
+    for c in range(len(headers) - 1):
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    table.resizeRowsToContents()
+    return table
+
+
+class ConfirmRepairDialog(QDialog):
+    """What will happen to each session, and that backups are kept."""
+
+    def __init__(self, plan: repair.Plan, backup_root: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        to_do = plan.to_do
+        self.setWindowTitle("Repair sessions")
+        layout = QVBoxLayout(self)
+        intro = QLabel(f"<b>{len(to_do)} session{'s' * (len(to_do) != 1)} will be repaired.</b> "
+                       f"{len(plan.actions) - len(to_do)} will be left exactly as they are.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        rows = [[ACTION_WORDS.get(a.action, a.action), a.session.title or a.id, a.reason]
+                for a in sorted(plan.actions, key=lambda a: not a.changes_files)]
+        self.table = _table(["What happens", "Session", "Why"], rows)
+        layout.addWidget(self.table, 1)
+        note = QLabel(f"Every file that is changed or removed is copied first to<br><code>"
+                      f"{html.escape(str(backup_root))}</code><br>and the repair can be undone from "
+                      "<i>Tools → Undo last repair</i>. Claude Desktop must stay closed until it is done.")
+        note.setWordWrap(True)
+        note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.repair_button = buttons.addButton(f"Repair {len(to_do)}", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.repair_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(760, 420)
+
+
+class SummaryDialog(QDialog):
+    """How the repair went, where the backups are, and the way back."""
+
+    OPEN_FOLDER, UNDO = 10, 11
+
+    def __init__(self, report: repair.Report, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Repair finished")
+        counts = report.summary()
+        layout = QVBoxLayout(self)
+        repaired = counts[E.DONE] + counts[E.SOURCE_KEPT]
+        parts = [f"<b>{repaired} repaired</b>", f"{counts[E.IDENTICAL]} already repaired",
+                 f"{counts[repair.SKIPPED]} left as they are"]
+        if counts[E.FAILED]:
+            parts.append(f"<b style='color:#c8372d'>{counts[E.FAILED]} failed</b>")
+        if counts[E.CANCELLED]:
+            parts.append(f"{counts[E.CANCELLED]} cancelled")
+        self.headline = QLabel(", ".join(parts) + ".")
+        layout.addWidget(self.headline)
+        shown = [r for r in report.results if r.outcome != repair.SKIPPED] + \
+                [r for r in report.results if r.outcome == repair.SKIPPED]
+        self.table = _table(["Result", "Session", "Details"],
+                            [[OUTCOME_WORDS.get(r.outcome, r.outcome), r.title or r.id, r.detail] for r in shown])
+        layout.addWidget(self.table, 1)
+        if report.backup_dir:
+            where = QLabel(f"Backups of every file this repair touched are in<br><code>"
+                           f"{html.escape(report.backup_dir)}</code>")
+            where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            where.setWordWrap(True)
+            layout.addWidget(where)
+        if repaired:
+            layout.addWidget(QLabel("Start Claude Desktop again to see the repaired sessions in its sidebar."))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.open_button = QPushButton("Open backup folder")
+        self.undo_button = QPushButton("Undo this repair")
+        if report.backup_dir:
+            buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
+            self.open_button.clicked.connect(lambda: self.done(self.OPEN_FOLDER))
+        if report.run_id and repaired:
+            buttons.addButton(self.undo_button, QDialogButtonBox.ButtonRole.ActionRole)
+            self.undo_button.clicked.connect(lambda: self.done(self.UNDO))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(760, 420)
+
+
+class BackupsDialog(QDialog):
+    """Every past run, newest first; undo one, or open its folder."""
+
+    OPEN_FOLDER, UNDO = 10, 11
+
+    def __init__(self, root: Path, infos: list[backups.RunInfo], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Backups")
+        self.infos = list(reversed(infos))
+        layout = QVBoxLayout(self)
+        label = QLabel(f"Backups are kept in <code>{html.escape(str(root))}</code>." if infos else
+                       f"No repair has been made yet. Backups will be kept in <code>{html.escape(str(root))}</code>.")
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(label)
+        self.table = _table(["Made", "Status", "Sessions", "Files", "Size", "Run"],
+                            [[i.created[:19].replace("T", " "), i.status, str(i.sessions), str(i.files),
+                              human_size(i.size), i.run_id] for i in self.infos])
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        layout.addWidget(self.table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.open_button = buttons.addButton("Open folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.undo_button = buttons.addButton("Undo this run", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.clicked.connect(lambda: self.done(self.OPEN_FOLDER))
+        self.undo_button.clicked.connect(lambda: self.done(self.UNDO))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.table.itemSelectionChanged.connect(self._update)
+        if self.infos:
+            self.table.selectRow(0)
+        self._update()
+        self.resize(700, 360)
+
+    def selected(self) -> backups.RunInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.infos[rows[0].row()] if rows else None
+
+    def _update(self) -> None:
+        info = self.selected()
+        self.open_button.setEnabled(info is not None)
+        self.undo_button.setEnabled(info is not None and info.status not in (backups.UNDONE,))

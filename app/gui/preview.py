@@ -1,0 +1,209 @@
+"""The preview of one session: who it is, and what is in each of its files."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import reasons as R
+from app.core.contents import FileView
+from app.core.records import Session
+from app.gui.json_highlighter import JsonHighlighter, is_dark
+from app.gui.session_model import friendly_time, human_size
+
+HIGHLIGHT_LIMIT = 1_000_000  # characters: past this, colouring costs more than it helps
+TAB_NAMES = {"json": ".json", "tmp": ".json.tmp"}
+
+
+def _mono_editor() -> QPlainTextEdit:
+    editor = QPlainTextEdit()
+    editor.setReadOnly(True)
+    editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                   | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    return editor
+
+
+class FileTab(QWidget):
+    """One file: its problem (if any), its text, and the bytes around a fault."""
+
+    show_all = Signal(str)
+
+    def __init__(self, view: FileView):
+        super().__init__()
+        self.kind = view.kind
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.setObjectName("problem")
+        layout.addWidget(self.problem)
+        self.editor = _mono_editor()
+        layout.addWidget(self.editor, 1)
+        self.around_label = QLabel("The bytes around that point (▶ marks its row):")
+        self.around = _mono_editor()
+        self.around.setMaximumHeight(110)
+        layout.addWidget(self.around_label)
+        layout.addWidget(self.around)
+        self.more = QPushButton()
+        self.more.clicked.connect(lambda: self.show_all.emit(self.kind))
+        row = QHBoxLayout()
+        row.addWidget(self.more)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self._highlighter: JsonHighlighter | None = None
+        self.set_view(view)
+
+    def set_view(self, view: FileView) -> None:
+        fatal = [c for c in view.problems if c not in R.INFORMATIONAL]
+        if view.problems:
+            where = (f" Line {view.error_line}, column {view.error_column}."
+                     if view.error_line is not None and fatal else "")
+            verdict = "Claude Desktop will not load this file" if fatal else "This file loads"
+            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(R.describe(c))}</li>" for c in view.problems)
+            detail = f"<br>{html.escape(view.detail)}" if view.detail else ""
+            self.problem.setText(f"<b>{verdict}.</b>{where}<ul style='margin:2px'>{lines}</ul>{detail}")
+            self.problem.show()
+        else:
+            self.problem.setText("Loads in Claude Desktop.")
+            self.problem.show()
+        if self._highlighter is not None:
+            self._highlighter.setDocument(None)
+            self._highlighter = None
+        self.editor.setPlainText(view.text)
+        if view.pretty and len(view.text) <= HIGHLIGHT_LIMIT:
+            self._highlighter = JsonHighlighter(self.editor.document(), self.palette())
+        self.around_label.setVisible(view.around is not None)
+        self.around.setVisible(view.around is not None)
+        self.around.setPlainText(view.around or "")
+        self.more.setVisible(not view.complete)
+        self.more.setText(f"Show all ({view.full_length:,} characters; the first {len(view.text):,} are shown)")
+
+
+class DiffView(QWidget):
+    """The .json and the .json.tmp side by side, differing lines marked."""
+
+    def __init__(self, rows: list[tuple[str | None, str | None, str]]):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        changed = sum(1 for *_, tag in rows if tag != "equal")
+        layout.addWidget(QLabel(f"{changed} line(s) differ. Left: .json, right: .json.tmp."))
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.left, self.right = _mono_editor(), _mono_editor()
+        split.addWidget(self.left)
+        split.addWidget(self.right)
+        layout.addWidget(split, 1)
+        self.left.setPlainText("\n".join("" if a is None else a for a, _, _ in rows))
+        self.right.setPlainText("\n".join("" if b is None else b for _, b, _ in rows))
+        dark = is_dark(self.palette())
+        colours = {"replace": "#5c4a12" if dark else "#fff3bf", "delete": "#5c1f1f" if dark else "#ffe3e3",
+                   "insert": "#1f4d2b" if dark else "#d3f9d8"}
+        for editor, side in ((self.left, 0), (self.right, 1)):
+            marks = []
+            for line, row in enumerate(rows):
+                if row[2] == "equal" or row[side] is None:
+                    continue
+                mark = QTextEdit.ExtraSelection()
+                mark.format.setBackground(QColor(colours[row[2]]))
+                mark.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                cursor = QTextCursor(editor.document().findBlockByNumber(line))
+                mark.cursor = cursor
+                marks.append(mark)
+            editor.setExtraSelections(marks)
+        # Scroll together.
+        self.left.verticalScrollBar().valueChanged.connect(self.right.verticalScrollBar().setValue)
+        self.right.verticalScrollBar().valueChanged.connect(self.left.verticalScrollBar().setValue)
+
+
+class PreviewPane(QWidget):
+    """The header of the selected session and one tab per file."""
+
+    show_all = Signal(str)  # "json" or "tmp"
+
+    def __init__(self):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.header.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.header)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        layout.addWidget(self.tabs, 1)
+        self.session_id: str | None = None
+        self.clear()
+
+    def clear(self, message: str = "Select a session to see what is in it.") -> None:
+        self.session_id = None
+        self.header.setText(f"<i>{html.escape(message)}</i>")
+        self.tabs.clear()
+
+    def show_session(self, s: Session) -> None:
+        """The header at once; the files follow when read (show_views)."""
+        self.session_id = s.id
+        rows = [("Session id", s.id), ("Folder (cwd)", s.cwd or "unknown"),
+                ("Created", friendly_time(s.created_at_ms)), ("Last activity", friendly_time(s.last_activity_ms)),
+                ("Model", s.model or "unknown"),
+                ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns)),
+                ("Transcript", "found: " + s.transcript_path if s.transcript_path else
+                 "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else "")),
+                ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"),
+                ("Size", human_size(s.size)), ("Account", s.account + (" (active)" if s.active else ""))]
+        table = "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
+                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        title = html.escape(s.title or "(no title)")
+        self.header.setText(f"<p style='font-size:large'><b>{title}</b></p><table>{table}</table>")
+        self.tabs.clear()
+        self.tabs.addTab(QLabel("Reading the files…"), "…")
+
+    def show_views(self, session_id: str, views: dict[str, FileView],
+                   diff: list[tuple[str | None, str | None, str]] | None) -> None:
+        if session_id != self.session_id:
+            return  # the user has moved on
+        self.tabs.clear()
+        for kind in ("json", "tmp"):
+            view = views.get(kind)
+            if view is None:
+                continue
+            tab = FileTab(view)
+            tab.show_all.connect(self.show_all)
+            self.tabs.addTab(tab, TAB_NAMES[kind])
+        if diff is not None:
+            self.tabs.addTab(DiffView(diff), "Difference")
+        if not views:
+            self.tabs.addTab(QLabel("This session has no files left."), "–")
+
+    def show_full(self, session_id: str, view: FileView) -> None:
+        if session_id != self.session_id:
+            return
+        for i in range(self.tabs.count()):
+            tab = self.tabs.widget(i)
+            if isinstance(tab, FileTab) and tab.kind == view.kind:
+                tab.set_view(view)
+
+    def file_tab(self, kind: str) -> FileTab | None:
+        for i in range(self.tabs.count()):
+            tab = self.tabs.widget(i)
+            if isinstance(tab, FileTab) and tab.kind == kind:
+                return tab
+        return None

@@ -1,0 +1,87 @@
+"""Work off the UI thread: a worker per job, each on its own QThread.
+
+A worker runs ``fn(report, *args)`` and emits plain data: ``progress`` for
+whatever ``report`` is given, then ``result`` or ``error`` (one sentence), then
+``finished``.  It never touches a widget.  Connect its signals to methods of
+objects that live in the UI thread (not to lambdas), so that Qt queues each
+call onto the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+class UserFacingError(Exception):
+    """A failure whose message is meant for the user as it is."""
+
+
+class Worker(QObject):
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    finished = Signal()
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        super().__init__()
+        self._fn, self._args = fn, args
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            value = self._fn(self.progress.emit, *self._args)
+        except UserFacingError as exc:
+            self.error.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
+            log.exception("a background job failed")
+            self.error.emit(f"Something went wrong: {exc.__class__.__name__}: {exc}. "
+                            "Nothing more was changed; the details are in the log file.")
+        else:
+            self.result.emit(value)
+        finally:
+            self.finished.emit()
+
+
+class Tasks(QObject):
+    """Starts workers and keeps them (and their threads) alive until done."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._running: list[tuple[QThread, Worker]] = []
+
+    def start(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
+              on_error: Callable[[str], None] | None = None,
+              on_progress: Callable[[Any], None] | None = None) -> Worker:
+        self._prune()
+        thread = QThread(self)
+        worker = Worker(fn, *args)
+        worker.moveToThread(thread)
+        for signal, slot in ((worker.result, on_result), (worker.error, on_error), (worker.progress, on_progress)):
+            if slot is not None:
+                signal.connect(slot)
+        thread.started.connect(worker.run)
+        worker.finished.connect(thread.quit)
+        self._running.append((thread, worker))
+        thread.start()
+        return worker
+
+    @property
+    def busy(self) -> bool:
+        self._prune()
+        return bool(self._running)
+
+    def _prune(self) -> None:
+        self._running = [(t, w) for t, w in self._running if not t.isFinished()]
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Wait for every job (a repair is never cut off mid-file)."""
+        for thread, _ in self._running:
+            thread.quit()
+            thread.wait(timeout_ms)
+        self._running.clear()

@@ -1,0 +1,542 @@
+"""The window, used as a person uses it: real Qt (offscreen), real files, real
+processes.  Dialogs are answered by clicking their buttons."""
+
+from __future__ import annotations
+
+import os
+import sys
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QMenu, QMessageBox, QTableWidget
+
+from app.core import contents, demo, locations
+from app.core.records import CORRUPT, HEALTHY, ORPHANED
+from app.gui import theme
+from app.gui.json_highlighter import is_dark
+from app.gui.main_window import MainWindow
+from app.gui.preview import DiffView, FileTab
+from app.gui.session_model import COL_STATUS, COL_TITLE, friendly_time
+from conftest import ACCOUNT, ORG, ROOT, DataFolder, dump, record, run_cli
+
+
+def test_qt_keeps_its_references_to_true_and_false(qapp):
+    """PySide6 6.12.0 drops a reference to True each time a signal declared
+    in Python hands a bool to Python (the window's claude_state_changed is
+    one); on Python 3.11, where True is not immortal, the app then dies with
+    "bool_dealloc".  50 emits show the fault without causing the crash."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        changed = Signal(bool)
+
+    emitter, seen = Emitter(), []
+    emitter.changed.connect(lambda on: seen.append(on))
+    before = sys.getrefcount(True), sys.getrefcount(False)
+    for i in range(50):
+        emitter.changed.emit(i % 2 == 0)
+    seen.clear()
+    assert (sys.getrefcount(True), sys.getrefcount(False)) == before
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def answer_dialog(button: str, seen: list[str] | None = None, timeout_s: float = 30) -> None:
+    """When a modal dialog with a button labelled ``button`` opens, click it
+    (as a person would), keeping the dialog's text in ``seen``."""
+    deadline = time.monotonic() + timeout_s
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is not None:
+            for b in dialog.findChildren(QAbstractButton):
+                if b.text().replace("&", "") == button and b.isVisible() and b.isEnabled():
+                    if seen is not None:
+                        seen.append(dialog_text(dialog))
+                    b.click()
+                    return
+        if time.monotonic() < deadline:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def dialog_text(dialog) -> str:
+    parts = [label.text() for label in dialog.findChildren(QLabel)]
+    if isinstance(dialog, QMessageBox):
+        parts.append(dialog.text())
+    for table in dialog.findChildren(QTableWidget):
+        for r in range(table.rowCount()):
+            parts.append(" | ".join(table.item(r, c).text() for c in range(table.columnCount())))
+    return "\n".join(parts)
+
+
+def open_window(qtbot, tmp_path: Path, dirs: list[locations.DataDir], **kw) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    kw.setdefault("backup_root", tmp_path / "backups")
+    window = MainWindow(dirs, settings=settings, **kw)
+    qtbot.addWidget(window)
+    if any(d.has_sessions for d in dirs):
+        with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+            window.show()
+    else:
+        window.show()
+    return window
+
+
+def demo_dir(path: Path) -> locations.DataDir:
+    return locations.DataDir(path, "demo", "Demo data", True)
+
+
+def row_of(window: MainWindow, title: str) -> int:
+    for row in range(window.proxy.rowCount()):
+        if window.proxy.session_at(row).title == title:
+            return row
+    raise AssertionError(f"no row titled {title!r}")
+
+
+def click_row(qtbot, window: MainWindow, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    index = window.proxy.index(row, COL_TITLE)
+    window.table.scrollTo(index)
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, modifier,
+                     window.table.visualRect(index).center())
+
+
+def select(qtbot, window: MainWindow, title: str) -> str:
+    """Click the row with this title and wait for its preview; its session id."""
+    row = row_of(window, title)
+    session_id = window.proxy.session_at(row).id
+    if window.preview.session_id == session_id:  # already the current row: wait for its files
+        qtbot.waitUntil(lambda: window.preview.tabs.count() and window.preview.tabs.tabText(0) != "…",
+                        timeout=30_000)
+        return session_id
+    with qtbot.waitSignal(window.preview_shown, timeout=30_000, check_params_cb=lambda sid: sid == session_id):
+        click_row(qtbot, window, row)
+    return session_id
+
+
+def status_of(window: MainWindow, title: str) -> str:
+    return window.proxy.session_at(row_of(window, title)).status
+
+
+@pytest.fixture
+def demo_window(qtbot, tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    return open_window(qtbot, tmp_path, [demo_dir(info.path)]), info.path
+
+
+# ------------------------------------------------------------------ the list
+
+
+def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
+    window, _ = demo_window
+    assert window.proxy.rowCount() == 27
+    times = [window.proxy.session_at(r).last_activity_ms for r in range(window.proxy.rowCount())]
+    known = [t for t in times if t is not None]
+    assert known == sorted(known, reverse=True) and times[: len(known)] == known  # unknown times last
+    first = window.proxy.index(0, COL_STATUS)
+    assert first.data() in ("Healthy", "Orphaned", "Corrupt")  # a word, not colour alone
+    assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
+    assert [b.text() for b in window.toggles.values()] == ["Healthy 6", "Orphaned 7", "Corrupt 14"]
+    assert "(active)" in window.proxy.index(0, 4).data()
+    assert "27 sessions in 1 data folder" in window.status_label.text()
+    assert window.folder_combo.currentText().startswith("Demo data")
+
+
+def test_the_search_box_and_the_status_toggles_filter_the_list(qtbot, demo_window):
+    window, _ = demo_window
+    qtbot.keyClicks(window.search, "payment")
+    assert window.proxy.rowCount() == 1 and window.proxy.session_at(0).title == "Refactor payment module"
+    window.search.clear()
+    qtbot.keyClicks(window.search, "HANDBOOK")  # the cwd, whatever the case
+    assert window.proxy.rowCount() >= 2
+    window.search.clear()
+    qtbot.keyClicks(window.search, demo.session_id("leak")[6:18])  # part of the id
+    assert [window.proxy.session_at(r).title for r in range(window.proxy.rowCount())] == [
+        "Investigate memory leak in worker"]
+    window.search.clear()
+    qtbot.mouseClick(window.toggles[CORRUPT], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.toggles[HEALTHY], Qt.MouseButton.LeftButton)
+    assert window.proxy.rowCount() == 7
+    assert {window.proxy.session_at(r).status for r in range(7)} == {ORPHANED}
+
+
+# --------------------------------------------------------------- the preview
+
+
+def test_selecting_an_orphaned_session_shows_what_is_in_it(qtbot, demo_window):
+    window, _ = demo_window
+    session_id = select(qtbot, window, "Refactor payment module")
+    header = window.preview.header.text()
+    assert "Refactor payment module" in header and session_id in header and "billing-api" in header
+    assert "claude-opus-5" in header and "found:" in header  # the transcript exists
+    tab = window.preview.file_tab("tmp")
+    assert tab is not None and window.preview.file_tab("json") is None
+    assert f'"sessionId": "{session_id}"' in tab.editor.toPlainText()  # pretty-printed
+    assert window.preview.tabs.tabText(0) == ".json.tmp"
+
+
+def test_both_files_show_side_by_side_with_their_difference(qtbot, demo_window):
+    window, _ = demo_window
+    select(qtbot, window, "Add CSV export")
+    names = [window.preview.tabs.tabText(i) for i in range(window.preview.tabs.count())]
+    assert names == [".json", ".json.tmp", "Difference"]
+    diff = window.preview.tabs.widget(2)
+    assert isinstance(diff, DiffView) and diff.left.extraSelections()
+    assert "lastActivityAt" in diff.left.toPlainText() and "lastActivityAt" in diff.right.toPlainText()
+
+
+def test_a_broken_file_shows_why_where_and_the_bytes_around_it(qtbot, demo_window):
+    window, _ = demo_window
+    select(qtbot, window, "Draft API docs")  # its .json is cut in half
+    tab = window.preview.file_tab("json")
+    assert isinstance(tab, FileTab)
+    problem = tab.problem.text()
+    assert "will not load" in problem and "truncated" in problem and "Line 1, column" in problem
+    assert tab.around.isVisibleTo(tab) and "▶" in tab.around.toPlainText()
+
+
+def test_a_50_mb_record_opens_without_freezing_and_shows_all_on_demand(qtbot, tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    folder.json("local_big", dump(record("local_big", title="Big one", pad="x" * 50_000_000)))
+    folder.json("local_small", dump(record("local_small", title="Small one", pad="y" * 400_000)))
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    gaps, last = [], [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+    started = time.perf_counter()
+    click_row(qtbot, window, row_of(window, "Big one"))
+    # The click returned at once: the file is read in a worker, not here.
+    assert window.preview.file_tab("json") is None and window.preview.tabs.tabText(0) == "…"
+    qtbot.waitUntil(lambda: window.preview.file_tab("json") is not None, timeout=30_000)
+    took = time.perf_counter() - started
+    timer.stop()
+    tab = window.preview.file_tab("json")
+    print(f"\n50 MB preview: {took:.2f} s to show; longest event-loop stall {max(gaps) * 1000:.0f} ms")
+    shown = tab.editor.toPlainText()
+    assert len(shown) < contents.PREVIEW_LIMIT and "more characters on this line" in shown  # the first part only
+    assert tab.more.isVisibleTo(tab) and "Show all" in tab.more.text()
+    select(qtbot, window, "Small one")
+    small = window.preview.file_tab("json")
+    with qtbot.waitSignal(window.preview.file_tab("json").more.clicked):
+        qtbot.mouseClick(small.more, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(small.editor.toPlainText()) > 400_000, timeout=30_000)
+    assert not small.more.isVisibleTo(small)
+
+
+# ------------------------------------------------------------ repair, undo
+
+
+def test_repairing_an_orphan_makes_it_healthy_and_writes_its_record(qtbot, demo_window):
+    window, root = demo_window
+    session_id = select(qtbot, window, "Refactor payment module")
+    record_path = next(root.rglob(f"{session_id}.json.tmp")).with_suffix("")
+    tmp_bytes = record_path.with_name(record_path.name + ".tmp").read_bytes()
+    assert not record_path.exists()
+    plan_text: list[str] = []
+    summary_text: list[str] = []
+    answer_dialog("Repair 1", plan_text)
+    answer_dialog("Close", summary_text)
+    with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
+        qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
+    assert "Bring back" in plan_text[0] and "backups" in plan_text[0].lower()
+    report = done.args[0]
+    assert report.summary()["done"] == 1
+    qtbot.waitUntil(lambda: bool(summary_text), timeout=30_000)
+    assert "1 repaired" in summary_text[0] and report.backup_dir in summary_text[0]
+    assert record_path.read_bytes() == tmp_bytes
+    qtbot.waitUntil(lambda: window._result is not None and status_of(window, "Refactor payment module") == HEALTHY,
+                    timeout=30_000)
+
+
+def test_undo_from_the_summary_puts_the_files_back(qtbot, demo_window):
+    window, root = demo_window
+    session_id = select(qtbot, window, "Investigate memory leak in worker")
+    tmp = next(root.rglob(f"{session_id}.json.tmp"))
+    original = tmp.read_bytes()
+    answer_dialog("Repair 1")
+    answer_dialog("Undo this repair")
+    undone: list[str] = []
+    answer_dialog("OK", undone)
+    with qtbot.waitSignal(window.undo_finished, timeout=30_000):
+        qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(undone), timeout=30_000)
+    assert "1 session(s) put back" in undone[0]
+    assert tmp.read_bytes() == original and not tmp.with_suffix("").exists()
+    qtbot.waitUntil(lambda: window._result is not None
+                    and status_of(window, "Investigate memory leak in worker") == ORPHANED, timeout=30_000)
+
+
+def test_cancelling_a_long_repair_midway_loses_nothing(qtbot, tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    originals = {}
+    for i in range(2500):
+        path = folder.tmp(f"local_{i:05d}", title=f"Session {i}")
+        originals[path] = path.read_bytes()
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    answer_dialog("Repair 2500")
+    summary: list[str] = []
+    answer_dialog("Close", summary)
+    with qtbot.waitSignal(window.repair_finished, timeout=120_000) as done:
+        qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window._progress is not None and window._progress.value() >= 10, timeout=60_000)
+        cancel = next(b for b in window._progress.findChildren(QAbstractButton) if b.text() == "Cancel")
+        qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    counts = done.args[0].summary()
+    assert counts["done"] >= 10 and counts["cancelled"] > 0, counts
+    assert counts["done"] + counts["cancelled"] == 2500
+    for tmp, data in originals.items():  # every session is in one place or the other, whole
+        promoted = tmp.with_suffix("")
+        assert (tmp.exists() and tmp.read_bytes() == data) != (promoted.exists() and promoted.read_bytes() == data)
+    assert sum(1 for _ in folder.org.glob("*.json")) == counts["done"]
+    qtbot.waitUntil(lambda: bool(summary), timeout=30_000)
+    assert "cancelled" in summary[0]
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Make a folder read-only for real, even for root (chattr +i); undone after."""
+    made = []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() == 0:
+            if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+                pytest.skip("cannot make a folder read-only for root here (chattr)")
+        else:
+            folder.chmod(0o555)
+        made.append(folder)
+
+    yield make
+    for folder in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)])
+        else:
+            folder.chmod(0o755)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_read_only_folder_ends_in_a_clear_message_not_a_crash(qtbot, tmp_path, read_only):
+    folder = DataFolder(tmp_path / "Claude")
+    tmp = folder.tmp("local_a", title="Stuck")
+    data = tmp.read_bytes()
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    read_only(folder.org)
+    select(qtbot, window, "Stuck")
+    summary: list[str] = []
+    answer_dialog("Repair 1")
+    answer_dialog("Close", summary)
+    with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
+        qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
+    assert done.args[0].summary()["failed"] == 1
+    qtbot.waitUntil(lambda: bool(summary), timeout=30_000)
+    assert "1 failed" in summary[0] and ("not permitted" in summary[0] or "Permission denied" in summary[0])
+    assert tmp.read_bytes() == data and not (folder.org / "local_a.json").exists()
+    assert window.isVisible()
+
+
+def test_backups_that_cannot_be_written_end_in_one_clear_sentence(qtbot, tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    tmp = folder.tmp("local_a", title="Stuck")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the backup folder should be")
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)], backup_root=blocker)
+    warning: list[str] = []
+    answer_dialog("Repair 1")
+    answer_dialog("OK", warning)
+    with qtbot.waitSignal(window.job_failed, timeout=30_000) as failed:
+        qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
+    assert "cannot write backups" in failed.args[0]
+    qtbot.waitUntil(lambda: bool(warning), timeout=30_000)
+    assert "cannot write backups" in warning[0] and "Traceback" not in warning[0]
+    assert tmp.exists() and not (folder.org / "local_a.json").exists()
+    assert window.repair_all_button.isEnabled()  # ready to try again
+
+
+# ----------------------------------------------------------- Claude running
+
+
+def test_while_claude_desktop_runs_a_banner_shows_and_repair_waits(qtbot, demo_window, tmp_path):
+    window, _ = demo_window
+    window._claude_timer.setInterval(100)
+    fake = tmp_path / "bin" / "claude-desktop"  # what the Linux rule looks for (claude_process)
+    fake.parent.mkdir()
+    shutil.copy(shutil.which("sleep"), fake)
+    proc = subprocess.Popen([str(fake), "60"])
+    try:
+        with qtbot.waitSignal(window.claude_state_changed, timeout=15_000, check_params_cb=lambda on: on):
+            pass
+        assert window.banner.isVisible() and "fully quit" in window.banner.text()
+        assert not window.repair_all_button.isEnabled() and not window.repair_selected_button.isEnabled()
+    finally:
+        proc.kill()
+        proc.wait()
+    with qtbot.waitSignal(window.claude_state_changed, timeout=15_000, check_params_cb=lambda on: not on):
+        pass
+    assert not window.banner.isVisible() and window.repair_all_button.isEnabled()
+
+
+# --------------------------------------------------------- ten thousand rows
+
+
+def test_ten_thousand_sessions_stream_in_while_the_window_stays_responsive(qtbot, tmp_path):
+    org = tmp_path / "Claude" / "claude-code-sessions" / ACCOUNT / ORG
+    org.mkdir(parents=True)
+    for i in range(10_000):
+        stem = f"local_{i:08d}-0000-4000-8000-000000000000"
+        suffix = ".json.tmp" if i % 5 == 0 else ".json"
+        (org / (stem + suffix)).write_bytes(dump(record(stem, title=f"Session {i}", lastActivityAt=1_700_000_000_000
+                                                        + i * 1000)))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow([locations.chosen(tmp_path / "Claude")], settings=settings, backup_root=tmp_path / "b")
+    qtbot.addWidget(window)
+    gaps, last = [], [0.0]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    started = time.perf_counter()
+    timer.start(5)
+    with qtbot.waitSignal(window.scan_finished, timeout=120_000):
+        window.show()
+    total = time.perf_counter() - started
+    timer.stop()
+    longest = max(gaps)
+    print(f"\n10,000 sessions: first rows after {window.first_rows_after:.3f} s, whole scan {total:.2f} s, "
+          f"longest event-loop stall {longest * 1000:.0f} ms over {len(gaps)} ticks")
+    assert window.proxy.rowCount() == 10_000
+    assert window.proxy.session_at(0).title == "Session 9999"  # newest first
+    # The rows came in batches while the scan went on, and the event loop
+    # kept turning: no single stall comes near the length of the scan.
+    assert window.first_rows_after is not None and window.first_rows_after < total / 2
+    assert longest < total / 3
+
+
+# ------------------------------------------------------- the usual manners
+
+
+def test_an_empty_computer_says_where_it_looked_and_offers_the_demo(qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path, [], searched=["/nowhere/Claude", "/elsewhere/Claude"])
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.empty, timeout=10_000)
+    assert "/nowhere/Claude" in window.empty_text.text() and "looked in" in window.empty_text.text()
+    with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+        qtbot.mouseClick(window.demo_button, Qt.MouseButton.LeftButton)
+    assert window.proxy.rowCount() == 27 and window.stack.currentIndex() == 0
+
+
+def test_the_keyboard_reaches_everything(qtbot, demo_window):
+    window, _ = demo_window
+    window.activateWindow()
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Home)
+    qtbot.keyClick(window.table, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: window.preview.session_id == window.proxy.session_at(1).id, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.search.hasFocus(), timeout=5_000)
+    with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Tools", "&Help"]
+    menu_items = {a.text() for m in window.menuBar().findChildren(QMenu) for a in m.actions()}
+    assert {"&Choose folder…", "Open &demo data", "&Quit", "&Refresh", "&Backups…", "&Undo last repair…",
+            "Open &log folder", "&How it works", "&About Session Rescue"} <= menu_items
+
+
+def test_the_row_menu_copies_the_id_and_the_path(qtbot, demo_window):
+    window, _ = demo_window
+    session_id = select(qtbot, window, "Add CSV export")
+    index = window.proxy.index(row_of(window, "Add CSV export"), COL_TITLE)
+    window._context_menu(window.table.visualRect(index).center())
+    menu = next(m for m in window.findChildren(QMenu) if m.isVisible())
+    actions = {a.text(): a for a in menu.actions()}
+    assert {"Open containing folder", "Copy path", "Copy session id"} <= set(actions)
+    actions["Copy session id"].trigger()
+    assert QGuiApplication.clipboard().text() == session_id
+    actions["Copy path"].trigger()
+    assert QGuiApplication.clipboard().text().endswith(f"{session_id}.json")
+    menu.close()
+
+
+def test_window_size_and_splitter_are_remembered(qtbot, tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    window = open_window(qtbot, tmp_path, [demo_dir(info.path)])
+    window.resize(760, 590)  # within the offscreen screen (800 x 800): a small laptop's
+    window.splitter.setSizes([460, 290])
+    size, sizes = window.size(), window.splitter.sizes()
+    assert (size.width(), size.height()) == (760, 590)
+    window.close()
+    again = open_window(qtbot, tmp_path, [demo_dir(info.path)])
+    qtbot.waitUntil(lambda: again.splitter.sizes() == sizes, timeout=5_000)
+    assert again.size() == size
+    assert again.splitter.sizes() == sizes
+
+
+def test_the_dark_theme_is_dark_and_so_is_its_highlighting(qapp):
+    app = qapp
+    theme.apply(app, "dark")
+    try:
+        assert is_dark(app.palette())
+    finally:
+        theme.apply(app, "light")
+    assert not is_dark(app.palette())
+
+
+def test_times_read_like_a_person_says_them():
+    from datetime import datetime
+    now = datetime(2026, 11, 26, 15, 0)
+    ms = lambda d: d.timestamp() * 1000  # noqa: E731
+    assert friendly_time(ms(datetime(2026, 11, 26, 9, 5)), now) == "Today 09:05"
+    assert friendly_time(ms(datetime(2026, 11, 25, 23, 59)), now) == "Yesterday 23:59"
+    assert friendly_time(ms(datetime(2024, 3, 12, 8, 0)), now) == "12 Mar 2024"
+    assert friendly_time(None, now) == "unknown"
+
+
+# -------------------------------------------------------- screenshot mode
+
+
+def test_screenshot_mode_saves_the_filled_window_and_exits_0(tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    shot = tmp_path / "window.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    done = run_cli("gui", "--data-dir", str(info.path), "--screenshot", str(shot), env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "27 sessions in 1 data folder" in done.stdout and str(shot) in done.stdout
+    image = QImage(str(shot))
+    assert not image.isNull() and (image.width(), image.height()) == (1280, 780)
+    colours = {image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 780, 23)}
+    assert len(colours) > 20  # a drawn window, not a blank rectangle
+    logs = list((tmp_path / "state").rglob("session-rescue.log"))
+    assert logs and "started" in logs[0].read_text()
+
+
+def test_the_app_with_no_command_opens_the_window(tmp_path):
+    """What a double-click does: the window (here offscreen, for a moment)."""
+    env = {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env={**os.environ, **env,
+                            "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "No Claude Desktop sessions were found" in line
+        assert proc.poll() is None  # the window is open and waiting for the user
+    finally:
+        proc.kill()
+        proc.communicate()
