@@ -1,0 +1,113 @@
+"""The one-file executable: built for real with build_exe.spec, then used as a
+user would, double-click (the window, here offscreen) and terminal alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.dom.minidom
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+from app.core import demo
+from conftest import ROOT, run_cli
+
+EXE_NAME = "SessionRescue.exe" if sys.platform == "win32" else "SessionRescue"
+LINUX_SIZE_GOAL = 45_000_000  # bytes (issue #5: 45 MB or less on Linux)
+
+
+@pytest.fixture(scope="module")
+def exe(tmp_path_factory) -> Path:
+    if shutil.which("pyinstaller", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("PyInstaller is not installed (pip install -e '.[test]' brings it)")
+    work = tmp_path_factory.mktemp("build")
+    pyinstaller = shutil.which("pyinstaller", path=str(Path(sys.executable).parent))
+    done = subprocess.run([pyinstaller, "--noconfirm", "--clean", "--distpath", str(work / "dist"),
+                           "--workpath", str(work / "build"), str(ROOT / "build_exe.spec")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = work / "dist" / EXE_NAME
+    assert path.is_file()
+    return path
+
+
+def run_exe(exe: Path, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, encoding="utf-8",
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_the_executable_is_one_small_file(exe):
+    size = exe.stat().st_size
+    print(f"\n{exe.name}: {size:,} bytes ({size / 1e6:.1f} MB)")
+    if sys.platform.startswith("linux"):
+        assert size <= LINUX_SIZE_GOAL
+    assert run_exe(exe, "--version").stdout.strip() == f"session-rescue {__version__}"
+
+
+@pytest.mark.slow
+def test_the_executable_scans_exactly_like_the_source_tree(exe, tmp_path):
+    data = demo.write_demo(tmp_path / "Claude").path
+    frozen = run_exe(exe, "scan", "--json", "--data-dir", str(data))
+    source = run_cli("scan", "--json", "--data-dir", str(data))
+    assert frozen.returncode == source.returncode == 0, frozen.stderr
+    assert json.loads(frozen.stdout) == json.loads(source.stdout)
+    assert len(json.loads(frozen.stdout)["sessions"]) == 27
+
+
+@pytest.mark.slow
+def test_the_executable_repairs_and_undoes_and_keeps_its_exit_codes(exe, tmp_path):
+    data = demo.write_demo(tmp_path / "Claude").path
+    backups = tmp_path / "backups"
+    repaired = run_exe(exe, "repair", "--json", "--data-dir", str(data), "--backup-dir", str(backups))
+    assert repaired.returncode == 0, repaired.stderr
+    report = json.loads(repaired.stdout)
+    assert report["summary"]["done"] == 9  # its SHA-256 (without OpenSSL) and its engine work
+    undone = run_exe(exe, "undo", report["run_id"], "--backup-dir", str(backups))
+    assert undone.returncode == 0 and "9 session(s) restored" in undone.stdout
+    wrong = run_exe(exe, "undo")
+    assert wrong.returncode == 2 and "say which repair to undo" in wrong.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "darwin", reason="a macOS build is an app bundle, not tested here")
+def test_the_executable_opens_the_window_and_takes_its_screenshot(exe, tmp_path):
+    from PySide6.QtGui import QImage
+
+    data = demo.write_demo(tmp_path / "Claude").path
+    shot = tmp_path / "window.png"
+    done = run_exe(exe, "gui", "--data-dir", str(data), "--screenshot", str(shot),
+                   env={"QT_QPA_PLATFORM": "offscreen", "XDG_STATE_HOME": str(tmp_path / "state")})
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 780)
+    assert len({image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 780, 23)}) > 20
+
+
+def test_the_windows_manifest_runs_as_the_user_with_long_paths():
+    """What build_exe.spec embeds on Windows: no admin prompt, and paths past
+    260 characters (relocated MSIX storage) work."""
+    doc = xml.dom.minidom.parse(str(ROOT / "resources" / "windows" / "SessionRescue.manifest"))
+    levels = [e.getAttribute("level") for e in doc.getElementsByTagName("requestedExecutionLevel")]
+    assert levels == ["asInvoker"]
+    long_paths = doc.getElementsByTagName("longPathAware")
+    assert [e.firstChild.data for e in long_paths] == ["true"]
+    spec = (ROOT / "build_exe.spec").read_text()
+    assert "SessionRescue.manifest" in spec and "console=False" in spec and 'name="SessionRescue"' in spec
+
+
+def test_the_icons_the_executable_carries_hold_every_size():
+    from PySide6.QtGui import QImageReader
+
+    reader = QImageReader(str(ROOT / "resources" / "icons" / "session-rescue.ico"))
+    sizes = []
+    for i in range(reader.imageCount()):
+        reader.jumpToImage(i)
+        sizes.append(reader.read().width())
+    assert sizes == [16, 24, 32, 48, 64, 128, 256]
+    assert (ROOT / "resources" / "icons" / "session-rescue.icns").read_bytes()[:4] == b"icns"
