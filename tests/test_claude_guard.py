@@ -8,8 +8,10 @@ rules are applied to these real Linux processes by naming the platform.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -33,13 +35,15 @@ def start(tmp_path):
             exe.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(SLEEP, exe)
             argv = (str(exe), "60")
-        proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)  # its own group: a script's children go with it
         procs.append(proc)
         return proc
 
     yield _start
     for proc in procs:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
@@ -69,18 +73,23 @@ def test_macos_claude_desktop_is_the_executable_inside_claude_app(start):
     assert not seen(start("usr/local/bin/claude"), "darwin")
 
 
-def test_linux_electron_running_claude_desktops_app_asar_is_found(start):
-    electron = start(None, sys.executable, "-c", "import time; time.sleep(60)",
-                     "/usr/lib/claude-desktop/app.asar", "--no-sandbox")
-    assert seen(electron, "linux")
+def _script(path, body: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n:\n")  # the trailing ':' keeps sh from exec'ing into sleep
+    path.chmod(0o755)
+    return path
+
+
+def test_linux_electron_running_claude_desktops_app_asar_is_found(start, tmp_path):
+    electron = _script(tmp_path / "lib" / "electron", f"{SLEEP} 60")  # its process is named "electron"
+    assert seen(start(None, str(electron), "/usr/lib/claude-desktop/app.asar", "--no-sandbox"), "linux")
+    other_app = start(None, str(electron), "/usr/lib/some-other-app/app.asar")
+    assert not seen(other_app, "linux")
 
 
 def test_linux_claude_desktop_launcher_is_found(start, tmp_path):
     assert seen(start("usr/bin/claude-desktop"), "linux")
-    script = tmp_path / "bin" / "claude-desktop"
-    script.parent.mkdir(exist_ok=True)
-    script.write_text(f"#!/bin/sh\n{SLEEP} 60\n:\n")
-    script.chmod(0o755)
+    script = _script(tmp_path / "bin" / "claude-desktop", f"{SLEEP} 60")
     assert seen(start(None, "/bin/sh", str(script)), "linux")
 
 
@@ -96,7 +105,7 @@ def test_the_claude_code_cli_on_linux_is_not_claude_desktop(start, tmp_path):
 def test_nothing_is_found_once_claude_desktop_has_quit(start):
     proc = start("usr/bin/claude-desktop")
     assert seen(proc, "linux")
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not seen(proc, "linux")
 

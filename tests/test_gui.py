@@ -453,10 +453,10 @@ def test_the_keyboard_reaches_everything(qtbot, demo_window):
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         qtbot.keyClick(window, Qt.Key.Key_F5)
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&View", "&Tools", "&Help"]
+    assert titles == ["&File", "&View", "&Tools", "&Settings", "&Help"]
     menu_items = {a.text() for m in window.menuBar().findChildren(QMenu) for a in m.actions()}
     assert {"&Choose folder…", "Open &demo data", "&Quit", "&Refresh", "&Backups…", "&Undo last repair…",
-            "Open &log folder", "&How it works", "&About Session Rescue"} <= menu_items
+            "Open &log folder", "&Keep my sessions repaired", "&How it works", "&About Session Rescue"} <= menu_items
 
 
 def test_the_row_menu_copies_the_id_and_the_path(qtbot, demo_window):

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import repair_commands, scan_commands
+from app.cli import repair_commands, scan_commands, watch_commands
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
 from app.core import backups
 
@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_gui.add_argument("--screenshot", metavar="FILE",
                        help="save a PNG of the window once the first session's preview shows, then exit")
 
+    p_watch = sub.add_parser("watch", help="keep sessions repaired: repair each time Claude Desktop quits",
+                             description="Repair at start if Claude Desktop is not running, and again each time it "
+                             "quits, until stopped (Ctrl+C). Each repair is backed up and can be undone.")
+    _data_dir_option(p_watch, "repair")
+    _backup_dir_option(p_watch)
+    p_watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+                         help="how often to look whether Claude Desktop runs (default: 5)")
+
+    p_auto = sub.add_parser("autostart", help="start the watcher at logon, for you only (no admin rights)")
+    p_auto.add_argument("action", choices=("enable", "disable", "status"))
+
     p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
     p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
 
@@ -90,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
             "locations": scan_commands.cmd_locations, "repair": repair_commands.cmd_repair,
             "undo": repair_commands.cmd_undo, "backups": repair_commands.cmd_backups,
-            "gui": scan_commands.cmd_gui, None: scan_commands.cmd_default}
+            "gui": scan_commands.cmd_gui, "watch": watch_commands.cmd_watch,
+            "autostart": watch_commands.cmd_autostart, None: scan_commands.cmd_default}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import psutil
 
 from app import __version__
 from app.core import engine as E
-from app.core import fsops
+from app.core import fsops, pidlock
 from app.core.longpaths import extended
 
 APP_NAME = "Session Rescue"
@@ -129,53 +128,16 @@ def current_sha(path: str) -> str | None:
 # ------------------------------------------------------------------- the run
 
 
-def _process_start(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.Error, OSError):
-        return None
-
-
-def _alive(owner: dict[str, Any] | None) -> bool:
-    """Is the process that wrote ``owner`` (pid and start time) still running?"""
-    if not owner or "pid" not in owner:
-        return False
-    started = _process_start(int(owner["pid"]))
-    return started is not None and abs(started - float(owner.get("started", 0))) < 1.0
-
-
-def _me() -> dict[str, Any]:
-    return {"pid": os.getpid(), "started": _process_start(os.getpid()) or 0.0}
-
-
 @contextlib.contextmanager
 def exclusive(root: Path) -> Iterator[None]:
     """One repair or undo at a time per backup folder.  A lock left by a
     process that no longer runs (killed, or a power cut) is taken over."""
-    root.mkdir(parents=True, exist_ok=True)
-    lock = root / LOCK
-    me = json.dumps(_me()).encode()
-    for _ in range(2):
-        try:
-            fsops.write_durable(str(lock), me)
-            break
-        except FileExistsError:
-            try:
-                owner = json.loads(lock.read_bytes() or b"{}")
-            except (OSError, ValueError):
-                owner = {}
-            if _alive(owner):
-                raise Busy(f"another Session Rescue (process {owner['pid']}) is repairing or undoing right now; "
-                           "wait for it to finish") from None
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-    else:
-        raise Busy(f"could not take the lock {lock}")
     try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()
+        with pidlock.held(root / LOCK):
+            yield
+    except pidlock.Held as exc:
+        raise Busy(f"another Session Rescue (process {exc.owner.get('pid', '?')}) is repairing or undoing right "
+                   "now; wait for it to finish") from None
 
 
 @dataclass
@@ -210,7 +172,7 @@ class Run:
         run = cls(root / run_id)
         run.files_dir.mkdir()
         manifest = {"format": FORMAT, "run_id": run_id, "kind": kind, "created": now_iso(),
-                    "tool": f"session-rescue {__version__}", "owner": _me(), "actions": actions}
+                    "tool": f"session-rescue {__version__}", "owner": pidlock.me(), "actions": actions}
         # Written under another name and renamed: a run folder whose manifest
         # is there is a run whose manifest is whole.
         part = run.path / (MANIFEST + ".part")
@@ -265,7 +227,7 @@ class Run:
             owner = self.manifest().get("owner")
         except (OSError, ValueError):
             owner = None
-        return IN_PROGRESS if _alive(owner) else INTERRUPTED
+        return IN_PROGRESS if pidlock.alive(owner) else INTERRUPTED
 
 
 # --------------------------------------------------------------------- listing

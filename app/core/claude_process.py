@@ -65,6 +65,16 @@ def is_claude_desktop(platform: str, name: str, exe: str, cmdline: Sequence[str]
     return name_l == "claude-desktop" or exe_n.endswith("/claude-desktop") or runs_launcher
 
 
+def _candidate(platform: str, name: str) -> bool:
+    """Could a process of this name be Claude Desktop?  Only these are looked
+    at closely: reading every process's path and command line costs a
+    watcher polling every few seconds far more than reading names."""
+    name = name.lower()
+    if platform.startswith("win"):
+        return name == "claude.exe"
+    return "claude" in name or "electron" in name or name in _SHELLS or name == "apprun"
+
+
 def running(platform: str | None = None) -> list[ClaudeProcess]:
     """Every Claude Desktop process on this machine (empty when it has quit).
 
@@ -72,15 +82,25 @@ def running(platform: str | None = None) -> list[ClaudeProcess]:
     the tests use it to try the Windows and macOS rules on real processes."""
     platform = platform or sys.platform
     found = []
-    for proc in psutil.process_iter(["name", "exe", "cmdline"]):
+    for proc in psutil.process_iter(["name"]):
         try:
-            info = proc.info
-            if is_claude_desktop(platform, info.get("name") or "", info.get("exe") or "",
-                                 info.get("cmdline") or ()):
-                found.append(ClaudeProcess(proc.pid, info.get("name") or "?", info.get("exe") or ""))
+            name = proc.info.get("name") or ""
+            if not _candidate(platform, name):
+                continue
+            with proc.oneshot():
+                exe, cmdline = _quietly(proc.exe), _quietly(proc.cmdline)
+            if is_claude_desktop(platform, name, exe or "", cmdline or ()):
+                found.append(ClaudeProcess(proc.pid, name or "?", exe or ""))
         except (psutil.Error, OSError):
-            continue  # it ended while we looked, or belongs to someone we may not inspect
+            continue  # it ended while we looked
     return found
+
+
+def _quietly(get):
+    try:
+        return get()
+    except psutil.AccessDenied:  # another user's process: judge it by what we may see
+        return None
 
 
 def message(processes: Sequence[ClaudeProcess]) -> str:

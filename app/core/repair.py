@@ -390,3 +390,21 @@ def execute(the_plan: Plan, backup_root: Path, engine: E.Engine | None = None,
         engine.on_step = None
         run.close()
     return report
+
+
+def repair_now(data_dirs: list, backup_root: Path, engine: E.Engine | None = None,
+               progress: Callable[[int, int, Action], bool] | None = None) -> Report:
+    """What ``repair`` does once Claude Desktop is known to be closed and the
+    user has agreed: holding the backup folder's lock, undo any run that was
+    interrupted, then scan, plan and carry out the plan.  Raises
+    backups.Busy while another repair runs, backups.BackupError when backups
+    cannot be written."""
+    from app.core.locations import transcripts_dir
+    from app.core.scan import scan
+
+    backups.check_root(backup_root, [d.path for d in data_dirs])
+    backups.ensure_writable(backup_root)
+    with backups.exclusive(backup_root):
+        backups.recover(backup_root, engine)
+        result = scan(data_dirs, transcripts_dir(data_dirs=data_dirs))
+        return execute(plan(result), backup_root, engine, progress)

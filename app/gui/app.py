@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-import logging.handlers
 import sys
 import tempfile
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
-from app.core import locations
+from app.core import locations, logfile
 from app.gui import resources, theme
 from app.gui.main_window import MainWindow
 
-APP_NAME = "Session Rescue"
 SCREENSHOT_TIMEOUT_MS = 60_000
-
-
-def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-
-
-def _start_logging() -> Path | None:
-    """A log file under the user's log folder (Tools → Open log folder)."""
-    folder = log_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(folder / "session-rescue.log", maxBytes=1 << 20,
-                                                       backupCount=3, encoding="utf-8")
-    except OSError as exc:
-        print(f"session-rescue: no log file ({exc})", file=sys.stderr) if sys.stderr else None
-        return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    logging.getLogger(__name__).info("Session Rescue %s started", __version__)
-    return folder
 
 
 def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, screenshot: Path | None = None,
@@ -49,12 +23,12 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     PNG of the window once the scan is shown with the first row's preview,
     and exit (0 when saved)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName(APP_NAME)
+    app.setApplicationName(logfile.APP_NAME)
+    app.setOrganizationName(logfile.APP_NAME)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(resources.icon("session-rescue"))
     theme.apply(app)
-    logs = _start_logging()
+    logs = logfile.start()
     settings = None
     if screenshot is not None:  # the same picture every time: no remembered geometry
         settings = QSettings(str(Path(tempfile.mkdtemp(prefix="session-rescue-shot-")) / "settings.ini"),

@@ -112,3 +112,8 @@ def run_undo(report: Report, root: Path, run_id: str | None, check: ClaudeCheck)
 
 def list_backups(report: Report, root: Path) -> list[backups.RunInfo]:
     return [backups.describe(run) for run in backups.runs(root)]
+
+
+def watch_tick(report: Report, keeper) -> object:
+    """One look of the watcher (app.core.watcher.Watcher.tick)."""
+    return keeper.tick()

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import backups, claude_process, demo, locations, repair
+from app.core import autostart, backups, claude_process, demo, locations, repair, watcher
 from app.core import engine as E
 from app.core.records import STATUSES, ScanResult, summary_line
 from app.gui import jobs, resources
@@ -273,6 +273,13 @@ class MainWindow(QMainWindow):
         action(tools, "&Backups…", self.show_backups)
         self.undo_action = action(tools, "&Undo last repair…", lambda: self.undo(None))
         action(tools, "Open &log folder", self.open_log_folder)
+        settings_menu = self.menuBar().addMenu("&Settings")
+        self.keep_repaired_action = QAction("&Keep my sessions repaired", self)
+        self.keep_repaired_action.setCheckable(True)
+        self.keep_repaired_action.setStatusTip("Repair each time Claude Desktop quits, from every logon on")
+        self.keep_repaired_action.setChecked(autostart.status().enabled)
+        self.keep_repaired_action.toggled.connect(self.keep_repaired)
+        settings_menu.addAction(self.keep_repaired_action)
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&How it works", self.how_it_works, QKeySequence.StandardKey.HelpContents)
         action(help_menu, "&About Session Rescue", self.about)
@@ -715,6 +722,25 @@ class MainWindow(QMainWindow):
         self.undo_finished.emit(payload)
         self.refresh()
         QMessageBox.information(self, "Undo", text)
+
+    @Slot(bool)
+    def keep_repaired(self, on: bool) -> None:
+        """Turn autostart of the watcher on (and start one now) or off (and
+        stop the one running)."""
+        try:
+            if on:
+                path = autostart.enable()
+                watcher.start_in_background()
+                self.status_label.setText(f"Sessions will be kept repaired, from now and from every logon ({path}).")
+            else:
+                autostart.disable()
+                watcher.stop_running()
+                self.status_label.setText("Sessions are no longer kept repaired automatically.")
+        except OSError as exc:
+            self.keep_repaired_action.blockSignals(True)
+            self.keep_repaired_action.setChecked(not on)
+            self.keep_repaired_action.blockSignals(False)
+            QMessageBox.warning(self, "Session Rescue", f"Could not change the automatic repair: {exc}")
 
     def show_backups(self) -> None:
         infos = jobs.list_backups(lambda _x: None, self.backup_root)

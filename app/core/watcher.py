@@ -1,0 +1,163 @@
+"""Keep sessions repaired while the bug lasts.
+
+On Windows Store installs every new session hits the rename bug again, so a
+one-time repair is not enough.  The watcher repairs at start if Claude Desktop
+is not running, and again each time Claude Desktop quits: the same repair as
+``session-rescue repair`` (backups, journal, never while Claude runs).
+
+While it waits it only asks, every few seconds, whether Claude Desktop runs
+(a cheap look at the process list; see claude_process), and keeps no file in
+Claude's folder open.  One watcher runs per user (a lock in the user's data
+folder names it).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import psutil
+
+from app.core import autostart, backups, claude_process, locations, pidlock, repair
+from app.core import engine as E
+
+log = logging.getLogger(__name__)
+DEFAULT_INTERVAL = 5.0
+AT_START, AFTER_QUIT, RETRY = "at start", "after Claude Desktop quit", "again (the last attempt was busy)"
+
+
+def lock_path() -> Path:
+    return Path(platformdirs.user_data_dir(backups.APP_NAME, appauthor=False)) / "watcher.lock"
+
+
+def running_pid() -> int | None:
+    owner = pidlock.owner_of(lock_path())
+    return int(owner["pid"]) if owner else None
+
+
+def start_in_background() -> None:
+    """Start a watcher detached from this process (it exits at once if one
+    already runs), the same program as autostart would start.  On POSIX it is
+    started through a short-lived middle process, so that it is nobody's
+    child: it outlives the window, and never lingers as its zombie."""
+    cmd = [*autostart.command(), "watch"]
+    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    if sys.platform == "win32":
+        flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        subprocess.Popen(cmd, creationflags=flags, **quiet)
+        return
+    launcher = ("import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True, "
+                "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")
+    subprocess.run([sys.executable, "-c", launcher, *cmd], check=True, timeout=60, **quiet)
+
+
+def stop_running() -> int | None:
+    """Stop the running watcher, if any; its process id."""
+    pid = running_pid()
+    if pid is None:
+        return None
+    try:
+        psutil.Process(pid).terminate()
+    except psutil.Error:
+        return None
+    return pid
+
+
+@dataclass
+class RepairEvent:
+    """One repair the watcher made (or tried): plain data for a log line, a
+    tray menu entry or a notification."""
+
+    when: float
+    reason: str
+    report: repair.Report | None = None
+    error: str | None = None
+
+    @property
+    def restored(self) -> int:
+        if self.report is None:
+            return 0
+        counts = self.report.summary()
+        return counts[E.DONE] + counts[E.SOURCE_KEPT]
+
+    @property
+    def failed(self) -> int:
+        return self.report.summary()[E.FAILED] if self.report else 0
+
+    def sentence(self) -> str:
+        if self.error:
+            return f"Could not repair {self.reason}: {self.error}"
+        if not self.restored and not self.failed:
+            return f"Checked {self.reason}: nothing needed repair"
+        text = f"Restored {self.restored} session{'s' * (self.restored != 1)} {self.reason}"
+        if self.failed:
+            text += f"; {self.failed} could not be repaired"
+        return text
+
+
+class Watcher:
+    """Decides when to repair, and repairs.  ``tick()`` is one look; ``run()``
+    ticks until stopped.  ``data_dirs`` None means: the folders discovery
+    finds at each repair (Claude's data may appear after the watcher starts)."""
+
+    def __init__(self, backup_root: Path, data_dirs: list[locations.DataDir] | None = None,
+                 claude_check: Callable[[], list] = claude_process.running):
+        self.backup_root = backup_root
+        self.data_dirs = data_dirs
+        self.claude_check = claude_check
+        self._claude_was: bool | None = None  # None: not looked yet
+        self._retry: str | None = None
+        self.events: list[RepairEvent] = []
+
+    def tick(self) -> RepairEvent | None:
+        """Look once; repair if Claude Desktop has just quit (or at start)."""
+        running = self.claude_check()
+        if running:
+            if self._claude_was is not True:
+                log.info("Claude Desktop is running (%s); the next repair waits until it quits", running[0])
+            self._claude_was = True
+            return None
+        reason = AT_START if self._claude_was is None else AFTER_QUIT if self._claude_was else self._retry
+        self._claude_was = False
+        if reason is None:
+            return None
+        return self._repair(reason)
+
+    def _repair(self, reason: str) -> RepairEvent | None:
+        dirs = self.data_dirs if self.data_dirs is not None else [
+            d for d in locations.discover().found if d.has_sessions]
+        event = RepairEvent(time.time(), reason)
+        if not dirs:
+            log.info("no Claude Desktop sessions found; nothing to repair %s", reason)
+            self._retry = None
+            return None
+        try:
+            event.report = repair.repair_now(dirs, self.backup_root)
+        except backups.Busy as exc:
+            log.info("%s; will try again", exc)
+            self._retry = RETRY if reason == RETRY else reason
+            return None
+        except (backups.BackupError, OSError) as exc:
+            event.error = str(exc)
+        self._retry = None
+        log.info("%s%s", event.sentence(), f" (backups: {event.report.backup_dir})"
+                 if event.report and event.report.backup_dir else "")
+        self.events.append(event)
+        return event
+
+    def run(self, stop: threading.Event, interval: float = DEFAULT_INTERVAL,
+            on_event: Callable[[RepairEvent], None] | None = None) -> None:
+        log.info("watching for Claude Desktop to quit, every %g s; backups go to %s", interval, self.backup_root)
+        while not stop.is_set():
+            event = self.tick()
+            if event is not None and on_event is not None:
+                on_event(event)
+            stop.wait(interval)
+        log.info("stopped watching")

@@ -1,0 +1,128 @@
+"""The watcher's icon in the system tray: its last repairs, a way to the
+window, and a notification after each repair."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from app.core import autostart
+from app.core.watcher import RepairEvent, Watcher
+from app.gui import jobs, resources, theme
+from app.gui.session_model import friendly_time
+from app.gui.tasks import Tasks
+
+SHOWN_EVENTS = 5
+
+
+def available() -> bool:
+    """Is there a system tray to put an icon in?  (Needs the application.)"""
+    if QApplication.instance() is None:
+        QApplication(sys.argv[:1])
+    return QSystemTrayIcon.isSystemTrayAvailable()
+
+
+class TrayWatcher(QObject):
+    """Drives a Watcher from a timer (each look in a worker thread) and shows
+    what it did."""
+
+    def __init__(self, keeper: Watcher, interval: float, parent: QObject | None = None):
+        super().__init__(parent)
+        self.keeper = keeper
+        self.tasks = Tasks(self)
+        self.icon = QSystemTrayIcon(resources.icon("session-rescue"), self)
+        self.icon.setToolTip("Session Rescue is keeping your Claude Desktop sessions repaired")
+        self.menu = QMenu()
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(interval * 1000))
+        self.timer.timeout.connect(self.look)
+        self._looking = False
+        self.last_message: str | None = None
+        self.rebuild_menu()
+
+    def start(self) -> None:
+        self.icon.show()
+        self.timer.start()
+        QTimer.singleShot(0, self.look)
+
+    def look(self) -> None:
+        if self._looking:
+            return
+        self._looking = True
+        self.tasks.start(jobs.watch_tick, self.keeper, on_result=self._on_event, on_error=self._on_error)
+
+    @Slot(object)
+    def _on_event(self, event: RepairEvent | None) -> None:
+        self._looking = False
+        if event is None:
+            return
+        self.rebuild_menu()
+        if event.restored or event.failed or event.error:
+            self.notify(event.sentence() + ".")
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self._looking = False
+        self.notify(message)
+
+    def notify(self, text: str) -> None:
+        self.last_message = text
+        self.icon.showMessage("Session Rescue", text, resources.icon("session-rescue"), 10_000)
+
+    def rebuild_menu(self) -> None:
+        self.menu.clear()
+        title = self.menu.addAction("Keeping Claude Desktop sessions repaired")
+        title.setEnabled(False)
+        self.menu.addSeparator()
+        events = self.keeper.events[-SHOWN_EVENTS:][::-1]
+        if not events:
+            self.menu.addAction("No repair yet").setEnabled(False)
+        for event in events:
+            self.menu.addAction(f"{friendly_time(event.when * 1000)}: {event.sentence()}").setEnabled(False)
+        self.menu.addSeparator()
+        open_window = QAction("Open Session Rescue", self.menu)
+        open_window.triggered.connect(self.open_window)
+        self.menu.addAction(open_window)
+        stop = QAction("Stop until next logon", self.menu)
+        stop.triggered.connect(QApplication.quit)
+        self.menu.addAction(stop)
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.open_window()
+
+    def open_window(self) -> None:
+        subprocess.Popen([*autostart.command(), "gui"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=sys.platform != "win32")
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.tasks.shutdown()
+        self.icon.hide()
+
+
+def run(keeper: Watcher, interval: float, stop: threading.Event) -> int:
+    """Show the icon and watch until ``stop`` is set (by a signal: Ctrl+C, or
+    SIGTERM from "autostart disable") or the user stops it from the menu."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)  # the tray has no window to close
+    theme.apply(app)
+    tray = TrayWatcher(keeper, interval)
+    # Python runs its signal handlers only between Python statements; this
+    # timer gives it that chance while Qt's loop waits, and ends the loop.
+    stopper = QTimer()
+    stopper.timeout.connect(lambda: app.quit() if stop.is_set() else None)
+    stopper.start(250)
+    tray.start()
+    code = app.exec()
+    stopper.stop()
+    tray.stop()
+    return code
