@@ -61,6 +61,19 @@ def move(source: Path, target: Path, **kw) -> E.Result:
 # ---------------------------------------------------------------- moving
 
 
+def test_a_rename_never_clobbers_and_passes_a_cross_device_error_on(tmp_path, other_device):
+    put(tmp_path / "a", b"new")
+    put(tmp_path / "b", b"old")
+    with pytest.raises(FileExistsError):
+        fsops.rename_noreplace(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert (tmp_path / "b").read_bytes() == b"old" and (tmp_path / "a").read_bytes() == b"new"
+    with pytest.raises(OSError) as raised:
+        fsops.rename_noreplace(str(tmp_path / "a"), str(other_device / "a"))
+    assert fsops.is_cross_device(raised.value) and (tmp_path / "a").exists()
+    fsops.rename_noreplace(str(tmp_path / "a"), str(tmp_path / "c"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "c"]
+
+
 def test_a_move_on_one_device_is_a_rename(tmp_path):
     src = put(tmp_path / "local_a.json.tmp", b'{"a":1}')
     inode = src.stat().st_ino
@@ -89,14 +102,13 @@ def test_a_move_across_devices_is_a_verified_copy_then_the_source_goes(tmp_path,
 
 def test_only_a_cross_device_error_leads_to_a_copy(tmp_path, monkeypatch):
     src = put(tmp_path / "a", b"keep me")
-    real_link = os.link
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(os, "link", refuse)
+    monkeypatch.setattr(fsops, "rename_noreplace", refuse)
     result = move(src, tmp_path / "b")
-    monkeypatch.setattr(os, "link", real_link)
+    monkeypatch.undo()
     assert result.outcome == E.FAILED and "Permission denied" in result.detail
     assert not (tmp_path / "b").exists()  # shutil.move would have copied here (B1)
     assert src.read_bytes() == b"keep me"

@@ -421,27 +421,22 @@ class Engine:
 
     def _rename(self, source: str, target: str, replace: bool) -> None:
         """Rename ``source`` to ``target``.  A new name is taken without ever
-        clobbering: on POSIX a hard link (fails if the name exists) and then
-        the unlink of the old name; Windows' rename already refuses an
-        existing target.  Where hard links are not supported (FAT, some
-        network shares) an existence check guards a plain rename; the gap
-        between the two is a documented race, harmless while Claude is closed."""
+        clobbering (fsops.rename_noreplace); where the file system supports
+        neither that nor hard links (FAT, some network shares), an existence
+        check guards a plain rename, and the gap between the two is a
+        documented race, harmless while Claude is closed."""
         src, dst = extended(source), extended(target)
         if replace:
             self._retry(lambda: os.replace(src, dst), target)
-        elif os.name == "nt":
-            self._retry(lambda: os.rename(src, dst), target)
         else:
             try:
-                os.link(src, dst, follow_symlinks=False)
+                self._retry(lambda: fsops.rename_noreplace(src, dst), target)
             except OSError as exc:
                 if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
                     raise
                 if fsops.lexists(target):
                     raise OSError(errno.EEXIST, "a file appeared at the target", target) from None
                 os.rename(src, dst)
-            else:
-                os.unlink(src)
         self._sync_dir(os.path.dirname(target))
         if os.path.dirname(source) != os.path.dirname(target):
             self._sync_dir(os.path.dirname(source))
