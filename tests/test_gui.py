@@ -540,3 +540,13 @@ def test_the_app_with_no_command_opens_the_window(tmp_path):
     finally:
         proc.kill()
         proc.communicate()
+
+
+def test_work_asked_for_after_the_window_closed_is_refused_not_left_running(qtbot, tmp_path):
+    """A result can arrive after the window has closed and ask for more work
+    (the first row's preview, say).  Qt aborts the whole app when a running
+    thread is destroyed with its window, so no thread may start then."""
+    window = open_window(qtbot, tmp_path, [], searched=[])
+    window.close()
+    assert window.tasks.start(time.sleep, 0.1) is None
+    assert not window.tasks.busy

@@ -54,10 +54,17 @@ class Tasks(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._running: list[tuple[QThread, Worker]] = []
+        self._closed = False
 
     def start(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
               on_error: Callable[[str], None] | None = None,
-              on_progress: Callable[[Any], None] | None = None) -> Worker:
+              on_progress: Callable[[Any], None] | None = None) -> Worker | None:
+        """Run ``fn`` on a new thread; None once shut down.  (A result queued
+        before the window closed may still arrive, and ask for more work: a
+        thread started then would outlive its window, and Qt aborts when a
+        running thread is destroyed.)"""
+        if self._closed:
+            return None
         self._prune()
         thread = QThread(self)
         worker = Worker(fn, *args)
@@ -80,7 +87,9 @@ class Tasks(QObject):
         self._running = [(t, w) for t, w in self._running if not t.isFinished()]
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Wait for every job (a repair is never cut off mid-file)."""
+        """Wait for every job (a repair is never cut off mid-file), and take
+        no more."""
+        self._closed = True
         for thread, _ in self._running:
             thread.quit()
             thread.wait(timeout_ms)
