@@ -63,6 +63,11 @@ class Item:
     source_sha256: str | None = None
     target_sha256: str | None = None
     keep_both: bool = False
+    # A copy straight to the target's name, created exclusively: only for a
+    # new file that nobody reads before its hash is checked (a backup, whose
+    # manifest holds its sha256).  It saves the temp file's rename, which on
+    # ext4 makes the next file created in that folder wait for the journal.
+    direct: bool = False
 
     def __repr__(self) -> str:  # the data can be large; never print it whole
         return f"Item({self.op}, {self.source!r} -> {self.target!r})"
@@ -228,11 +233,11 @@ class Engine:
                 raise ItemFailed("nothing to write")
             new_sha = fsops.sha256_bytes(item.data)
         if item.source is not None:
-            src_st = self._check_source(item, item.source)
+            src_st, checked = self._check_source(item, item.source)
             if item.op in (MOVE, COPY):
                 self._check_paths(item.source, item.target, src_st)
                 if stat.S_ISREG(src_st.st_mode):
-                    new_sha = fsops.sha256_file(item.source)[0]
+                    new_sha = checked or fsops.sha256_file(item.source)[0]
         state = self._target_state(item, new_sha or "", item.target)
         if item.op == REMOVE:
             if state == "absent":
@@ -320,11 +325,15 @@ class Engine:
             result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
         else:
             mode = _mode_of(item.source) or _mode_of(item.target) or 0o644
-            temp = self._new_temp(result.target, lambda fd: fsops.write_all(fd, item.data))  # type: ignore[arg-type]
+
+            def fill(fd: int, temp: str) -> None:
+                fsops.write_all(fd, item.data)  # type: ignore[arg-type]
+                _set_metadata(fd, temp, result.warnings, mode, None)
+
+            temp = self._new_temp(result.target, fill)
             try:
                 self._verify(temp, new_sha, len(item.data))
                 self._step(item, VERIFIED)
-                _quietly(result.warnings, "set the file's permissions", os.chmod, extended(temp), mode)
                 self._promote(temp, result.target, replace=(state == "replaceable"), item=item,
                               expected=item.target_sha256)
             finally:
@@ -335,16 +344,19 @@ class Engine:
 
     # ------------------------------------------------------------ move/copy
 
-    def _check_source(self, item: Item, source: str) -> os.stat_result:
+    def _check_source(self, item: Item, source: str) -> tuple[os.stat_result, str | None]:
+        """The source's lstat, and its sha256 when the item pins it (then
+        checked: a source changed since the plan is left alone)."""
         try:
             st = os.lstat(extended(source))
         except FileNotFoundError:
             raise ItemFailed(f"{source} is missing") from None
+        current = None
         if item.source_sha256 is not None and stat.S_ISREG(st.st_mode):
             current, _ = fsops.sha256_file(source)
             if current != item.source_sha256:
                 raise ItemFailed(f"{source} has changed since it was planned; it was left as it is")
-        return st
+        return st, current
 
     def _transfer(self, item: Item, result: Result) -> None:
         source = item.source
@@ -391,8 +403,8 @@ class Engine:
                 raise ItemFailed(f"cannot move {source} into itself")
 
     def _transfer_file(self, item: Item, source: str, result: Result) -> None:
-        self._check_source(item, source)
-        new_sha, _ = fsops.sha256_file(source)
+        _, checked = self._check_source(item, source)
+        new_sha = checked or fsops.sha256_file(source)[0]
         result.sha256 = new_sha
         if _case_only_rename(source, item.target):
             self._case_rename(source, item.target)
@@ -449,13 +461,15 @@ class Engine:
         self._retry(lambda: os.rename(extended(temp), extended(target)), target)
         self._sync_dir(os.path.dirname(target))
 
-    def _new_temp(self, target: str, fill: Callable[[int], object]) -> str:
-        """A fsync'd temp file beside ``target``, filled by ``fill(fd)``."""
+    def _new_temp(self, target: str, fill: Callable[[int, str], object]) -> str:
+        """A fsync'd temp file beside ``target``, filled by ``fill(fd, path)``
+        (data and metadata both: nothing touches it after the fsync, which
+        would cost the next file's creation a wait on the journal)."""
         temp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
         fd = fsops.create_exclusive(temp)
         _live_temps.add(temp)
         try:
-            fill(fd)
+            fill(fd, temp)
             fsops.full_fsync(fd)
         except BaseException:
             os.close(fd)
@@ -482,33 +496,55 @@ class Engine:
 
     def _copy_file(self, item: Item, source: str, sha: str, target: str, replace: bool, result: Result) -> None:
         before = os.stat(extended(source))
-        streamed: dict[str, object] = {}
 
-        def fill(fd: int) -> None:
+        def fill(fd: int, temp: str) -> None:
             src_fd = os.open(extended(source), os.O_RDONLY | getattr(os, "O_BINARY", 0))
             try:
-                streamed["sha"], streamed["size"] = _stream(src_fd, fd)
+                streamed_sha, streamed_size = _stream(src_fd, fd)
             finally:
                 os.close(src_fd)
-
-        temp = self._new_temp(target, fill)
-        try:
             after = os.stat(extended(source))
             changed = (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
-            if changed or streamed["sha"] != sha or streamed["size"] != before.st_size:
+            if changed or streamed_sha != sha or streamed_size != before.st_size:
                 raise ItemFailed(f"{source} changed while it was being copied; it was left as it is")
+            # Metadata from a fresh look at the source, set before the fsync so
+            # that one flush makes bytes and metadata durable together.  A
+            # failure to set it is a warning, never a reason to lose the copy
+            # (B1, atomicwrites#42).
+            _set_metadata(fd, temp, result.warnings, stat.S_IMODE(after.st_mode),
+                          (after.st_atime_ns, after.st_mtime_ns))
+
+        if item.direct and not replace:
+            self._copy_direct(item, target, fill, sha, before.st_size)
+            return
+        temp = self._new_temp(target, fill)
+        try:
             self._step(item, COPIED)
             self._verify(temp, sha, before.st_size)
             self._step(item, VERIFIED)
-            # Metadata from a fresh look at the source; a failure to set it is a
-            # warning, never a reason to lose the copy (B1, atomicwrites#42).
-            _quietly(result.warnings, "keep the file's times", os.utime, extended(temp),
-                     ns=(after.st_atime_ns, after.st_mtime_ns))
-            _quietly(result.warnings, "keep the file's permissions", os.chmod, extended(temp),
-                     stat.S_IMODE(after.st_mode))
             self._promote(temp, target, replace, item, item.target_sha256)
         finally:
             self._discard(temp)
+
+    def _copy_direct(self, item: Item, target: str, fill: Callable[[int, str], object], sha: str, size: int) -> None:
+        """Create ``target`` exclusively (it never clobbers), fill, fsync and
+        verify it; if any of that fails, the half-made file is ours: removed."""
+        fd = fsops.create_exclusive(target)
+        try:
+            try:
+                fill(fd, target)
+                fsops.full_fsync(fd)
+            finally:
+                os.close(fd)
+            self._step(item, COPIED)
+            self._verify(target, sha, size)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(extended(target))
+            raise
+        self._sync_dir(os.path.dirname(target))
+        self._step(item, VERIFIED)
+        self._step(item, PROMOTED)
 
     def _promote(self, temp: str, target: str, replace: bool, item: Item, expected: str | None) -> None:
         """Give the verified temp file the target's name, never clobbering
@@ -632,6 +668,18 @@ def _case_only_rename(source: str, target: str) -> bool:
         return os.path.samefile(extended(source), extended(target))
     except OSError:
         return False
+
+
+def _set_metadata(fd: int, path: str, warnings: list[str], mode: int, times_ns: tuple[int, int] | None) -> None:
+    """Mode (never the 0600 a temp file is born with) and times, on the open
+    file where the OS allows it, else by name (Windows)."""
+    if hasattr(os, "fchmod"):
+        _quietly(warnings, "keep the file's permissions", os.fchmod, fd, mode)
+    else:
+        _quietly(warnings, "keep the file's permissions", os.chmod, extended(path), mode)
+    if times_ns is not None:
+        target = fd if os.utime in os.supports_fd else extended(path)
+        _quietly(warnings, "keep the file's times", os.utime, target, ns=times_ns)
 
 
 def _quietly(warnings: list[str], what: str, fn: Callable[..., object], *args: object, **kwargs: object) -> None:

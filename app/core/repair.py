@@ -308,7 +308,7 @@ def _back_up(run: backups.Run, engine: E.Engine, action: Action, entry: dict[str
         if change.before is None:
             continue
         saved = engine.apply(E.Item(E.COPY, str(run.path / spec["backup"]), source=change.path,
-                                    source_sha256=change.before.sha256))
+                                    source_sha256=change.before.sha256, direct=True))
         if not saved.ok:
             return _outcome(action, E.FAILED, f"not changed: the backup failed ({saved.detail})")
     return None
