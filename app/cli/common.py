@@ -28,16 +28,6 @@ def when(ms: float | None) -> str:
         return "?"
 
 
-def size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
 # Control characters in a title or a file name (an escape sequence, say) must
 # not reach the terminal, where they could move the cursor or clear the screen.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -23,10 +23,10 @@ from app.cli.common import (
     cut,
     looked_in,
     safe,
-    size,
 )
 from app.core import backups, claude_process, repair
 from app.core import engine as E
+from app.core.records import human_size
 from app.core.scan import scan
 
 OUTCOME_WORDS = {E.DONE: "repaired", E.IDENTICAL: "already repaired", E.SOURCE_KEPT: "repaired, source kept",
@@ -255,7 +255,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_backups(args: argparse.Namespace) -> int:
     root = _backup_root(args)
-    infos = [backups.describe(run) for run in backups.runs(root)]
+    infos = backups.describe_all(root)
     if args.json:
         print(json.dumps({"backup_dir": str(root), "runs": [i.to_json() for i in infos]}, indent=2))
         return EXIT_OK
@@ -264,7 +264,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Backups in {safe(root)} (newest last):")
     rows = [("RUN ID", "CREATED", "STATUS", "SESSIONS", "FILES", "SIZE")]
-    rows += [(i.run_id, i.created[:19].replace("T", " "), i.status, str(i.sessions), str(i.files), size(i.size))
+    rows += [(i.run_id, i.created[:19].replace("T", " "), i.status, str(i.sessions), str(i.files), human_size(i.size))
              for i in infos]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:

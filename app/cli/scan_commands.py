@@ -20,13 +20,12 @@ from app.cli.common import (
     cut,
     looked_in,
     safe,
-    size,
     when,
 )
 from app.core import demo as demo_data
 from app.core import locations
 from app.core import reasons as R
-from app.core.records import ScanResult, summary_line
+from app.core.records import ScanResult, human_size, summary_line
 from app.core.scan import scan
 
 
@@ -41,7 +40,7 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
     print(file=out)
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
     for s in result.sessions:
-        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), when(s.last_activity_ms), size(s.size),
+        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), when(s.last_activity_ms), human_size(s.size),
                      cut(s.account, 8) + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:

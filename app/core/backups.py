@@ -36,12 +36,11 @@ from typing import Any
 
 import platformdirs
 
-from app import __version__
+from app import APP_NAME, __version__
 from app.core import engine as E
 from app.core import fsops, pidlock
 from app.core.longpaths import extended
 
-APP_NAME = "Session Rescue"
 MANIFEST, JOURNAL, FILES, LOCK = "manifest.json", "journal.jsonl", "files", ".lock"
 FORMAT = 1
 
@@ -274,6 +273,11 @@ def describe(run: Run) -> RunInfo:
             size += entry.stat(follow_symlinks=False).st_size
     return RunInfo(run.run_id, run.path, manifest.get("kind", "repair"), manifest.get("created", "?"),
                    run.status(), len(actions), files, size, [a.get("id", "?") for a in actions])
+
+
+def describe_all(root: Path) -> list[RunInfo]:
+    """Every run in ``root``, oldest first, described."""
+    return [describe(run) for run in runs(root)]
 
 
 def find(root: Path, run_id: str | None) -> Run:

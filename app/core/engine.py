@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 import threading
@@ -479,7 +480,10 @@ class Engine:
         return temp
 
     def _discard(self, temp: str) -> None:
-        """Remove our temp file if it is still there (it is never the target)."""
+        """Remove our temp file if it is still there (it is never the target).
+        A promoted temp has left the register: nothing to remove."""
+        if temp not in _live_temps:
+            return
         try:
             os.unlink(extended(temp))
         except FileNotFoundError:
@@ -642,8 +646,6 @@ class Engine:
 
 
 def _stream(src_fd: int, dst_fd: int) -> tuple[str, int]:
-    import hashlib
-
     digest, size = hashlib.sha256(), 0
     while chunk := os.read(src_fd, fsops.CHUNK):
         digest.update(chunk)

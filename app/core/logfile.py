@@ -9,9 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from app import __version__
+from app import APP_NAME, __version__
 
-APP_NAME = "Session Rescue"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,6 @@ def alive(owner: dict[str, Any] | None) -> bool:
 
 
 def me(**extra: Any) -> dict[str, Any]:
-    import os
-
     return {"pid": os.getpid(), "started": process_start(os.getpid()) or 0.0, **extra}
 
 

@@ -140,6 +140,18 @@ def iso_time(ms: float | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def human_size(n: int | None, unknown: str = "-") -> str:
+    """A size as a person reads it: 714 B, 140.9 KB, 3.2 MB."""
+    if n is None:
+        return unknown
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 def _file_detail(f: FileState) -> dict[str, Any]:
     out: dict[str, Any] = {"file": f.kind, "problems": list(f.problems), "detail": f.detail}
     if f.error_line is not None:

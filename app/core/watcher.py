@@ -25,6 +25,7 @@ from pathlib import Path
 import platformdirs
 import psutil
 
+from app import APP_NAME
 from app.core import autostart, backups, claude_process, locations, pidlock, repair
 from app.core import engine as E
 
@@ -34,7 +35,7 @@ AT_START, AFTER_QUIT, RETRY = "at start", "after Claude Desktop quit", "again (t
 
 
 def lock_path() -> Path:
-    return Path(platformdirs.user_data_dir(backups.APP_NAME, appauthor=False)) / "watcher.lock"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "watcher.lock"
 
 
 def running_pid() -> int | None:

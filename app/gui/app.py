@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app import __version__
+from app import APP_NAME, __version__
 from app.core import locations, logfile
 from app.gui import resources, theme
 from app.gui.main_window import MainWindow
@@ -23,8 +23,8 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     PNG of the window once the scan is shown with the first row's preview,
     and exit (0 when saved)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(logfile.APP_NAME)
-    app.setOrganizationName(logfile.APP_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(resources.icon("session-rescue"))
     theme.apply(app)

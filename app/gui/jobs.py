@@ -110,10 +110,6 @@ def run_undo(report: Report, root: Path, run_id: str | None, check: ClaudeCheck)
         raise UserFacingError(str(exc)) from None
 
 
-def list_backups(report: Report, root: Path) -> list[backups.RunInfo]:
-    return [backups.describe(run) for run in backups.runs(root)]
-
-
 def watch_tick(report: Report, keeper) -> object:
     """One look of the watcher (app.core.watcher.Watcher.tick)."""
     return keeper.tick()

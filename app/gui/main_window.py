@@ -743,7 +743,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Session Rescue", f"Could not change the automatic repair: {exc}")
 
     def show_backups(self) -> None:
-        infos = jobs.list_backups(lambda _x: None, self.backup_root)
+        infos = backups.describe_all(self.backup_root)
         dialog = BackupsDialog(self.backup_root, infos, self)
         choice = dialog.exec()
         chosen = dialog.selected()

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QIcon
 
 from app.core import reasons as R
+from app.core import records
 from app.core.records import STATUSES, Session
 from app.gui import resources
 
@@ -48,14 +49,7 @@ def friendly_time(ms: float | None, now: datetime | None = None) -> str:
 
 
 def human_size(n: int | None) -> str:
-    if n is None:
-        return "–"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
+    return records.human_size(n, unknown="–")
 
 
 class SessionModel(QAbstractTableModel):
