@@ -141,3 +141,19 @@ def snapshot(root: Path) -> dict:
                 content = None
             state[str(p)] = (st.st_mode, st.st_size, st.st_mtime_ns, content)
     return state
+
+
+def files_only(state: dict) -> dict:
+    """A snapshot without the folders themselves (whose mtimes change when an
+    entry comes and goes)."""
+    return {path: v for path, v in state.items() if not os.path.isdir(path) or os.path.islink(path)}
+
+
+@pytest.fixture
+def demo_window(qtbot, tmp_path):
+    """The window over a fresh copy of the demo data: (window, data folder)."""
+    from app.core import demo
+    from test_gui import demo_dir, open_window
+
+    info = demo.write_demo(tmp_path / "Claude")
+    return open_window(qtbot, tmp_path, [demo_dir(info.path)]), info.path

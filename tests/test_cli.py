@@ -29,15 +29,19 @@ def test_scan_json_keeps_the_documented_contract(demo_dir):
     done = run_cli("scan", "--data-dir", str(demo_dir), "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert set(doc) == {"data_dirs", "sessions", "summary"}
-    assert {"path", "install_type", "active_account"} <= set(doc["data_dirs"][0])
+    assert set(doc) == {"data_dirs", "sessions", "transcript_only", "links", "summary"}
+    assert {"path", "install_type", "active_account", "active_folder", "main_log"} <= set(doc["data_dirs"][0])
     assert doc["data_dirs"][0]["active_account"] == "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
     for session in doc["sessions"]:
         assert CONTRACT_SESSION_KEYS <= set(session)
         assert session["status"] in ("healthy", "orphaned", "corrupt")
     counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in ("healthy", "orphaned", "corrupt")}
-    assert doc["summary"] == counts and all(counts.values())
-    assert sum(s["transcript_found"] for s in doc["sessions"]) == 4
+    assert doc["summary"] == {**counts, "transcript-only": len(doc["transcript_only"])} and all(counts.values())
+    # checkout, darkmode, payment, ci, and the deleted session's (its tombstone keeps it out of transcript_only)
+    assert sum(s["transcript_found"] for s in doc["sessions"]) == 5
+    assert {t["title"] for t in doc["transcript_only"]} == {"Full-text search for orders", "Benchmark JSON parsers",
+                                                           "Redesign onboarding emails"}
+    assert [link["title"] for link in doc["links"]] == ["Redesign onboarding emails"]
 
 
 def test_scan_prints_a_table_and_a_summary_line(demo_dir):

@@ -2,7 +2,7 @@
 
 from app.core import demo, locations
 from app.core import reasons as R
-from app.core.records import STATUSES
+from app.core.records import STATUSES, TRANSCRIPT_ONLY
 from app.core.scan import scan
 from conftest import CAN_SYMLINK
 
@@ -20,7 +20,8 @@ def test_demo_holds_every_status_and_every_reason(tmp_path):
         missing |= {R.LINK_OUTSIDE, R.BROKEN_LINK}
     result = scan([locations.chosen(info.path)], info.transcripts)
     assert {s.status for s in result.sessions} == set(STATUSES)
-    seen = {code for s in result.sessions for code in s.reasons}
+    assert {s.status for s in result.transcript_only} == {TRANSCRIPT_ONLY}
+    seen = {code for s in result.all_rows() for code in s.reasons}
     assert seen == set(R.DESCRIPTIONS) - missing
     assert len(result.sessions) == info.sessions
     assert {s.active for s in result.sessions} == {True, False}

@@ -57,7 +57,11 @@ def test_the_executable_scans_exactly_like_the_source_tree(exe, tmp_path):
     source = run_cli("scan", "--json", "--data-dir", str(data))
     assert frozen.returncode == source.returncode == 0, frozen.stderr
     assert json.loads(frozen.stdout) == json.loads(source.stdout)
-    assert len(json.loads(frozen.stdout)["sessions"]) == 27
+    assert len(json.loads(frozen.stdout)["sessions"]) == 28
+    assert len(json.loads(frozen.stdout)["transcript_only"]) == 3
+    rebuilt = run_exe(exe, "rebuild", "--dry-run", "--json", "--data-dir", str(data))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["summary"]["planned"] == 3
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QMenu, QMessageBox, QTableWidget
 
 from app.core import contents, demo, locations
-from app.core.records import CORRUPT, HEALTHY, ORPHANED
+from app.core.records import CORRUPT, HEALTHY, ORPHANED, TRANSCRIPT_ONLY
 from app.gui import theme
 from app.gui.json_highlighter import is_dark
 from app.gui.main_window import MainWindow
@@ -125,10 +125,6 @@ def status_of(window: MainWindow, title: str) -> str:
     return window.proxy.session_at(row_of(window, title)).status
 
 
-@pytest.fixture
-def demo_window(qtbot, tmp_path):
-    info = demo.write_demo(tmp_path / "Claude")
-    return open_window(qtbot, tmp_path, [demo_dir(info.path)]), info.path
 
 
 # ------------------------------------------------------------------ the list
@@ -136,16 +132,17 @@ def demo_window(qtbot, tmp_path):
 
 def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
     window, _ = demo_window
-    assert window.proxy.rowCount() == 27
+    assert window.proxy.rowCount() == 31  # 28 records and 3 transcripts without one
     times = [window.proxy.session_at(r).last_activity_ms for r in range(window.proxy.rowCount())]
     known = [t for t in times if t is not None]
     assert known == sorted(known, reverse=True) and times[: len(known)] == known  # unknown times last
     first = window.proxy.index(0, COL_STATUS)
     assert first.data() in ("Healthy", "Orphaned", "Corrupt")  # a word, not colour alone
     assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
-    assert [b.text() for b in window.toggles.values()] == ["Healthy 6", "Orphaned 7", "Corrupt 14"]
+    assert [b.text() for b in window.toggles.values()] == ["Healthy 7", "Orphaned 7", "Corrupt 14",
+                                                           "Transcript only 3"]
     assert "(active)" in window.proxy.index(0, 4).data()
-    assert "27 sessions in 1 data folder" in window.status_label.text()
+    assert "28 sessions in 1 data folder" in window.status_label.text()
     assert window.folder_combo.currentText().startswith("Demo data")
 
 
@@ -163,6 +160,7 @@ def test_the_search_box_and_the_status_toggles_filter_the_list(qtbot, demo_windo
     window.search.clear()
     qtbot.mouseClick(window.toggles[CORRUPT], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.toggles[HEALTHY], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.toggles[TRANSCRIPT_ONLY], Qt.MouseButton.LeftButton)
     assert window.proxy.rowCount() == 7
     assert {window.proxy.session_at(r).status for r in range(7)} == {ORPHANED}
 
@@ -438,7 +436,7 @@ def test_an_empty_computer_says_where_it_looked_and_offers_the_demo(qtbot, tmp_p
     assert "/nowhere/Claude" in window.empty_text.text() and "looked in" in window.empty_text.text()
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         qtbot.mouseClick(window.demo_button, Qt.MouseButton.LeftButton)
-    assert window.proxy.rowCount() == 27 and window.stack.currentIndex() == 0
+    assert window.proxy.rowCount() == 31 and window.stack.currentIndex() == 0
 
 
 def test_the_keyboard_reaches_everything(qtbot, demo_window):
@@ -455,8 +453,9 @@ def test_the_keyboard_reaches_everything(qtbot, demo_window):
     titles = [a.text() for a in window.menuBar().actions()]
     assert titles == ["&File", "&View", "&Tools", "&Settings", "&Help"]
     menu_items = {a.text() for m in window.menuBar().findChildren(QMenu) for a in m.actions()}
-    assert {"&Choose folder…", "Open &demo data", "&Quit", "&Refresh", "&Backups…", "&Undo last repair…",
-            "Open &log folder", "&Keep my sessions repaired", "&How it works", "&About Session Rescue"} <= menu_items
+    assert {"&Choose folder…", "Open &demo data", "&Quit", "&Refresh", "&Backups…", "&Undo last change…",
+            "&Move selected to active account…", "Re&build selected…", "Open &log folder",
+            "&Keep my sessions repaired", "&How it works", "&About Session Rescue"} <= menu_items
 
 
 def test_the_row_menu_copies_the_id_and_the_path(qtbot, demo_window):
@@ -518,7 +517,7 @@ def test_screenshot_mode_saves_the_filled_window_and_exits_0(tmp_path):
            "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
     done = run_cli("gui", "--data-dir", str(info.path), "--screenshot", str(shot), env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "27 sessions in 1 data folder" in done.stdout and str(shot) in done.stdout
+    assert "28 sessions in 1 data folder" in done.stdout and str(shot) in done.stdout
     image = QImage(str(shot))
     assert not image.isNull() and (image.width(), image.height()) == (1280, 780)
     colours = {image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 780, 23)}

@@ -11,6 +11,7 @@ state an uninterrupted repair gives, with a backup that undoes it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 from app import cli
 from app.core import backups
 from app.core import engine as E
-from conftest import ROOT, T0, DataFolder, dump, record
+from conftest import ACCOUNT, ROOT, T0, DataFolder, dump, record
 
 KILLER = ROOT / "tests" / "kill_at.py"
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -129,4 +130,68 @@ def test_an_undo_killed_at_any_step_loses_nothing_and_the_next_run_finishes(tmp_
         assert cli_main(*again) == 0, f"killed before change {n}: the next undo failed"
         assert contents(folder.org) == before, f"killed before change {n}: the next undo did not finish"
         assert backups.runs(backup_root)[-1].status() == backups.UNDONE
+    capsys.readouterr()
+
+
+# ------------------------------------------------- rebuild and adopt, killed
+
+
+def build_lost(root: Path) -> DataFolder:
+    """A transcript with no record, a record that lost its transcript, and a
+    session under another account."""
+    from test_transcripts import conversation, write_transcript
+
+    folder = DataFolder(root)
+    (root / "config.json").write_bytes(dump({"lastKnownAccountUuid": ACCOUNT}))
+    folder.json("local_lost", cwd="C:\\repo", createdAt=T0, lastActivityAt=T0 + 600_000, cliSessionId=None,
+                transcriptUnavailable=True)
+    projects = root / ".claude" / "projects"  # carried inside the data folder, so killed runs see it too
+    for sid, start in (("aaaaaaaa-0000-4000-8000-000000000001", T0 + 86_400_000),
+                       ("aaaaaaaa-0000-4000-8000-000000000002", T0 + 2 * 86_400_000)):
+        write_transcript(projects / "p" / f"{sid}.jsonl", conversation(sid=sid, start=start))
+    lost = "bbbbbbbb-0000-4000-8000-000000000003"
+    write_transcript(projects / "p" / f"{lost}.jsonl", conversation(sid=lost, cwd="C:\\repo", start=T0 + 9000))
+    other = DataFolder(root, account="33333333-3333-4333-8333-333333333333")
+    other.json("local_away", title="Left under another account")
+    other.tmp("local_away_tmp", title="Only a .tmp, another account")
+    return folder
+
+
+def normalized(org: Path, before: dict[str, bytes]) -> dict:
+    """The folder's files, a record made by rebuild known by its transcript
+    (its own id is new on every run)."""
+    out: dict = {}
+    for name, data in contents(org).items():
+        if name in before or not name.startswith("local_"):
+            out[name] = data
+        else:
+            value = json.loads(data)
+            out[("new", value["cliSessionId"])] = {k: v for k, v in value.items() if k != "sessionId"}
+    return out
+
+
+@pytest.mark.parametrize("command", ["rebuild", "adopt"])
+def test_a_rebuild_or_adopt_killed_at_any_step_loses_nothing_and_the_next_run_finishes(tmp_path, command, capsys):
+    ref = build_lost(tmp_path / "ref" / "Claude")
+    before = contents(ref.org)
+
+    def args(folder: DataFolder, backup_root: Path) -> tuple[str, ...]:
+        return (command, "--data-dir", str(folder.root), "--backup-dir", str(backup_root), "-y")
+
+    assert cli_main(*args(ref, tmp_path / "ref" / "b")) == 0
+    expected = normalized(ref.org, before)
+    assert expected != before
+    steps = 0
+    for n in range(1, 500):
+        base = tmp_path / str(n)
+        folder, backup_root = build_lost(base / "Claude"), base / "backups"
+        if kill_at(n, [folder.root, backup_root], *args(folder, backup_root)) == 0:
+            break
+        steps = n
+        every_byte_somewhere(before, folder.org, backup_root)
+        assert cli_main(*args(folder, backup_root)) == 0, f"killed before change {n}: the next run failed"
+        assert normalized(folder.org, before) == expected, f"killed before change {n}: the job is not finished"
+        assert cli_main("undo", "--last", "--backup-dir", str(backup_root), "-y") == 0
+        assert contents(folder.org) == before, f"killed before change {n}: undo did not restore the originals"
+    assert steps > 5, f"only {steps} steps were seen"
     capsys.readouterr()

@@ -17,7 +17,7 @@ from app.core import engine as E
 from app.core import reasons as R
 from app.core.records import HEALTHY
 from app.core.scan import scan
-from conftest import T0, DataFolder, as_unprivileged, dump, needs_symlinks, record, snapshot
+from conftest import T0, DataFolder, as_unprivileged, dump, files_only, needs_symlinks, record, snapshot
 
 
 def scan_of(root: Path):
@@ -26,12 +26,6 @@ def scan_of(root: Path):
 
 def repair_all(root: Path, backup_root: Path, **kw) -> repair.Report:
     return repair.execute(repair.plan(scan_of(root), **kw), backup_root)
-
-
-def files_only(state: dict) -> dict:
-    """A snapshot without the folders themselves (whose mtimes change when an
-    entry comes and goes)."""
-    return {path: v for path, v in state.items() if not os.path.isdir(path) or os.path.islink(path)}
 
 
 def statuses(root: Path) -> dict[str, str]:
@@ -361,3 +355,17 @@ def test_the_journal_records_every_step(folder, tmp_path):
     assert steps == [(backup_name, E.COPIED), (backup_name, E.VERIFIED), (backup_name, E.PROMOTED),
                      ("local_a.json", E.PROMOTED), ("local_a.json", E.SOURCE_REMOVED)]
     assert backups.describe(run).status == backups.COMPLETE
+
+
+def test_a_title_that_is_not_valid_utf8_text_is_repaired_and_undone(folder, tmp_path):
+    """JSON may hold a lone surrogate (\\ud800); UTF-8 cannot.  The backup's
+    manifest and journal must still record the session, and undo restore it."""
+    raw = dump(record("local_odd", title="x")).replace(b'"title":"x"', b'"title":"\\ud800 odd"')
+    folder.tmp("local_odd", raw)
+    report = repair_all(folder.root, tmp_path / "backups")
+    assert [r.outcome for r in report.results] == [E.DONE]
+    assert (folder.org / "local_odd.json").read_bytes() == raw
+    run = backups.find(tmp_path / "backups", None)
+    assert run.manifest()["actions"][0]["title"] == "\ud800 odd"
+    assert [r.outcome for r in backups.undo(run)] == [E.DONE]
+    assert (folder.org / "local_odd.json.tmp").read_bytes() == raw

@@ -37,6 +37,18 @@ def _backup_dir_option(p: argparse.ArgumentParser) -> None:
                    help=f"where backups are kept (default: {backups.default_root()})")
 
 
+def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: str) -> None:
+    """The options every command that changes sessions shares with repair."""
+    _data_dir_option(p, verb)
+    p.add_argument(f"--{ids}", action="extend", nargs="+", metavar="ID", help=ids_help)
+    p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    _backup_dir_option(p)
+    p.add_argument("--ignore-running", action="store_true",
+                   help=f"{verb} even while Claude Desktop runs (it may overwrite the change)")
+    p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
                      "bring them back. With no command, opens the window (or, with no display, lists the "
@@ -62,6 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="repair even while Claude Desktop runs (it may overwrite the repair)")
     p_repair.add_argument("--json", action="store_true", help="print one JSON document (see README)")
     p_repair.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
+
+    p_adopt = sub.add_parser("adopt", help="copy sessions left under another account into the active one",
+                             description="Copy the records of sessions that sit under an account or organisation "
+                             "Claude Desktop is not signed in to into the active one, so that its sidebar lists "
+                             "them. The originals stay where they are. Deleted sessions and ids the active "
+                             "account already has are skipped. Asks first (or --yes); can be undone.")
+    _change_options(p_adopt, "adopt", "session", "adopt only these sessions (local_<uuid>, or just the uuid)")
+
+    p_rebuild = sub.add_parser("rebuild", help="make records for transcripts that have none, and relink records "
+                               "that lost their transcript",
+                               description="For each Claude Code transcript that no record points to, write a "
+                               "new record into the active account, made from the transcript. A record that lost "
+                               "its link to a transcript that matches it is linked instead, with the evidence "
+                               "shown. Asks first (or --yes); backed up; can be undone.")
+    _change_options(p_rebuild, "rebuild", "transcript",
+                    "only these transcripts (their uuid), or for a link the record's id")
+    p_rebuild.add_argument("--projects-dir", metavar="DIR",
+                           help="where the Claude Code transcripts are (default: ~/.claude/projects)")
 
     p_undo = sub.add_parser("undo", help="put back every file a repair changed, byte for byte")
     p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups')")
@@ -100,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
             "locations": scan_commands.cmd_locations, "repair": repair_commands.cmd_repair,
-            "undo": repair_commands.cmd_undo, "backups": repair_commands.cmd_backups,
+            "undo": repair_commands.cmd_undo,
+            "adopt": repair_commands.cmd_adopt, "rebuild": repair_commands.cmd_rebuild,
+            "backups": repair_commands.cmd_backups,
             "gui": scan_commands.cmd_gui, "watch": watch_commands.cmd_watch,
             "autostart": watch_commands.cmd_autostart, None: scan_commands.cmd_default}
 

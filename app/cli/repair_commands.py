@@ -1,6 +1,8 @@
-"""The commands that change files: repair and undo, and the list of backups.
+"""The commands that change files: repair, adopt, rebuild and undo, and the
+list of backups.
 
-Both refuse to run while Claude Desktop does (exit 3), take the backup
+Repair, adopt and rebuild are one flow (scan, plan, show, confirm, back up,
+carry out) with different planners.  All of them refuse to run while Claude Desktop does (exit 3), take the backup
 folder's lock, and first undo any run that a crash or a kill interrupted.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +28,9 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import backups, claude_process, repair
+from app.core import adopt, backups, claude_process, rebuild, repair
 from app.core import engine as E
-from app.core.records import human_size
+from app.core.records import ScanResult, human_size
 from app.core.scan import scan
 
 OUTCOME_WORDS = {E.DONE: "repaired", E.IDENTICAL: "already repaired", E.SOURCE_KEPT: "repaired, source kept",
@@ -103,12 +107,33 @@ def _recover(root: Path, quiet: bool) -> list[str]:
     return [run.run_id for run, _ in recovered]
 
 
-# ------------------------------------------------------------------- repair
+# ------------------------------------------- repair, adopt, rebuild: one flow
 
 
-def _print_plan(the_plan: repair.Plan, root: Path | None) -> None:
+@dataclass(frozen=True)
+class Job:
+    """What differs between the commands that plan and change sessions."""
+
+    verb: str  # repair, adopt, rebuild
+    planner: Callable[[ScanResult, list[str] | None], repair.Plan]
+    ids: str  # the option naming what to act on
+    done: str  # the outcome word for a change made
+    opt_in: bool = False  # True: changes only when a person (or --yes) confirms
+
+
+REPAIR = Job("repair", repair.plan, "session", "repaired")
+ADOPT = Job("adopt", adopt.plan, "session", "adopted", opt_in=True)
+REBUILD = Job("rebuild", rebuild.plan, "transcript", "rebuilt/linked", opt_in=True)
+
+
+def _words(job: Job) -> dict[str, str]:
+    return {**OUTCOME_WORDS, E.DONE: job.done, E.SOURCE_KEPT: f"{job.done}, source kept",
+            repair.PLANNED: f"would be {job.done}"}
+
+
+def _print_plan(the_plan: repair.Plan, root: Path | None, job: Job = REPAIR) -> None:
     to_do = the_plan.to_do
-    print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to repair, "
+    print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to {job.verb}, "
           f"{len(the_plan.actions) - len(to_do)} to leave as they are."
           + (f" Backups go to {safe(root)}." if root and to_do else ""))
     for action in the_plan.actions:
@@ -116,28 +141,42 @@ def _print_plan(the_plan: repair.Plan, root: Path | None) -> None:
               f"{safe(action.reason)}")
 
 
-def _print_report(report: repair.Report) -> None:
+def _print_report(report: repair.Report, job: Job = REPAIR) -> None:
+    words = _words(job)
     print()
     for r in report.results:
         if r.outcome == repair.PLANNED:
             continue
-        print(f"  {OUTCOME_WORDS.get(r.outcome, r.outcome):20} {cut(r.id, 20):20} {cut(r.title, 30):30} "
+        print(f"  {words.get(r.outcome, r.outcome):20} {cut(r.id, 20):20} {cut(r.title, 30):30} "
               f"{safe(r.detail)}")
     counts = report.summary()
-    print(f"\n{counts[E.DONE] + counts[E.SOURCE_KEPT]} repaired, {counts[E.IDENTICAL]} already repaired, "
+    print(f"\n{counts[E.DONE] + counts[E.SOURCE_KEPT]} {job.done}, {counts[E.IDENTICAL]} already done, "
           f"{counts[repair.SKIPPED]} left as they are, {counts[E.FAILED]} failed"
           + (f", {counts[E.CANCELLED]} cancelled" if counts[E.CANCELLED] else "") + ".")
     if report.run_id:
         print(f"Backups of the files this run touched: {safe(report.backup_dir)}")
         if counts[E.DONE] + counts[E.SOURCE_KEPT]:
-            print(f"To undo this repair: {PROG} undo {report.run_id}")
+            print(f"To undo this {job.verb}: {PROG} undo {report.run_id}")
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    return run_job(args, REPAIR)
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    return run_job(args, ADOPT)
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    return run_job(args, REBUILD)
+
+
+def run_job(args: argparse.Namespace, job: Job) -> int:
+    """Scan, plan, show the plan, confirm, back up and carry it out."""
     found, searched = chosen_data_dirs(args)
     dirs = found if args.data_dir else [d for d in found if d.has_sessions]
     if not dirs:
-        print("No Claude Desktop sessions were found, so there is nothing to repair. " + looked_in(searched),
+        print(f"No Claude Desktop sessions were found, so there is nothing to {job.verb}. " + looked_in(searched),
               file=sys.stderr)
         if args.json:
             print(json.dumps(repair.Report(None, None, args.dry_run, []).to_json(), indent=2))
@@ -148,18 +187,21 @@ def cmd_repair(args: argparse.Namespace) -> int:
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
     if args.dry_run:
-        return _repair_dry(args, dirs)
-    refused = _claude_guard(args, "repair")
+        return _dry(args, dirs, job)
+    if job.opt_in and not _asks(args) and not args.yes:
+        raise UsageError(f"{job.verb} changes Claude's folder only when confirmed: run it at a terminal to be "
+                         f"asked, or add --yes (see the plan first with --dry-run)")
+    refused = _claude_guard(args, job.verb)
     if refused is not None:
         return refused
     _ready(root, bool(args.backup_dir))
     try:
         with backups.exclusive(root):
             _recover(root, args.json)
-            the_plan = _plan(args, dirs)
+            the_plan = _plan(args, dirs, job)
             if the_plan.to_do and _asks(args):
-                _print_plan(the_plan, root)
-                if not _confirm(f"Repair {len(the_plan.to_do)} session(s) now?", args):
+                _print_plan(the_plan, root, job)
+                if not _confirm(f"{job.verb.capitalize()} {len(the_plan.to_do)} session(s) now?", args):
                     print("Nothing was changed.")
                     return EXIT_OK
             show_progress = sys.stderr.isatty() and not args.json
@@ -169,43 +211,43 @@ def cmd_repair(args: argparse.Namespace) -> int:
     except backups.Busy as exc:
         _err(str(exc))
         return EXIT_FAILED
-    _output(report, args.json)
+    _output(report, args.json, job)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _plan(args: argparse.Namespace, dirs: list) -> repair.Plan:
+def _plan(args: argparse.Namespace, dirs: list, job: Job) -> repair.Plan:
     result = scan(dirs, chosen_transcripts_dir(args, dirs))
     try:
-        return repair.plan(result, args.session)
+        return job.planner(result, getattr(args, job.ids))
     except repair.PlanError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _repair_dry(args: argparse.Namespace, dirs: list) -> int:
+def _dry(args: argparse.Namespace, dirs: list, job: Job) -> int:
     running = claude_process.running()
     if running and not args.json:
         _err(f"note: {claude_process.message(running)}")
-    the_plan = _plan(args, dirs)
+    the_plan = _plan(args, dirs, job)
     report = repair.dry_run(the_plan)
     if args.json:
-        _output(report, True)
+        _output(report, True, job)
     else:
-        _print_plan(the_plan, None)
+        _print_plan(the_plan, None, job)
         counts = report.summary()
         failing = [r for r in report.results if r.outcome == E.FAILED]
         for r in failing:
             print(f"  {'would fail':13} {cut(r.id, 20):20} {safe(r.detail)}")
-        print(f"\nDry run: nothing was changed. {counts[repair.PLANNED]} session(s) would be repaired"
+        print(f"\nDry run: nothing was changed. {counts[repair.PLANNED]} session(s) would be {job.done}"
               + (f", {len(failing)} would fail." if failing else "."))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _output(report: repair.Report, as_json: bool) -> None:
+def _output(report: repair.Report, as_json: bool, job: Job = REPAIR) -> None:
     if as_json:
         json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print_report(report)
+        _print_report(report, job)
 
 
 # --------------------------------------------------------------------- undo

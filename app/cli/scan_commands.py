@@ -35,23 +35,41 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
         print(f"Data folder: {safe(folder.data_dir.path)}  [{folder.data_dir.label}]", file=out)
         print(f"  active account: {active}" + (f" (from {folder.active_source})" if folder.active_source else ""),
               file=out)
+        if folder.active_folder:
+            print(f"  active session folder: {safe(folder.active_folder)}", file=out)
+        diagnosis = folder.diagnosis.sentence()
+        if diagnosis:
+            print(f"  main.log: {safe(diagnosis)}", file=out)
         for warning in folder.warnings:
             print(f"  note: {safe(warning)}", file=out)
     print(file=out)
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
-    for s in result.sessions:
+    for s in result.all_rows():
+        account = cut(s.account, 8) + ("*" if s.active else "") if s.is_record else "-"
         rows.append((s.status, cut(s.id, 14), cut(s.title, 36), when(s.last_activity_ms), human_size(s.size),
-                     cut(s.account, 8) + ("*" if s.active else ""), ", ".join(s.reasons) or "-"))
+                     account, ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
+    for link in result.links:
+        print(f"\n{safe(link.session.id)} ({cut(link.session.title, 40)}) lost the link to its transcript; "
+              f"probably {safe(link.transcript.path)}:", file=out)
+        for line in link.evidence:
+            print(f"  - {safe(line)}", file=out)
     print(file=out)
     marked = " (* marks the active account.)" if any(not s.active for s in result.sessions) else ""
     print(summary_line(result) + marked, file=out)
+    hints = [(any(not s.active for s in result.sessions), f"'{PROG} adopt' copies the other account's sessions "
+                                                           "into the active one."),
+             (bool(result.transcript_only or result.links), f"'{PROG} rebuild' makes records for the transcripts "
+                                                             "and links records back to theirs.")]
+    for wanted, hint in hints:
+        if wanted:
+            print(hint, file=out)
 
 
 def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
-    used = sorted({code for s in result.sessions for code in s.reasons})
+    used = sorted({code for s in result.all_rows() for code in s.reasons})
     if used:
         print("\nReasons:", file=out)
         for code in used:

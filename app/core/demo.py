@@ -118,6 +118,10 @@ def _active_sessions() -> list[tuple[str, dict[str, bytes]]]:
     add("binary", json=b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)))
     add("comma", json=_dump(r("comma", "Fix login redirect", SHOP, 130))[:-1] + b",}")
     add("deleted", tmp=_dump(r("deleted", "Old experiment (deleted)", SHOP, 140)))
+    # healthy, but its link to the transcript is gone (class H): the app nulled
+    # cliSessionId and set transcriptUnavailable; its transcript is on disk.
+    add("onboard", json=_dump(r("onboard", "Redesign onboarding emails", DOCS, 44, turns=2, cliSessionId=None,
+                                transcriptUnavailable=True)))
     return out
 
 
@@ -171,31 +175,100 @@ def _other_account_record(name: str, title: str, hours_ago: float) -> dict[str, 
     return record(name, title, "C:\\Users\\ana\\side-projects\\" + name, hours_ago, model="claude-sonnet-5")
 
 
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def conversation(sid: str, cwd: str, request: str, start_ms: int, end_ms: int, turns: int = 2,
+                 model: str = "claude-opus-5") -> list[dict[str, Any]]:
+    """Transcript lines shaped like Claude Code's (storage reference §7): each
+    turn a request, a tool call, its result and an answer."""
+    lines: list[dict[str, Any]] = []
+    step = (end_ms - start_ms) // max(1, turns * 4 - 1)
+    moment, parent = start_ms, None
+
+    def add(kind: str, content: Any, **extra: Any) -> None:
+        nonlocal moment, parent
+        uid = f"{sid[:8]}-{len(lines):04d}"
+        message: dict[str, Any] = {"role": kind, "content": content}
+        if kind == "assistant":
+            message["model"] = model
+        lines.append({"parentUuid": parent, "isSidechain": False, "userType": "external", "cwd": cwd,
+                      "sessionId": sid, "version": "2.3.1", "gitBranch": "main", "type": kind,
+                      "message": message, "uuid": uid, "timestamp": _iso(moment), **extra})
+        parent, moment = uid, moment + step
+
+    for turn in range(turns):
+        add("user", request if turn == 0 else f"Thanks. Now step {turn + 1}, please.")
+        tool = f"toolu_{sid[:8]}_{turn}"
+        add("assistant", [{"type": "text", "text": "Let me look at the code first."},
+                          {"type": "tool_use", "id": tool, "name": "Bash",
+                           "input": {"command": "git status --short && ls"}}])
+        add("user", [{"type": "tool_result", "tool_use_id": tool,
+                      "content": " M src/app.py\n?? notes.md\nREADME.md\nsrc\ntests"}])
+        add("assistant", [{"type": "text", "text": f"Done with step {turn + 1}. The change is in src/app.py, "
+                                                  "and the tests pass."}])
+    return lines
+
+
+def _write_transcript(projects: Path, sid: str, cwd: str, lines: list[dict[str, Any]]) -> Path:
+    folder = projects / "".join(c if c.isalnum() else "-" for c in cwd)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sid}.jsonl"
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def _span(hours_ago: float, duration_h: float = 0.5) -> tuple[int, int]:
+    last = _BASE_MS - int(hours_ago * _HOUR)
+    return last - int(duration_h * _HOUR), last
+
+
 def _write_transcripts(projects: Path) -> None:
-    for name, cwd, title in (("checkout", SHOP, "Fix flaky checkout test"),
-                             ("darkmode", SHOP, "Add dark mode toggle"),
-                             ("payment", API, "Refactor payment module"),
-                             ("ci", "C:\\Users\\ana\\side-projects\\ci", "Migrate CI to GitHub Actions")):
-        slug = "".join(c if c.isalnum() else "-" for c in cwd)
-        folder = projects / slug
-        folder.mkdir(parents=True, exist_ok=True)
+    for name, cwd, title, hours_ago in (("checkout", SHOP, "Fix flaky checkout test", 2),
+                                        ("darkmode", SHOP, "Add dark mode toggle", 5),
+                                        ("payment", API, "Refactor payment module", 1),
+                                        ("ci", "C:\\Users\\ana\\side-projects\\ci",
+                                         "Migrate CI to GitHub Actions", 15),
+                                        ("deleted", SHOP, "Old experiment (deleted)", 140)):
         sid = cli_id(name)
-        lines = [
-            {"type": "user", "uuid": f"{sid}-1", "parentUuid": None, "sessionId": sid, "cwd": cwd,
-             "timestamp": "2026-11-20T07:00:00.000Z", "isSidechain": False,
-             "message": {"role": "user", "content": f"{title}, please."}},
-            {"type": "assistant", "uuid": f"{sid}-2", "parentUuid": f"{sid}-1", "sessionId": sid, "cwd": cwd,
-             "timestamp": "2026-11-20T07:00:05.000Z", "isSidechain": False,
-             "message": {"role": "assistant", "model": "claude-opus-5",
-                         "content": [{"type": "text", "text": "On it. Let me look at the code first."}]}},
-        ]
-        (folder / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
-        (folder / f"agent-{sid[:8]}.jsonl").write_text(json.dumps(lines[0]) + "\n", encoding="utf-8")
+        start, end = _span(hours_ago)
+        lines = conversation(sid, cwd, f"{title}, please.", start + 20_000, end - 5_000)
+        path = _write_transcript(projects, sid, cwd, lines)
+        (path.parent / f"agent-{sid[:8]}.jsonl").write_text(json.dumps(lines[0]) + "\n", encoding="utf-8")
+    # class H: the transcript of "onboard", whose record lost its link
+    start, end = _span(44)
+    _write_transcript(projects, cli_id("onboard"), DOCS,
+                      conversation(cli_id("onboard"), DOCS, "Redesign onboarding emails", start + 15_000, end))
+    # class F: the record was wiped (a reinstall); the transcript, renamed with /rename, remains
+    sid = cli_id("search")
+    start, end = _span(8, 1.5)
+    lines = conversation(sid, API, "Add full-text search to the orders endpoint", start, end, turns=4)
+    lines.append({"type": "custom-title", "customTitle": "Full-text search for orders", "sessionId": sid})
+    _write_transcript(projects, sid, API, lines)
+    # class G: a session started in the terminal, never in the app's sidebar
+    sid = cli_id("cli-bench")
+    start, end = _span(52, 0.75)
+    lines = [{"type": "summary", "summary": "Benchmark JSON parsers", "leafUuid": f"{sid[:8]}-0003"}]
+    lines += conversation(sid, "/home/ana/bench", "Which JSON parser is fastest for our logs?", start, end,
+                          model="claude-sonnet-5")
+    _write_transcript(projects, sid, "/home/ana/bench", lines)
+    # not a session: a file with no conversation in it
+    _write_transcript(projects, cli_id("snapshot-only"), SHOP,
+                      [{"type": "file-history-snapshot", "messageId": "x", "snapshot": {}}])
 
 
 def _main_log() -> str:
-    sid = session_id("payment")
-    path = f"C:\\Users\\ana\\AppData\\Roaming\\Claude\\{SESSIONS_FOLDER}\\{ACTIVE_ACCOUNT}\\{ACTIVE_ORG}\\{sid}"
-    return (f"2026-11-19 18:02:11 [info] Loaded 9 persisted sessions from {ACTIVE_ACCOUNT}/{ACTIVE_ORG}\n"
-            f"2026-11-20 08:00:03 [error] Failed to save session {sid}: EXDEV: cross-device link not "
-            f"permitted, rename '{path}.json.tmp' -> '{path}.json'\n")
+    folder = f"C:\\Users\\ana\\AppData\\Roaming\\Claude\\{SESSIONS_FOLDER}\\{ACTIVE_ACCOUNT}\\{ACTIVE_ORG}"
+    lines = [f"2026-11-02 09:14:55 [info] Loaded 9 persisted sessions from {folder}"]
+    # The MSIX rename bug, as it shows in the log (storage reference §3).
+    for day, clock, name in (("2026-11-02", "09:20:13", "react"), ("2026-11-09", "16:41:02", "csv"),
+                             ("2026-11-17", "11:05:37", "leak"), ("2026-11-20", "08:00:03", "payment"),
+                             ("2026-11-20", "08:00:41", "payment")):
+        path = f"{folder}\\{session_id(name)}"
+        lines.append(f"{day} {clock} [error] Failed to save session {session_id(name)}: EXDEV: cross-device "
+                     f"link not permitted, rename '{path}.json.tmp' -> '{path}.json'")
+    lines.append(f"2026-11-20 08:00:50 [error] EXDEV: cross-device link not permitted, rename "
+                 f"'{folder}\\manifest.json.tmp' -> '{folder}\\manifest.json'")
+    return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ import re
 from json.decoder import scanstring
 from typing import Any
 
-__all__ = ["JsonError", "parse", "decode_like_node"]
+__all__ = ["JsonError", "parse", "decode_like_node", "stringify"]
 
 # JSON whitespace is exactly these four characters, in JavaScript and in Python.
 _WS = re.compile(r"[ \t\n\r]*")
@@ -191,3 +191,15 @@ def _parse_iterative(s: str) -> Any:  # noqa: C901 - one loop is the point: no r
                 stack.pop()
                 continue
             raise fail(f"Expected ',' or '{']' if name is None else '}'}' after a value", pos)
+
+
+def stringify(value: Any) -> bytes:
+    """Minified UTF-8 JSON, as ``JSON.stringify`` writes it.  A lone surrogate
+    cannot be UTF-8, so such a value is written with \\u escapes instead,
+    which ``JSON.parse`` reads back to the same string.  Raises ValueError for
+    what JSON cannot hold (NaN, a cycle)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")

@@ -256,3 +256,22 @@ def transcripts_dir(host: Host | None = None, data_dirs: Sequence[DataDir] = ())
     if configured:
         return host.local(configured) / "projects"
     return host.home() / ".claude" / "projects"
+
+
+def log_files(data_dir: DataDir, host: Host | None = None) -> list[Path]:
+    """Where Claude Desktop's ``main.log`` for ``data_dir`` may be, oldest
+    first (electron-log keeps the previous one as ``main.old.log``).
+
+    The log is beside the data (``<data>/logs``) on Linux and in a classic
+    Windows install; on macOS it is in ``~/Library/Logs/Claude``; on MSIX the
+    ``logs`` folder is excluded from virtualisation, so it is in the real
+    ``%APPDATA%\\Claude\\logs`` rather than the package's copy (storage
+    reference §1).  Every candidate is listed; the caller reads those that exist."""
+    host = host or Host.this_machine()
+    name = data_dir.path.name or "Claude"
+    folders = [data_dir.path / "logs"]
+    if host.family == "macos":
+        folders.append(host.home() / "Library" / "Logs" / name)
+    elif host.family == "windows" and data_dir.install_type.startswith(WINDOWS_MSIX):
+        folders.append(_base_folders(host)["roaming"] / name / "logs")
+    return [folder / log for folder in folders for log in ("main.old.log", "main.log")]

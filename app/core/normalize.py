@@ -16,7 +16,6 @@ with the app's own rules before it is offered.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
 from app.core import jsjson, loader
@@ -86,17 +85,10 @@ def _fill_timestamps(value: dict[str, Any], mtime_ms: float) -> list[str]:
 
 
 def _serialize(value: dict[str, Any]) -> bytes | None:
-    """Minified JSON, as JSON.stringify writes it.  A lone surrogate cannot be
-    UTF-8, so such a record is written with \\u escapes instead, which
-    JSON.parse reads back to the same string."""
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return jsjson.stringify(value)
     except (ValueError, TypeError, RecursionError):
         return None
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def _last(fields: dict[str, Any] | None) -> float | None:

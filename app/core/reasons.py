@@ -33,6 +33,11 @@ TOMBSTONED = "tombstoned"
 TMP_LEFTOVER = "tmp-leftover"
 TMP_UNLOADABLE = "tmp-unloadable"
 INVALID_UTF8 = "invalid-utf8"
+UNLINKED = "unlinked"
+
+# A transcript with no record (the fourth kind, transcript-only).
+NO_RECORD = "no-record"
+LINK_PROPOSED = "link-proposed"
 
 DESCRIPTIONS: dict[str, str] = {
     EMPTY: "the file is empty, or holds only blanks",
@@ -57,10 +62,14 @@ DESCRIPTIONS: dict[str, str] = {
     TMP_LEFTOVER: "an older .tmp copy was left behind",
     TMP_UNLOADABLE: "a .tmp copy exists but will not load",
     INVALID_UTF8: "holds bytes that are not UTF-8; Claude Desktop shows them as \ufffd",
+    UNLINKED: "the record lost the link to its transcript (cliSessionId is null, or transcriptUnavailable is "
+              "set); a transcript that matches it was found",
+    NO_RECORD: "a Claude Code transcript that no session record points to; a record can be rebuilt from it",
+    LINK_PROPOSED: "this transcript matches a record that lost its link; linking it is proposed instead",
 }
 
 # The codes that leave a session loadable: they inform, they do not condemn.
-INFORMATIONAL = frozenset({TMP_LEFTOVER, TMP_UNLOADABLE, INVALID_UTF8})
+INFORMATIONAL = frozenset({TMP_LEFTOVER, TMP_UNLOADABLE, INVALID_UTF8, UNLINKED, NO_RECORD, LINK_PROPOSED})
 
 
 def describe(code: str) -> str:

@@ -7,14 +7,20 @@ each the way the ``scan --json`` contract in the README does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from app.core.locations import DataDir
+from app.core.mainlog import Diagnosis
+from app.core.transcripts import TranscriptInfo
 
 HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
 STATUSES = (HEALTHY, ORPHANED, CORRUPT)
+# The fourth kind: a Claude Code transcript that no record points to (classes
+# F and G).  Not a record, so never among ScanResult.sessions.
+TRANSCRIPT_ONLY = "transcript-only"
 
 
 class FileState(NamedTuple):
@@ -58,6 +64,12 @@ class Session:
     cli_session_id: str | None = None
     transcript_path: str | None = None
     size: int | None = None
+    transcript_unavailable: bool = False
+    transcript: TranscriptInfo | None = None  # a transcript-only session: what its head and tail say
+
+    @property
+    def is_record(self) -> bool:
+        return self.status != TRANSCRIPT_ONLY
 
     @property
     def transcript_found(self) -> bool:
@@ -83,6 +95,7 @@ class Session:
             "size": self.size,
             "cli_session_id": self.cli_session_id,
             "transcript_found": self.transcript_found,
+            "transcript_unavailable": self.transcript_unavailable,
             "tombstoned": self.tombstoned,
             "details": [_file_detail(f) for f in (self.json, self.tmp) if f and (f.problems or f.detail)],
         }
@@ -97,6 +110,13 @@ class FolderReport:
     active_source: str | None = None  # "config.json" or "newest"
     accounts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The <account>/<org> folder the app shows: where adopted and rebuilt
+    # records go.  None when the active account has no folder yet.
+    active_org: str | None = None
+    active_folder: str | None = None
+    active_folder_source: str | None = None  # "main.log", "newest" or "only"
+    tombstones: set[str] = field(default_factory=set)  # every id a deleted_<id> file names, in any folder
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,7 +127,10 @@ class FolderReport:
             "active_account": self.active_account,
             "active_source": self.active_source,
             "accounts": self.accounts,
+            "active_org": self.active_org,
+            "active_folder": self.active_folder,
             "warnings": self.warnings,
+            "main_log": self.diagnosis.to_json(),
         }
 
 
@@ -115,17 +138,32 @@ class FolderReport:
 class ScanResult:
     folders: list[FolderReport]
     sessions: list[Session]
+    transcript_only: list[Session] = field(default_factory=list)
+    links: list[Any] = field(default_factory=list)  # backfill.Link: a record and the transcript it lost
 
     def summary(self) -> dict[str, int]:
         counts = {status: 0 for status in STATUSES}
         for session in self.sessions:
             counts[session.status] += 1
+        counts[TRANSCRIPT_ONLY] = len(self.transcript_only)
         return counts
+
+    def all_rows(self) -> list[Session]:
+        """Records and transcript-only sessions: what a front end lists."""
+        return self.sessions + self.transcript_only
+
+    def folder_of(self, session: Session) -> FolderReport | None:
+        for folder in self.folders:
+            if session.folder.startswith(os.path.join(str(folder.data_dir.sessions_path), "")):
+                return folder
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "data_dirs": [f.to_json() for f in self.folders],
             "sessions": [s.to_json() for s in self.sessions],
+            "transcript_only": [s.transcript.to_json() for s in self.transcript_only if s.transcript],
+            "links": [link.to_json() for link in self.links],
             "summary": self.summary(),
         }
 
@@ -171,4 +209,11 @@ def summary_line(result: ScanResult) -> str:
     inactive = sum(1 for s in result.sessions if not s.active)
     if inactive:
         line += f" {inactive} belong to an account that is not the active one."
+    only = len(result.transcript_only)
+    if only:
+        line += (f" {only} transcript{'s' * (only != 1)} ha{'ve' if only != 1 else 's'} no record "
+                 "and can be rebuilt.")
+    if result.links:
+        n = len(result.links)
+        line += f" {n} record{'s' * (n != 1)} lost the link to a transcript that was found."
     return line

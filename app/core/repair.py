@@ -75,6 +75,7 @@ class Action:
 class Plan:
     actions: list[Action]
     data_dirs: list[Path] = field(default_factory=list)
+    kind: str = "repair"  # what the backup run is called: repair, adopt, rebuild
 
     @property
     def to_do(self) -> list[Action]:
@@ -87,13 +88,14 @@ class Plan:
 # ---------------------------------------------------------------- planning
 
 
-def _snapshot(path: str) -> Snapshot:
+def snapshot(path: str) -> Snapshot:
+    """What a file holds now: the bytes' hash and size, its mtime and mode."""
     st = os.lstat(extended(path))
     sha, size = fsops.sha256_file(path)
     return Snapshot(sha, size, st.st_mtime_ns, st.st_mode & 0o7777)
 
 
-def _read(path: str, limit: int = 64 << 20) -> bytes | None:
+def read_small(path: str, limit: int = 64 << 20) -> bytes | None:
     """A small record's bytes (a fixable record is never huge: it parsed)."""
     try:
         if os.lstat(extended(path)).st_size > limit:
@@ -105,29 +107,29 @@ def _read(path: str, limit: int = 64 << 20) -> bytes | None:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     file: FileState
     last_ms: float
     rank: int  # ties go to the copy that needs no change, and to the .json
     fixed: normalize.Fixed | None = None
 
 
-def _candidates(session: Session) -> list[_Candidate]:
+def candidates(session: Session) -> list[Candidate]:
     out = []
     for rank, f in ((3, session.json), (2, session.tmp)):
         if f is not None and f.loadable:
-            out.append(_Candidate(f, f.last_activity_ms or 0.0, rank))
+            out.append(Candidate(f, f.last_activity_ms or 0.0, rank))
     for rank, f in ((1, session.json), (0, session.tmp)):
         if f is None or f.loadable or not normalize.can_fix(f.problems):
             continue
-        data = _read(f.path)
+        data = read_small(f.path)
         fixed = normalize.normalized(data, session.id, (f.mtime or 0) * 1000) if data is not None else None
         if fixed is not None:
-            out.append(_Candidate(f, fixed.last_activity_ms or 0.0, rank, fixed))
+            out.append(Candidate(f, fixed.last_activity_ms or 0.0, rank, fixed))
     return out
 
 
-def _links(session: Session) -> str | None:
+def link_problem(session: Session) -> str | None:
     for f in (session.json, session.tmp):
         if f is not None and f.is_link:
             return f"{os.path.basename(f.path)} is a link"
@@ -149,18 +151,18 @@ def plan_session(session: Session) -> Action:
         return Action(session, NOTHING, "healthy: nothing to do")
     if session.tombstoned:
         return Action(session, SKIP_DELETED, "deleted in Claude Desktop (a tombstone exists); never brought back")
-    link = _links(session)
+    link = link_problem(session)
     if link:
         return Action(session, SKIP_LINK, f"{link}; links are never followed or changed, so it was left as it is")
-    candidates = _candidates(session)
-    if not candidates:
+    found = candidates(session)
+    if not found:
         return Action(session, LEAVE, f"no copy of this session loads ({_problems(session)}); "
                                       "it was left exactly as it is")
-    best = max(candidates, key=lambda c: (c.last_ms, c.rank))
+    best = max(found, key=lambda c: (c.last_ms, c.rank))
     json_file, tmp_file = session.json, session.tmp
     json_path = json_file.path if json_file else os.path.join(session.folder, session.id + ".json")
     try:
-        json_before = _snapshot(json_path) if json_file else None
+        json_before = snapshot(json_path) if json_file else None
         if best.fixed is None:
             assert best.file is tmp_file and tmp_file is not None  # the .json as it is would be healthy
             return _move_tmp(session, tmp_file, json_path, json_before)
@@ -171,7 +173,7 @@ def plan_session(session: Session) -> Action:
 
 
 def _move_tmp(session: Session, tmp: FileState, json_path: str, json_before: Snapshot | None) -> Action:
-    tmp_before = _snapshot(tmp.path)
+    tmp_before = snapshot(tmp.path)
     changes = (FileChange(tmp.path, tmp_before, None),
                FileChange(json_path, json_before, Snapshot(tmp_before.sha256, tmp_before.size)))
     item = E.Item(E.MOVE, json_path, source=tmp.path, source_sha256=tmp_before.sha256,
@@ -187,7 +189,7 @@ def _move_tmp(session: Session, tmp: FileState, json_path: str, json_before: Sna
     return Action(session, REPLACE, reason, changes, (item,))
 
 
-def _normalize(session: Session, best: _Candidate, json_path: str, json_before: Snapshot | None) -> Action:
+def _normalize(session: Session, best: Candidate, json_path: str, json_before: Snapshot | None) -> Action:
     fixed = best.fixed
     assert fixed is not None
     after = Snapshot(fsops.sha256_bytes(fixed.data), len(fixed.data))
@@ -195,7 +197,7 @@ def _normalize(session: Session, best: _Candidate, json_path: str, json_before: 
     changes = [FileChange(json_path, json_before, after)]
     source = source_sha = None
     if from_tmp:
-        tmp_before = _snapshot(best.file.path)
+        tmp_before = snapshot(best.file.path)
         changes.insert(0, FileChange(best.file.path, tmp_before, None))
         source, source_sha = best.file.path, tmp_before.sha256
     item = E.Item(E.WRITE, json_path, data=fixed.data, source=source, source_sha256=source_sha,
@@ -207,19 +209,22 @@ def _normalize(session: Session, best: _Candidate, json_path: str, json_before: 
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     """The plan for every session that is not healthy, or for the ones named."""
-    wanted = None if ids is None else {_bare(i) for i in ids}
+    wanted = None if ids is None else {bare_id(i) for i in ids}
     if wanted is not None:
-        known = {_bare(s.id) for s in scan.sessions}
+        known = {bare_id(s.id) for s in scan.sessions}
         unknown = sorted(wanted - known)
+        transcripts = {bare_id(s.id) for s in scan.transcript_only}
+        if unknown and unknown[0] in transcripts:
+            raise PlanError(f"{unknown[0]} is a transcript without a record; 'rebuild' makes one for it")
         if unknown:
             raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
                                                                     if len(unknown) > 1 else ""))
     actions = [plan_session(s) for s in scan.sessions
-               if (wanted is None and s.status != HEALTHY) or (wanted is not None and _bare(s.id) in wanted)]
+               if (wanted is None and s.status != HEALTHY) or (wanted is not None and bare_id(s.id) in wanted)]
     return Plan(actions, [f.data_dir.path for f in scan.folders])
 
 
-def _bare(session_id: str) -> str:
+def bare_id(session_id: str) -> str:
     return session_id.removeprefix("local_").lower()
 
 
@@ -354,7 +359,7 @@ def execute(the_plan: Plan, backup_root: Path, engine: E.Engine | None = None,
     if not to_do:
         return Report(None, None, False, list(outcomes.values()))
     entries = _manifest(to_do)
-    run = backups.Run.create(backup_root, entries)
+    run = backups.Run.create(backup_root, entries, the_plan.kind)
     engine.on_step = lambda item, state: run.log("step", path=item.target, state=state)
     work = list(zip(to_do, entries, strict=True))
     try:

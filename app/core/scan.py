@@ -26,12 +26,21 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from app.core import loader
+from app.core import backfill, loader, locations, mainlog
 from app.core import reasons as R
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
-from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session
-from app.core.transcripts import TranscriptIndex
+from app.core.records import (
+    CORRUPT,
+    HEALTHY,
+    ORPHANED,
+    TRANSCRIPT_ONLY,
+    FileState,
+    FolderReport,
+    ScanResult,
+    Session,
+)
+from app.core.transcripts import TranscriptIndex, TranscriptInfo, read_info
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
 # O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
@@ -206,21 +215,23 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
         created = loader.timestamp_ms(fields.get("createdAt"))
     else:
         turns = cli_id = title = cwd = model = created = None
+    unavailable = bool(fields) and fields.get("transcriptUnavailable") is True
     # Positional: this runs once per session, and keyword calls cost twice as much.
     return Session(stem, status, tuple(dict.fromkeys(reasons)), account, org, False, folder, js, tmp, tombstoned,
                    title, cwd, model, created, primary.last_activity_ms if primary else None,
                    turns if type(turns) is int else None, cli_id, transcripts.find(cli_id),
-                   primary.size if primary else None)
+                   primary.size if primary else None, unavailable)
 
 
 Batch = Callable[[list[Session]], None]
 BATCH_SIZE = 500
 
 
-def scan_org_folder(folder: str, account: str, org: str, root_real: str,
-                    transcripts: TranscriptIndex, on_batch: Batch | None = None) -> tuple[list[Session], float]:
-    """Every session in one ``<account>/<org>`` folder, and the newest mtime
-    seen.  ``on_batch`` gets them a few hundred at a time, as they are read."""
+def scan_org_folder(folder: str, account: str, org: str, root_real: str, transcripts: TranscriptIndex,
+                    on_batch: Batch | None = None) -> tuple[list[Session], float, set[str]]:
+    """Every session in one ``<account>/<org>`` folder, the newest mtime seen,
+    and the ids its tombstones name.  ``on_batch`` gets the sessions a few
+    hundred at a time, as they are read."""
     groups, tombstones = _group(folder)
     where = (folder, account, org)
     if on_batch is None:
@@ -234,7 +245,12 @@ def scan_org_folder(folder: str, account: str, org: str, root_real: str,
             sessions.extend(batch)
             on_batch(batch)
     newest = max((f.mtime for s in sessions for f in (s.json, s.tmp) if f is not None and f.mtime), default=0.0)
-    return sessions, newest
+    if not sessions:
+        try:  # an empty folder (all records wiped) is still the account's folder
+            newest = os.stat(extended(folder)).st_mtime
+        except OSError:
+            pass
+    return sessions, newest, tombstones
 
 
 def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.DirEntry[str]]:
@@ -292,17 +308,20 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex,
         return report, []
     sessions: list[Session] = []
     newest_by_account: dict[str, float] = {}
+    orgs: dict[str, dict[str, float]] = {}  # account -> org -> newest mtime
     for account in _subfolders(str(sessions_root), root_real, report.warnings):
         report.accounts.append(account.name)
         newest_by_account.setdefault(account.name, 0.0)
         for org in _subfolders(account.path, root_real, report.warnings):
             try:
-                found, newest = scan_org_folder(plain(org.path), account.name, org.name, root_real, transcripts,
-                                                on_batch)
+                found, newest, tombstones = scan_org_folder(plain(org.path), account.name, org.name, root_real,
+                                                            transcripts, on_batch)
             except OSError as exc:
                 report.warnings.append(f"could not list {plain(org.path)}: {exc.strerror or exc}")
                 continue
             sessions.extend(found)
+            report.tombstones |= tombstones
+            orgs.setdefault(account.name, {})[org.name] = newest
             newest_by_account[account.name] = max(newest_by_account[account.name], newest)
     active = read_last_account(data_dir.path)
     if active:
@@ -312,7 +331,24 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex,
         report.active_source = "newest"
     for session in sessions:
         session.active = session.account == report.active_account
+    report.diagnosis = mainlog.diagnose(locations.log_files(data_dir))
+    _choose_active_folder(report, orgs.get(report.active_account or "", {}))
     return report, sessions
+
+
+def _choose_active_folder(report: FolderReport, orgs: dict[str, float]) -> None:
+    """The active account's ``<org>`` folder: the one main.log says the app
+    last loaded, else the only one, else the most recently written."""
+    if not orgs or report.active_account is None:
+        return
+    loaded = report.diagnosis.loaded_from
+    if loaded and loaded[0] == report.active_account and loaded[1] in orgs:
+        report.active_org, report.active_folder_source = loaded[1], "main.log"
+    elif len(orgs) == 1:
+        report.active_org, report.active_folder_source = next(iter(orgs)), "only"
+    else:
+        report.active_org, report.active_folder_source = max(orgs, key=lambda o: orgs[o]), "newest"
+    report.active_folder = str(report.data_dir.sessions_path / report.active_account / report.active_org)
 
 
 @contextlib.contextmanager
@@ -342,5 +378,42 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
             report, found = scan_data_dir(data_dir, index, on_batch)
             folders.append(report)
             sessions.extend(found)
-    sessions.sort(key=lambda s: (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id))
-    return ScanResult(folders, sessions)
+    sessions.sort(key=_newest_first)
+    transcript_only, links = _transcripts_without_records(index, folders, sessions)
+    return ScanResult(folders, sessions, transcript_only, links)
+
+
+def _newest_first(s: Session) -> tuple:
+    return (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id)
+
+
+def _transcripts_without_records(index: TranscriptIndex, folders: list[FolderReport],
+                                 sessions: list[Session]) -> tuple[list[Session], list[backfill.Link]]:
+    """Every main transcript that no record in any account references and no
+    tombstone names (classes F and G), as transcript-only sessions; and the
+    records that lost their link to one of them (class H).  Only these
+    transcripts are read, and only at their head and tail."""
+    referenced = {s.cli_session_id for s in sessions if s.cli_session_id}
+    deleted = set().union(*(f.tombstones for f in folders)) if folders else set()
+    infos = []
+    for tid in index.session_ids():
+        if tid in referenced or tid in deleted:
+            continue
+        info = read_info(tid, index.paths[tid])
+        if info.has_conversation:  # a file with no user or assistant line is not a session
+            infos.append(info)
+    links = backfill.propose(sessions, infos)
+    linked = {link.transcript.id for link in links}
+    for link in links:
+        link.session.reasons = (*link.session.reasons, R.UNLINKED)
+    rows = [_transcript_session(info, info.id in linked) for info in infos]
+    rows.sort(key=_newest_first)
+    return rows, links
+
+
+def _transcript_session(info: TranscriptInfo, linked: bool) -> Session:
+    reasons = (R.NO_RECORD, R.LINK_PROPOSED) if linked else (R.NO_RECORD,)
+    return Session(info.id, TRANSCRIPT_ONLY, reasons, "", "", False, os.path.dirname(info.path), None, None,
+                   False, info.title, info.cwd, info.model, info.first_ms,
+                   info.last_ms if info.last_ms is not None else info.mtime * 1000, info.turns, info.id,
+                   info.path, info.size, False, info)

@@ -1,21 +1,52 @@
-"""Which Claude Code transcripts exist under ``~/.claude/projects``.
+"""Claude Code transcripts under ``~/.claude/projects``: which exist, and what
+each one's head and tail say about it.
 
 A record's ``cliSessionId`` is the only link to its conversation, stored as
 ``projects/<slug>/<cliSessionId>.jsonl``.  The slug is derived from the cwd
 and cannot be trusted (a moved or renamed folder changes it), so we list every
 project folder once and look the id up, instead of guessing the slug.
+
+Transcripts run from a few KB to hundreds of MB, and a user may have
+thousands (storage reference §7).  :func:`read_info` therefore reads a
+transcript's first and last 64 KB only, never the whole file: the head holds
+the cwd, the first time and the first user text; the tail holds the last time,
+the model and the latest title.  What lies between is counted only when the
+two ends cover the whole file, and the result says whether its turn count is
+exact or a lower bound.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from pathlib import Path
+import re
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from app.core.longpaths import extended
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_NOFOLLOW", 0))
+
+HEAD = 64 * 1024
+TAIL = 64 * 1024
+# A first line longer than HEAD (a pasted file) is read on to its end, up to this.
+LONGEST_LINE = 1024 * 1024
+_TITLE_LIMIT = 200
+
+# User text that is not something the user typed: slash-command wrappers and
+# the caveat the CLI puts before local command output.
+_NOT_TYPED = ("<command-name>", "<command-message>", "<local-command-stdout>", "<local-command-stderr>",
+              "Caveat: The messages below", "<system-reminder>")
 
 
 class TranscriptIndex:
     """A lazily built map from transcript id to its ``.jsonl`` path."""
 
-    def __init__(self, projects_dir: Path | None):
+    def __init__(self, projects_dir: os.PathLike[str] | str | None):
         self.projects_dir = projects_dir
         self._paths: dict[str, str] | None = None
 
@@ -24,26 +55,245 @@ class TranscriptIndex:
         if self.projects_dir is None:
             return paths
         try:
-            projects = list(os.scandir(self.projects_dir))
+            projects = sorted(os.scandir(self.projects_dir), key=lambda e: e.name)
         except OSError:
             return paths
         for project in projects:
             try:
-                if not project.is_dir():
+                if not project.is_dir(follow_symlinks=False):
                     continue
                 entries = list(os.scandir(project.path))
             except OSError:
                 continue
             for entry in entries:
                 name = entry.name
-                # agent-*.jsonl are subagent transcripts, never sessions of their own.
+                # agent-*.jsonl are subagent transcripts, never sessions of their
+                # own; <id>/subagents/ is a folder, so never listed here.
                 if name.endswith(".jsonl") and not name.startswith("agent-"):
                     paths.setdefault(name[:-6], entry.path)
         return paths
 
+    @property
+    def paths(self) -> dict[str, str]:
+        if self._paths is None:
+            self._paths = self._build()
+        return self._paths
+
     def find(self, transcript_id: str | None) -> str | None:
         if not transcript_id:
             return None
-        if self._paths is None:
-            self._paths = self._build()
-        return self._paths.get(transcript_id)
+        return self.paths.get(transcript_id)
+
+    def session_ids(self) -> list[str]:
+        """The ids of every main transcript (a session id is a UUID)."""
+        return [tid for tid in self.paths if _UUID.match(tid)]
+
+
+@dataclass
+class TranscriptInfo:
+    """What a transcript's head and tail say about its session."""
+
+    id: str
+    path: str
+    size: int
+    mtime: float
+    cwd: str | None = None
+    first_ms: float | None = None
+    last_ms: float | None = None
+    title: str | None = None
+    title_source: str | None = None  # custom-title, ai-title, summary, first message
+    turns: int = 0
+    turns_exact: bool = True  # False: only the head and tail were read; turns is a lower bound
+    messages: int = 0  # user and assistant lines seen
+    model: str | None = None
+    version: str | None = None
+    git_branch: str | None = None
+    bytes_read: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def has_conversation(self) -> bool:
+        return self.messages > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "size": self.size, "cwd": self.cwd,
+                "first_time": _iso(self.first_ms), "last_time": _iso(self.last_ms), "title": self.title,
+                "title_source": self.title_source, "turns": self.turns, "turns_exact": self.turns_exact,
+                "model": self.model, "problems": self.problems}
+
+
+def _iso(ms: float | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def parse_time(value: Any) -> float | None:
+    """Epoch ms for a transcript's ISO 8601 ``timestamp``."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.timestamp() * 1000
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def user_text(message: Any) -> str | None:
+    """The text a person typed in a user line, or None for a tool result, a
+    command wrapper or an image alone."""
+    if not isinstance(message, dict):
+        return None
+    content = message.get("content")
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        parts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"
+                 and isinstance(b.get("text"), str)]
+        text = "\n".join(parts)
+    else:
+        return None
+    text = text.strip()
+    if not text or text.startswith(_NOT_TYPED):
+        return None
+    return text
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _TITLE_LIMIT else text[: _TITLE_LIMIT - 1] + "…"
+
+
+class _Reader:
+    """Folds transcript lines, in file order, into a TranscriptInfo."""
+
+    def __init__(self, info: TranscriptInfo):
+        self.info = info
+        self.custom: str | None = None
+        self.ai: str | None = None
+        self.summary: str | None = None
+        self.first_text: str | None = None
+
+    def feed(self, lines: list[bytes]) -> None:
+        info = self.info
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+            except (ValueError, RecursionError):
+                continue  # a line cut by a crash, or garbage: the others still count
+            if not isinstance(line, dict):
+                continue
+            kind = line.get("type")
+            if kind == "custom-title" and isinstance(line.get("customTitle"), str):
+                self.custom = line["customTitle"]  # the latest one wins
+            elif kind == "ai-title" and isinstance(line.get("aiTitle"), str):
+                self.ai = line["aiTitle"]
+            elif kind == "summary" and isinstance(line.get("summary"), str):
+                self.summary = line["summary"]
+            if kind not in ("user", "assistant"):
+                continue
+            if line.get("isSidechain") is True:
+                continue
+            info.messages += 1
+            moment = parse_time(line.get("timestamp"))
+            if moment is not None:
+                info.first_ms = moment if info.first_ms is None else min(info.first_ms, moment)
+                info.last_ms = moment if info.last_ms is None else max(info.last_ms, moment)
+            if info.cwd is None and isinstance(line.get("cwd"), str) and line["cwd"]:
+                info.cwd = line["cwd"]
+            if isinstance(line.get("version"), str):
+                info.version = line["version"]
+            if isinstance(line.get("gitBranch"), str) and line["gitBranch"]:
+                info.git_branch = line["gitBranch"]
+            message = line.get("message")
+            if kind == "assistant":
+                model = message.get("model") if isinstance(message, dict) else None
+                if isinstance(model, str) and model and not model.startswith("<"):
+                    info.model = model  # "<synthetic>" marks an error the CLI made up
+            elif line.get("isMeta") is not True:
+                text = user_text(message)
+                if text is not None:
+                    info.turns += 1
+                    if self.first_text is None:
+                        self.first_text = text
+
+    def finish(self) -> TranscriptInfo:
+        info = self.info
+        for source, title in (("custom-title", self.custom), ("ai-title", self.ai), ("summary", self.summary),
+                              ("first message", self.first_text)):
+            if title and title.strip():
+                info.title, info.title_source = _one_line(title), source
+                break
+        return info
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """os.pread where there is one; Windows has none."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def _complete_lines(data: bytes, from_start: bool) -> list[bytes]:
+    """The whole lines in a slice of a file: a head loses its cut last line, a
+    tail its cut first line."""
+    if from_start:
+        end = data.rfind(b"\n")
+        return data[:end].split(b"\n") if end >= 0 else []
+    start = data.find(b"\n")
+    return data[start + 1:].split(b"\n") if start >= 0 else []
+
+
+def read_info(transcript_id: str, path: str) -> TranscriptInfo:
+    """What the head and tail of one transcript say.  Never raises for a bad
+    file: what went wrong is in ``problems``."""
+    info = TranscriptInfo(transcript_id, path, 0, 0.0)
+    reader = _Reader(info)
+    try:
+        fd = os.open(extended(path), _OPEN_FLAGS)
+    except OSError as exc:
+        info.problems.append(f"cannot be read: {exc.strerror or exc}")
+        return info
+    try:
+        st = os.fstat(fd)
+        info.size, info.mtime = st.st_size, st.st_mtime
+        if not stat.S_ISREG(st.st_mode):
+            info.problems.append("not a regular file")
+            return info
+        if st.st_size <= HEAD + TAIL:
+            data = _pread(fd, st.st_size + 1, 0)
+            info.bytes_read = len(data)
+            reader.feed(data.split(b"\n"))
+            if data and not data.endswith(b"\n"):
+                info.problems.append("its last line is cut short")
+            return reader.finish()
+        head = _pread(fd, HEAD, 0)
+        # A first line longer than HEAD holds the first message: read on to its end.
+        limit = min(LONGEST_LINE, st.st_size - TAIL)  # never into the tail: no line is counted twice
+        while b"\n" not in head and len(head) < limit:
+            more = _pread(fd, min(HEAD, limit - len(head)), len(head))
+            if not more:
+                break
+            head += more
+        tail = _pread(fd, TAIL, st.st_size - TAIL)
+        info.bytes_read = len(head) + len(tail)
+        reader.feed(_complete_lines(head, True))
+        reader.feed(_complete_lines(tail, False))
+        if not tail.endswith(b"\n"):
+            info.problems.append("its last line is cut short")
+        info.turns_exact = False
+        return reader.finish()
+    except OSError as exc:
+        info.problems.append(f"cannot be read: {exc.strerror or exc}")
+        return info
+    finally:
+        os.close(fd)

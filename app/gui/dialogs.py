@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,13 +21,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import backups, repair
+from app.core import adopt, backups, rebuild, repair
 from app.core import engine as E
 from app.gui.session_model import human_size
 
 ACTION_WORDS = {repair.PROMOTE: "Bring back", repair.REPLACE: "Replace with newer copy",
                 repair.NORMALIZE: "Fix and keep", repair.LEAVE: "Leave as is", repair.SKIP_DELETED: "Leave (deleted)",
-                repair.SKIP_LINK: "Leave (a link)", repair.NOTHING: "Nothing to do"}
+                repair.SKIP_LINK: "Leave (a link)", repair.NOTHING: "Nothing to do",
+                adopt.ADOPT: "Copy to active account", rebuild.REBUILD: "Make a new record",
+                rebuild.LINK: "Link its transcript"}
+
+
+class Words(NamedTuple):
+    """How the dialogs speak of one kind of plan."""
+
+    title: str  # the confirmation's window title
+    will: str  # "... will be repaired"
+    button: str  # the confirm button, with {n}
+    done: str  # the outcome word
+    finished: str  # the summary's window title
+    undo: str  # the summary's undo button
+    after: str  # what to do next
+
+
+WORDS = {
+    "repair": Words("Repair sessions", "will be repaired", "Repair {n}", "repaired", "Repair finished",
+                    "Undo this repair", "Start Claude Desktop again to see the repaired sessions in its sidebar."),
+    "adopt": Words("Move to the active account", "will be copied into the account Claude Desktop is signed in to "
+                   "(the originals stay where they are)", "Copy {n}", "copied", "Move finished", "Undo this move",
+                   "Start Claude Desktop again to see them in its sidebar."),
+    "rebuild": Words("Rebuild sessions", "will get a record made from their transcript, or their lost link back",
+                     "Rebuild {n}", "rebuilt", "Rebuild finished", "Undo this rebuild",
+                     "Start Claude Desktop again to see the rebuilt sessions in its sidebar."),
+}
 OUTCOME_WORDS = {E.DONE: "Repaired", E.IDENTICAL: "Already repaired", E.SOURCE_KEPT: "Repaired (copy kept)",
                  E.FAILED: "Failed", repair.SKIPPED: "Left as is", E.CANCELLED: "Cancelled",
                  repair.PLANNED: "Would be repaired"}
@@ -58,9 +85,10 @@ class ConfirmRepairDialog(QDialog):
     def __init__(self, plan: repair.Plan, backup_root: Path, parent: QWidget | None = None):
         super().__init__(parent)
         to_do = plan.to_do
-        self.setWindowTitle("Repair sessions")
+        words = WORDS.get(plan.kind, WORDS["repair"])
+        self.setWindowTitle(words.title)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"<b>{len(to_do)} session{'s' * (len(to_do) != 1)} will be repaired.</b> "
+        intro = QLabel(f"<b>{len(to_do)} session{'s' * (len(to_do) != 1)} {words.will}.</b> "
                        f"{len(plan.actions) - len(to_do)} will be left exactly as they are.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -69,13 +97,15 @@ class ConfirmRepairDialog(QDialog):
         self.table = _table(["What happens", "Session", "Why"], rows)
         layout.addWidget(self.table, 1)
         note = QLabel(f"Every file that is changed or removed is copied first to<br><code>"
-                      f"{html.escape(str(backup_root))}</code><br>and the repair can be undone from "
-                      "<i>Tools → Undo last repair</i>. Claude Desktop must stay closed until it is done.")
+                      f"{html.escape(str(backup_root))}</code>, each new file is recorded there, and all of it "
+                      "can be undone from <i>Tools → Undo last change</i>. Claude Desktop must stay closed until "
+                      "it is done.")
         note.setWordWrap(True)
         note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.repair_button = buttons.addButton(f"Repair {len(to_do)}", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.repair_button = buttons.addButton(words.button.format(n=len(to_do)),
+                                               QDialogButtonBox.ButtonRole.AcceptRole)
         self.repair_button.setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -88,13 +118,14 @@ class SummaryDialog(QDialog):
 
     OPEN_FOLDER, UNDO = 10, 11
 
-    def __init__(self, report: repair.Report, parent: QWidget | None = None):
+    def __init__(self, report: repair.Report, parent: QWidget | None = None, kind: str = "repair"):
         super().__init__(parent)
-        self.setWindowTitle("Repair finished")
+        words = WORDS.get(kind, WORDS["repair"])
+        self.setWindowTitle(words.finished)
         counts = report.summary()
         layout = QVBoxLayout(self)
         repaired = counts[E.DONE] + counts[E.SOURCE_KEPT]
-        parts = [f"<b>{repaired} repaired</b>", f"{counts[E.IDENTICAL]} already repaired",
+        parts = [f"<b>{repaired} {words.done}</b>", f"{counts[E.IDENTICAL]} already done",
                  f"{counts[repair.SKIPPED]} left as they are"]
         if counts[E.FAILED]:
             parts.append(f"<b style='color:#c8372d'>{counts[E.FAILED]} failed</b>")
@@ -104,8 +135,9 @@ class SummaryDialog(QDialog):
         layout.addWidget(self.headline)
         shown = [r for r in report.results if r.outcome != repair.SKIPPED] + \
                 [r for r in report.results if r.outcome == repair.SKIPPED]
+        outcome_words = {**OUTCOME_WORDS, E.DONE: words.done.capitalize()}
         self.table = _table(["Result", "Session", "Details"],
-                            [[OUTCOME_WORDS.get(r.outcome, r.outcome), r.title or r.id, r.detail] for r in shown])
+                            [[outcome_words.get(r.outcome, r.outcome), r.title or r.id, r.detail] for r in shown])
         layout.addWidget(self.table, 1)
         if report.backup_dir:
             where = QLabel(f"Backups of every file this repair touched are in<br><code>"
@@ -114,10 +146,10 @@ class SummaryDialog(QDialog):
             where.setWordWrap(True)
             layout.addWidget(where)
         if repaired:
-            layout.addWidget(QLabel("Start Claude Desktop again to see the repaired sessions in its sidebar."))
+            layout.addWidget(QLabel(words.after))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_button = QPushButton("Open backup folder")
-        self.undo_button = QPushButton("Undo this repair")
+        self.undo_button = QPushButton(words.undo)
         if report.backup_dir:
             buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
             self.open_button.clicked.connect(lambda: self.done(self.OPEN_FOLDER))
@@ -144,8 +176,8 @@ class BackupsDialog(QDialog):
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(label)
-        self.table = _table(["Made", "Status", "Sessions", "Files", "Size", "Run"],
-                            [[i.created[:19].replace("T", " "), i.status, str(i.sessions), str(i.files),
+        self.table = _table(["Made", "What", "Status", "Sessions", "Files", "Size", "Run"],
+                            [[i.created[:19].replace("T", " "), i.kind, i.status, str(i.sessions), str(i.files),
                               human_size(i.size), i.run_id] for i in self.infos])
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         layout.addWidget(self.table, 1)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, contents, locations, repair
+from app.core import adopt, backups, claude_process, contents, conversation, locations, rebuild, repair
 from app.core import engine as E
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
@@ -63,8 +63,19 @@ def check_claude(report: Report, check: ClaudeCheck) -> list:
     return check()
 
 
-def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None) -> repair.Plan:
-    return repair.plan(result, ids)
+PLANNERS = {"repair": repair.plan, "adopt": adopt.plan, "rebuild": rebuild.plan}
+
+
+def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kind: str = "repair") -> repair.Plan:
+    try:
+        return PLANNERS[kind](result, ids)
+    except repair.PlanError as exc:
+        raise UserFacingError(str(exc).capitalize() + ".") from None
+
+
+def read_page(report: Report, path: str, offset: int):
+    """(path, offset, Page): one page of a transcript, for the Conversation tab."""
+    return path, offset, conversation.read_page(path, offset)
 
 
 def _guard(check: ClaudeCheck) -> None:
@@ -84,7 +95,12 @@ def run_repair(report: Report, the_plan: repair.Plan, root: Path, engine: E.Engi
                 # An interrupted run was undone: the files the plan saw have
                 # changed back, so plan again over the same sessions.
                 result = scan(list(data_dirs), locations.transcripts_dir(data_dirs=list(data_dirs)))
-                the_plan = repair.plan(result, ids if ids is not None else [a.id for a in the_plan.actions])
+                planner = PLANNERS[the_plan.kind]
+                try:
+                    the_plan = planner(result, ids if ids is not None else [a.id for a in the_plan.actions])
+                except repair.PlanError as exc:
+                    raise UserFacingError(f"An interrupted run was undone first, and then: {exc}. "
+                                          "Nothing more was changed.") from None
 
             def progress(done: int, total: int, action: repair.Action) -> bool:
                 report((done, total, action.session.title or action.id))

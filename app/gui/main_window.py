@@ -41,11 +41,12 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core import autostart, backups, claude_process, demo, locations, repair, watcher
 from app.core import engine as E
-from app.core.records import STATUSES, ScanResult, summary_line
+from app.core import reasons as R
+from app.core.records import ScanResult, Session, summary_line
 from app.gui import jobs, resources
 from app.gui.dialogs import BackupsDialog, ConfirmRepairDialog, SummaryDialog
 from app.gui.preview import PreviewPane
-from app.gui.session_model import COL_CWD, COL_LAST, COL_TITLE, SessionFilter, SessionModel
+from app.gui.session_model import COL_CWD, COL_LAST, COL_TITLE, KINDS, SessionFilter, SessionModel, kind_word
 from app.gui.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,13 @@ HOW_IT_WORKS = """<h3>How Session Rescue works</h3>
 <p><b>Healthy</b> sessions load. <b>Orphaned</b> ones have a good copy that Claude Desktop does not
 read (the <code>.tmp</code>): they can be brought back. <b>Corrupt</b> ones have no copy that
 loads; they are left exactly as they are.</p>
-<p><b>Repair</b> shows its plan first. Each file it changes or removes is copied to the backup
-folder before anything happens, and <i>Tools → Undo last repair</i> puts every byte back.
+<p><b>Transcript only</b> rows are conversations in <code>~/.claude/projects</code> that no
+record points to (records wiped by a reinstall, or sessions started in the terminal).
+<b>Rebuild</b> makes a new record for each; a record that lost its link to a transcript gets
+the link back instead, with the evidence shown first. <b>Move to active account</b> copies
+sessions left under another account into the one Claude Desktop is signed in to.</p>
+<p>Every change shows its plan first. Each file it changes or removes is copied to the backup
+folder before anything happens, and <i>Tools → Undo last change</i> puts every byte back.
 Quit Claude Desktop fully first, including its tray icon: it keeps sessions in memory and
 would overwrite a repair.</p>"""
 
@@ -100,6 +106,7 @@ class MainWindow(QMainWindow):
         self._engine: E.Engine | None = None
         self._progress: QProgressDialog | None = None
         self._plan_ids: list[str] | None = None
+        self._plan_kind = "repair"
         self._was_ready = False
         self.first_rows_after: float | None = None  # seconds from scan start to the first rows shown
 
@@ -125,6 +132,14 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet("#banner { background: #fff3bf; color: #5c4400; padding: 8px;"
                                   " border-bottom: 1px solid #e0c060; }")
         self.banner.hide()
+        # What Claude Desktop's own log says about the lost sessions (main.log).
+        self.diagnosis = QLabel()
+        self.diagnosis.setObjectName("diagnosis")
+        self.diagnosis.setWordWrap(True)
+        self.diagnosis.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.diagnosis.setStyleSheet("#diagnosis { background: #e7f0fb; color: #1d3f66; padding: 6px 8px;"
+                                     " border-bottom: 1px solid #b5cdea; }")
+        self.diagnosis.hide()
 
         self.folder_combo = QComboBox()
         self.folder_combo.setMinimumContentsLength(24)
@@ -141,13 +156,13 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.toggles: dict[str, QToolButton] = {}
-        for status in STATUSES:
+        for status in KINDS:
             button = QToolButton()
             button.setCheckable(True)
             button.setChecked(True)
             button.setIcon(resources.icon(f"status-{status}"))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setToolTip(f"Show or hide {status} sessions")
+            button.setToolTip(f"Show or hide {kind_word(status).lower()} sessions")
             button.toggled.connect(lambda shown, s=status: self.proxy.set_status_shown(s, shown))
             self.toggles[status] = button
 
@@ -155,6 +170,14 @@ class MainWindow(QMainWindow):
         self.repair_selected_button.clicked.connect(self.repair_selected)
         self.repair_all_button = QPushButton("Repair &all…")
         self.repair_all_button.clicked.connect(self.repair_all)
+        self.adopt_button = QPushButton("&Move to active account…")
+        self.adopt_button.setToolTip("Copy the selected sessions of another account into the one Claude Desktop "
+                                     "is signed in to")
+        self.adopt_button.clicked.connect(self.adopt_selected)
+        self.rebuild_button = QPushButton("Re&build…")
+        self.rebuild_button.setToolTip("Make records for the selected transcripts, or link a record back to its "
+                                       "transcript")
+        self.rebuild_button.clicked.connect(self.rebuild_selected)
 
         self.model = SessionModel(self)
         self.proxy = SessionFilter(self)
@@ -176,7 +199,7 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header.setStretchLastSection(True)
-        for col, width in ((0, 110), (COL_TITLE, 260), (COL_LAST, 150), (COL_CWD, 200), (4, 130), (5, 80)):
+        for col, width in ((0, 130), (COL_TITLE, 250), (COL_LAST, 150), (COL_CWD, 200), (4, 130), (5, 80)):
             self.table.setColumnWidth(col, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -186,32 +209,36 @@ class MainWindow(QMainWindow):
 
         self.preview = PreviewPane()
         self.preview.show_all.connect(self._show_all)
+        self.preview.page_wanted.connect(self._read_page)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.preview)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
-        # Two rows, so that the window fits a small laptop screen: where the
-        # data is, then what is shown and what can be done with it.
+        # Three rows, so that the window fits a small laptop screen: where the
+        # data is, what is shown, and what can be done with it.
         where = QHBoxLayout()
         where.addWidget(folder_label)
         where.addWidget(self.folder_combo, 1)
         where.addWidget(self.browse_button)
         bar = QHBoxLayout()
-        self.search.setMinimumWidth(180)
+        self.search.setMinimumWidth(150)
         bar.addWidget(self.search, 1)
         for button in self.toggles.values():
             bar.addWidget(button)
-        bar.addSpacing(12)
-        bar.addWidget(self.repair_selected_button)
-        bar.addWidget(self.repair_all_button)
+        do = QHBoxLayout()
+        for button in (self.repair_selected_button, self.repair_all_button, self.adopt_button,
+                       self.rebuild_button):
+            do.addWidget(button)
+        do.addStretch(1)
 
         main = QWidget()
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(8, 8, 8, 0)
         main_layout.addLayout(where)
         main_layout.addLayout(bar)
+        main_layout.addLayout(do)
         main_layout.addWidget(self.splitter, 1)
 
         self.empty = QWidget()
@@ -242,6 +269,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.diagnosis)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("Starting…")
@@ -269,9 +297,11 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self.repair_selected_action = action(tools, "&Repair selected…", self.repair_selected, "Ctrl+R")
         self.repair_all_action = action(tools, "Repair &all…", self.repair_all, "Ctrl+Shift+R")
+        self.adopt_action = action(tools, "&Move selected to active account…", self.adopt_selected)
+        self.rebuild_action = action(tools, "Re&build selected…", self.rebuild_selected, "Ctrl+B")
         tools.addSeparator()
         action(tools, "&Backups…", self.show_backups)
-        self.undo_action = action(tools, "&Undo last repair…", lambda: self.undo(None))
+        self.undo_action = action(tools, "&Undo last change…", lambda: self.undo(None))
         action(tools, "Open &log folder", self.open_log_folder)
         settings_menu = self.menuBar().addMenu("&Settings")
         self.keep_repaired_action = QAction("&Keep my sessions repaired", self)
@@ -443,7 +473,9 @@ class MainWindow(QMainWindow):
         if generation != self._generation:
             return
         self._result = result
+        self.model.append(result.transcript_only)  # found after the records, from ~/.claude/projects
         self.model.resort()  # the final order; it also shows the active-account flags set at the end
+        self._show_diagnosis(result)
         self._update_counts()
         self._update_actions()
         took = time.perf_counter() - self._scan_started
@@ -459,6 +491,13 @@ class MainWindow(QMainWindow):
         if not self.proxy.rowCount():
             self._now_ready()
 
+    def _show_diagnosis(self, result: ScanResult) -> None:
+        sentences = [f.diagnosis.sentence() for f in result.folders]
+        shown = [s for s in sentences if s]
+        self.diagnosis.setText(" ".join(shown))
+        self.diagnosis.setToolTip("\n".join(p for f in result.folders for p in f.diagnosis.files))
+        self.diagnosis.setVisible(bool(shown))
+
     def _say(self, line: str) -> None:
         """The app's one line on its terminal, if it has one (a double-clicked
         Windows executable has none)."""
@@ -472,7 +511,7 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         counts = self.model.counts()
         for status, button in self.toggles.items():
-            button.setText(f"{status.capitalize()} {counts[status]}")
+            button.setText(f"{kind_word(status)} {counts[status]}")
 
     @Slot(str)
     def _on_search(self, text: str) -> None:
@@ -495,8 +534,27 @@ class MainWindow(QMainWindow):
         session = self.proxy.session_at(current.row())
         if session.id == self.preview.session_id:
             return
-        self.preview.show_session(session)
+        self.preview.show_session(session, self._link_of(session))
+        if not session.is_record:
+            self.preview_shown.emit(session.id)
+            return
         self.tasks.start(jobs.read_session, session, on_result=self._on_read, on_error=self._on_job_failed)
+
+    def _link_of(self, session: Session):
+        """The backfill proposal a record or a transcript is part of, if any."""
+        for link in self._result.links if self._result is not None else []:
+            if link.session is session or link.transcript.id == session.id and not session.is_record:
+                return link
+        return None
+
+    @Slot(str, int)
+    def _read_page(self, path: str, offset: int) -> None:
+        self.tasks.start(jobs.read_page, path, offset, on_result=self._on_page, on_error=self._on_job_failed)
+
+    @Slot(object)
+    def _on_page(self, payload) -> None:
+        path, _offset, page = payload
+        self.preview.show_page(path, page)
 
     @Slot(object)
     def _on_read(self, payload) -> None:
@@ -557,9 +615,12 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         ready = self._result is not None and not self._claude and not self._busy
-        has_selection = self.table.selectionModel().hasSelection()
-        for widget in (self.repair_selected_button, self.repair_selected_action):
-            widget.setEnabled(ready and has_selection)
+        chosen = self.selected_sessions() if ready else []
+        for widgets, ids in (((self.repair_selected_button, self.repair_selected_action), _repair_ids(chosen)),
+                             ((self.adopt_button, self.adopt_action), _adopt_ids(chosen)),
+                             ((self.rebuild_button, self.rebuild_action), _rebuild_ids(chosen))):
+            for widget in widgets:
+                widget.setEnabled(ready and bool(ids))
         for widget in (self.repair_all_button, self.repair_all_action):
             widget.setEnabled(ready)
         self.undo_action.setEnabled(not self._claude and not self._busy)
@@ -571,14 +632,24 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- repair
 
     def repair_selected(self) -> None:
-        chosen = self.selected_sessions()
-        if chosen:
-            self._plan([s.id for s in chosen])
+        ids = _repair_ids(self.selected_sessions())
+        if ids:
+            self._plan(ids)
 
     def repair_all(self) -> None:
         self._plan(None)
 
-    def _plan(self, ids: list[str] | None) -> None:
+    def adopt_selected(self) -> None:
+        ids = _adopt_ids(self.selected_sessions())
+        if ids:
+            self._plan(ids, "adopt")
+
+    def rebuild_selected(self) -> None:
+        ids = _rebuild_ids(self.selected_sessions())
+        if ids:
+            self._plan(ids, "rebuild")
+
+    def _plan(self, ids: list[str] | None, kind: str = "repair") -> None:
         if self._result is None or self._busy:
             return
         if self._claude:
@@ -587,8 +658,10 @@ class MainWindow(QMainWindow):
         self._busy = True
         self._update_actions()
         self._plan_ids = ids
+        self._plan_kind = kind
         self.status_label.setText("Making the plan…")
-        self.tasks.start(jobs.make_plan, self._result, ids, on_result=self._on_plan, on_error=self._on_job_failed)
+        self.tasks.start(jobs.make_plan, self._result, ids, kind, on_result=self._on_plan,
+                         on_error=self._on_job_failed)
 
     @Slot(object)
     def _on_plan(self, plan: repair.Plan) -> None:
@@ -596,9 +669,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if not plan.to_do:
             left = "\n".join(f"• {a.session.title or a.id}: {a.reason}" for a in plan.actions[:8])
-            QMessageBox.information(self, "Nothing to repair", "None of these sessions can be repaired:\n\n"
+            QMessageBox.information(self, "Nothing to do", "Nothing would change for these sessions:\n\n"
                                     + (left or "every session is healthy."))
-            self.status_label.setText("Nothing to repair.")
+            self.status_label.setText("Nothing to do.")
             return
         dialog = ConfirmRepairDialog(plan, self.backup_root, self)
         self.confirm_dialog = dialog  # reachable by tests
@@ -612,7 +685,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._engine = E.Engine()
         self._progress = QProgressDialog("Getting ready…", "Cancel", 0, len(plan.to_do), self)
-        self._progress.setWindowTitle("Repairing")
+        self._progress.setWindowTitle({"adopt": "Copying", "rebuild": "Rebuilding"}.get(plan.kind, "Repairing"))
         self._progress.setWindowModality(Qt.WindowModality.WindowModal)
         self._progress.setMinimumDuration(0)
         self._progress.setAutoClose(False)
@@ -640,7 +713,7 @@ class MainWindow(QMainWindow):
         if self._progress is not None and not self._progress.wasCanceled():
             self._progress.setMaximum(total)
             self._progress.setValue(done)
-            self._progress.setLabelText(f"Repairing {done + 1} of {total}: {title}")
+            self._progress.setLabelText(f"{self._progress.windowTitle()} {done + 1} of {total}: {title}")
 
     def _close_progress(self) -> None:
         if self._progress is not None:
@@ -656,10 +729,11 @@ class MainWindow(QMainWindow):
         self._engine = None
         self._update_actions()
         counts = report.summary()
-        self.status_label.setText(f"Repaired {counts[E.DONE] + counts[E.SOURCE_KEPT]}, failed {counts[E.FAILED]}.")
+        words = {"adopt": "Copied", "rebuild": "Rebuilt"}.get(self._plan_kind, "Repaired")
+        self.status_label.setText(f"{words} {counts[E.DONE] + counts[E.SOURCE_KEPT]}, failed {counts[E.FAILED]}.")
         self.repair_finished.emit(report)
         self.refresh()
-        dialog = SummaryDialog(report, self)
+        dialog = SummaryDialog(report, self, self._plan_kind)
         self.summary_dialog = dialog  # reachable by tests
         choice = dialog.exec()
         if choice == SummaryDialog.OPEN_FOLDER and report.backup_dir:
@@ -695,8 +769,9 @@ class MainWindow(QMainWindow):
                 return
             info = backups.describe(run)
             answer = QMessageBox.question(
-                self, "Undo repair", f"Put back every file the repair of {info.created[:19].replace('T', ' ')} "
-                f"changed ({info.sessions} session(s))? Files changed since then are kept as they are.")
+                self, f"Undo {info.kind}", f"Put back every file the {info.kind} of "
+                f"{info.created[:19].replace('T', ' ')} changed, and remove the files it made "
+                f"({info.sessions} session(s))? Files changed since then are kept as they are.")
             if answer != QMessageBox.StandardButton.Yes:
                 return
             run_id = run.run_id
@@ -766,12 +841,17 @@ class MainWindow(QMainWindow):
         session = self.proxy.session_at(index.row())
         menu = QMenu(self)
         menu.addAction("Open containing folder", lambda: self._open_path(Path(session.folder)))
-        path = (session.json or session.tmp).path if (session.json or session.tmp) else session.folder
+        path = ((session.json or session.tmp).path if (session.json or session.tmp) else
+                session.transcript_path or session.folder)
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
         menu.addAction("Copy session id", lambda: QGuiApplication.clipboard().setText(session.id))
         menu.addSeparator()
         repair_here = menu.addAction("Repair…", self.repair_selected)
         repair_here.setEnabled(self.repair_selected_button.isEnabled())
+        adopt_here = menu.addAction("Move to active account…", self.adopt_selected)
+        adopt_here.setEnabled(self.adopt_button.isEnabled())
+        rebuild_here = menu.addAction("Rebuild…", self.rebuild_selected)
+        rebuild_here.setEnabled(self.rebuild_button.isEnabled())
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _open_path(self, path: Path) -> None:
@@ -790,3 +870,15 @@ class MainWindow(QMainWindow):
                           f"<h3>Session Rescue {__version__}</h3><p>Brings back Claude Desktop's lost Code "
                           "sessions, without ever losing a byte.</p><p>Backups: <code>"
                           f"{html.escape(str(self.backup_root))}</code></p>")
+
+
+def _repair_ids(chosen: list[Session]) -> list[str]:
+    return [s.id for s in chosen if s.is_record]
+
+
+def _adopt_ids(chosen: list[Session]) -> list[str]:
+    return [s.id for s in chosen if s.is_record and not s.active]
+
+
+def _rebuild_ids(chosen: list[Session]) -> list[str]:
+    return [s.id for s in chosen if not s.is_record or R.UNLINKED in s.reasons]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import reasons as R
+from app.core.backfill import Link
 from app.core.contents import FileView
+from app.core.conversation import Page
 from app.core.records import Session
+from app.gui.conversation_view import ConversationView
 from app.gui.json_highlighter import JsonHighlighter, is_dark
 from app.gui.session_model import friendly_time, human_size
 
@@ -131,10 +134,39 @@ class DiffView(QWidget):
         self.right.verticalScrollBar().valueChanged.connect(self.left.verticalScrollBar().setValue)
 
 
+def _record_rows(s: Session) -> list[tuple[str, str]]:
+    account = s.account + (" (active)" if s.active else
+                           " (not the active account: Move to active account… copies it there)")
+    return [("Session id", s.id), ("Folder (cwd)", s.cwd or "unknown"),
+            ("Created", friendly_time(s.created_at_ms)), ("Last activity", friendly_time(s.last_activity_ms)),
+            ("Model", s.model or "unknown"),
+            ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns)),
+            ("Transcript", "found: " + s.transcript_path if s.transcript_path else
+             "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else
+                            " (the record does not name one)")),
+            ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"),
+            ("Size", human_size(s.size)), ("Account", account)]
+
+
+def _transcript_rows(s: Session) -> list[tuple[str, str]]:
+    info = s.transcript
+    assert info is not None
+    turns = str(info.turns) if info.turns_exact else f"at least {info.turns} (only its start and end were read)"
+    return [("Transcript id", s.id), ("Folder (cwd)", info.cwd or "unknown"),
+            ("First message", friendly_time(info.first_ms)), ("Last message", friendly_time(info.last_ms)),
+            ("Model", info.model or "unknown"), ("Turns", turns),
+            ("Title from", info.title_source or "nothing (no title found)"),
+            ("File", info.path), ("Size", human_size(info.size)),
+            ("Status", "transcript only: no session record points to it, so Claude Desktop's sidebar does not "
+                       "list it. Rebuild… makes a record for it.")]
+
+
 class PreviewPane(QWidget):
-    """The header of the selected session and one tab per file."""
+    """The header of the selected session, one tab per file, and the
+    conversation in its transcript."""
 
     show_all = Signal(str)  # "json" or "tmp"
+    page_wanted = Signal(str, int)  # a Conversation tab wants (transcript path, byte offset)
 
     def __init__(self):
         super().__init__()
@@ -150,37 +182,76 @@ class PreviewPane(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         layout.addWidget(self.tabs, 1)
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.session_id: str | None = None
+        self.transcript_path: str | None = None
+        self.conversation: ConversationView | None = None
         self.clear()
 
     def clear(self, message: str = "Select a session to see what is in it.") -> None:
         self.session_id = None
+        self.transcript_path = None
         self.header.setText(f"<i>{html.escape(message)}</i>")
-        self.tabs.clear()
+        self._clear_tabs()
 
-    def show_session(self, s: Session) -> None:
-        """The header at once; the files follow when read (show_views)."""
+    def _clear_tabs(self) -> None:
+        self.conversation = None
+        while self.tabs.count():
+            widget = self.tabs.widget(0)
+            self.tabs.removeTab(0)
+            widget.deleteLater()
+
+    def show_session(self, s: Session, link: Link | None = None) -> None:
+        """The header at once; the files follow when read (show_views).
+        ``link``: the backfill proposal this session is part of, if any."""
         self.session_id = s.id
-        rows = [("Session id", s.id), ("Folder (cwd)", s.cwd or "unknown"),
-                ("Created", friendly_time(s.created_at_ms)), ("Last activity", friendly_time(s.last_activity_ms)),
-                ("Model", s.model or "unknown"),
-                ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns)),
-                ("Transcript", "found: " + s.transcript_path if s.transcript_path else
-                 "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else "")),
-                ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"),
-                ("Size", human_size(s.size)), ("Account", s.account + (" (active)" if s.active else ""))]
+        self.transcript_path = s.transcript_path
+        rows = _transcript_rows(s) if s.transcript is not None else _record_rows(s)
+        if link is not None:
+            if s.is_record:
+                rows.append(("Its transcript", f"probably {link.transcript.path} (Rebuild… links it back)"))
+            else:
+                rows.append(("Its record", f"probably {link.session.id}, “{link.session.title or '(no title)'}”, "
+                                           "which lost its link (Rebuild… links it back instead of making a "
+                                           "second record)"))
+            rows.append(("Evidence", "; ".join(link.evidence)))
         table = "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
                         f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         title = html.escape(s.title or "(no title)")
         self.header.setText(f"<p style='font-size:large'><b>{title}</b></p><table>{table}</table>")
-        self.tabs.clear()
-        self.tabs.addTab(QLabel("Reading the files…"), "…")
+        self._clear_tabs()
+        if s.is_record:
+            self.tabs.addTab(QLabel("Reading the files…"), "…")
+        else:
+            self._add_conversation()
+
+    def _add_conversation(self) -> None:
+        if not self.transcript_path:
+            return
+        self.conversation = ConversationView(self.transcript_path)
+        self.conversation.page_wanted.connect(self.page_wanted)
+        self.tabs.addTab(self.conversation, "Conversation")
+        if self.tabs.currentWidget() is self.conversation:
+            self.conversation.start()
+
+    @Slot(int)
+    def _tab_shown(self, index: int) -> None:
+        # Lazily: a transcript is read only once its tab is looked at.
+        if self.conversation is not None and self.tabs.widget(index) is self.conversation:
+            self.conversation.start()
+
+    def show_page(self, path: str, page: Page) -> None:
+        if self.conversation is not None and self.conversation.path == path:
+            self.conversation.add_page(page)
+
+    def conversation_tab(self) -> ConversationView | None:
+        return self.conversation
 
     def show_views(self, session_id: str, views: dict[str, FileView],
                    diff: list[tuple[str | None, str | None, str]] | None) -> None:
         if session_id != self.session_id:
             return  # the user has moved on
-        self.tabs.clear()
+        self._clear_tabs()
         for kind in ("json", "tmp"):
             view = views.get(kind)
             if view is None:
@@ -192,6 +263,7 @@ class PreviewPane(QWidget):
             self.tabs.addTab(DiffView(diff), "Difference")
         if not views:
             self.tabs.addTab(QLabel("This session has no files left."), "–")
+        self._add_conversation()
 
     def show_full(self, session_id: str, view: FileView) -> None:
         if session_id != self.session_id:

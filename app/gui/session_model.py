@@ -18,12 +18,18 @@ from PySide6.QtGui import QFont, QIcon
 
 from app.core import reasons as R
 from app.core import records
-from app.core.records import STATUSES, Session
+from app.core.records import STATUSES, TRANSCRIPT_ONLY, Session
 from app.gui import resources
 
 COL_STATUS, COL_TITLE, COL_LAST, COL_CWD, COL_ACCOUNT, COL_SIZE, COL_REASONS = range(7)
 HEADERS = ("Status", "Title", "Last activity", "Folder (cwd)", "Account", "Size", "Reasons")
 SESSION_ROLE = Qt.ItemDataRole.UserRole + 1
+KINDS = (*STATUSES, TRANSCRIPT_ONLY)  # the three record statuses and the fourth kind
+KIND_WORDS = {TRANSCRIPT_ONLY: "Transcript only"}
+
+
+def kind_word(kind: str) -> str:
+    return KIND_WORDS.get(kind, kind.capitalize())
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -59,7 +65,7 @@ class SessionModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Session] = []
         self._sort: tuple[int, Qt.SortOrder] = (COL_LAST, Qt.SortOrder.DescendingOrder)
-        self._icons = {status: resources.icon(f"status-{status}") for status in STATUSES}
+        self._icons = {status: resources.icon(f"status-{status}") for status in KINDS}
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -104,7 +110,7 @@ class SessionModel(QAbstractTableModel):
         return list(self._rows)
 
     def counts(self) -> dict[str, int]:
-        out = {status: 0 for status in STATUSES}
+        out = {status: 0 for status in KINDS}
         for s in self._rows:
             out[s.status] += 1
         return out
@@ -144,7 +150,7 @@ class SessionModel(QAbstractTableModel):
     @staticmethod
     def _text(s: Session, col: int) -> str:
         if col == COL_STATUS:
-            return s.status.capitalize()
+            return kind_word(s.status)
         if col == COL_TITLE:
             return s.title or "(no title)"
         if col == COL_LAST:
@@ -152,7 +158,9 @@ class SessionModel(QAbstractTableModel):
         if col == COL_CWD:
             return s.cwd or ""
         if col == COL_ACCOUNT:
-            return s.account[:8] + (" (active)" if s.active else "")
+            if not s.is_record:
+                return "no record"
+            return s.account[:8] + (" (active)" if s.active else " (other)")
         if col == COL_SIZE:
             return human_size(s.size)
         return ", ".join(s.reasons)
@@ -165,7 +173,7 @@ class SessionModel(QAbstractTableModel):
         if col == COL_SIZE:
             return s.size if s.size is not None else -1
         if col == COL_STATUS:
-            return STATUSES.index(s.status)
+            return KINDS.index(s.status)
         return SessionModel._text(s, col).casefold()
 
     @staticmethod
@@ -173,7 +181,11 @@ class SessionModel(QAbstractTableModel):
         if col == COL_REASONS or col == COL_STATUS:
             return "\n".join(f"{code}: {R.describe(code)}" for code in s.reasons) or "loads in Claude Desktop"
         if col == COL_ACCOUNT:
-            return f"account {s.account}, organisation {s.org}" + (" (the active account)" if s.active else "")
+            if not s.is_record:
+                return "a transcript that no session record points to"
+            return f"account {s.account}, organisation {s.org}" + (
+                " (the active account)" if s.active else
+                " (not the account Claude Desktop is signed in to: Move to active account… copies it there)")
         if col == COL_TITLE:
             return s.id
         return None
@@ -186,7 +198,7 @@ class SessionFilter(QSortFilterProxyModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._statuses = set(STATUSES)
+        self._statuses = set(KINDS)
         self._needle = ""
         self.setDynamicSortFilter(True)
 

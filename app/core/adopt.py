@@ -1,0 +1,120 @@
+"""Bring sessions left under another account into the active one (class E).
+
+Claude Desktop lists only the records in the ``<account>/<org>`` folder of the
+account it is signed in to.  After an account switch, a phantom sign-in or a
+plan migration, sessions sit in a folder the app no longer reads (storage
+reference §6, class E).  Adopting one *copies* its record into the active
+folder through the engine; the original stays where it was, so adopting can
+never lose it, and undo removes the copy.
+
+Skipped, and said so:
+
+* a session deleted in the app (a tombstone names it, in any folder);
+* an id already in the active folder: identical bytes need nothing; a
+  different copy is kept as it is, both copies stay, and the plan says so;
+* a record whose ``cliSessionId`` another record in the active folder already
+  has (the app would show one conversation twice);
+* links, and sessions with no copy that loads.
+
+A session whose only good copy is a ``.tmp``, or whose record needs only the
+normalisation that ``repair`` does, is adopted as the fixed ``.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from app.core import engine as E
+from app.core import fsops, repair
+from app.core.backups import FileChange, Snapshot
+from app.core.records import FolderReport, ScanResult, Session
+from app.core.repair import LEAVE, NOTHING, SKIP_DELETED, SKIP_LINK, Action, Plan, PlanError, bare_id
+
+ADOPT = "adopt"
+
+
+def other_account_sessions(scan: ScanResult) -> list[Session]:
+    return [s for s in scan.sessions if not s.active]
+
+
+def _tombstoned(session: Session, folder: FolderReport) -> bool:
+    names = folder.tombstones
+    return session.tombstoned or session.id in names or (session.cli_session_id or "") in names
+
+
+def plan_session(session: Session, folder: FolderReport | None, in_active: dict[tuple[str, str], Session],
+                 cli_in_active: dict[tuple[str, str], Session], planned: dict[str, str]) -> Action:
+    """What adopting one session does.  ``in_active``: the active folder's
+    sessions by id; ``cli_in_active``: by cliSessionId; ``planned``: the
+    target paths already claimed in this plan, with their new bytes' hash."""
+    if session.active:
+        return Action(session, NOTHING, "already in the active account")
+    if folder is None or folder.active_folder is None:
+        return Action(session, LEAVE, "no folder of the active account was found to copy it into "
+                                      "(open Claude Desktop once, signed in, so it makes one)")
+    if _tombstoned(session, folder):
+        return Action(session, SKIP_DELETED, "deleted in Claude Desktop (a tombstone exists); never brought back")
+    link = repair.link_problem(session)
+    if link:
+        return Action(session, SKIP_LINK, f"{link}; links are never followed or copied")
+    found = repair.candidates(session)
+    if not found:
+        return Action(session, LEAVE, "no copy of this session loads; it was left where it is")
+    best = max(found, key=lambda c: (c.last_ms, c.rank))
+    try:
+        if best.fixed is not None:
+            data = best.fixed.data
+            sha, size = fsops.sha256_bytes(data), len(data)
+        else:
+            data = None
+            sha, size = fsops.sha256_file(best.file.path)
+    except OSError as exc:
+        return Action(session, LEAVE, f"could not read it ({fsops.describe_error(exc)}); left where it is")
+    target = os.path.join(folder.active_folder, session.id + ".json")
+    there = in_active.get((folder.active_folder, bare_id(session.id)))
+    if there is not None or target in planned:
+        current = planned.get(target)
+        if current is None and there is not None and there.json is not None:
+            try:
+                current = fsops.sha256_file(there.json.path)[0]
+            except OSError:
+                current = None
+        if current == sha:
+            return Action(session, NOTHING, "an identical copy is already in the active account")
+        return Action(session, LEAVE, "a different copy of this session is already in the active account; "
+                                      "both were kept as they are")
+    same_link = cli_in_active.get((folder.active_folder, session.cli_session_id or ""))
+    if same_link is not None:
+        return Action(session, LEAVE, f"the active account already has {same_link.id} for the same conversation; "
+                                      "a second record would show it twice, so both were kept as they are")
+    planned[target] = sha
+    after = Snapshot(sha, size)
+    if data is None:
+        item = E.Item(E.COPY, target, source=best.file.path, source_sha256=sha)
+        where = "its .tmp copy" if best.file is session.tmp else "its record"
+    else:
+        item = E.Item(E.WRITE, target, data=data)
+        where = f"its record, fixed ({'; '.join(best.fixed.notes)})" if best.fixed else "its record"
+    reason = (f"copies {where} into the active account ({folder.active_account}/{folder.active_org}); "
+              "the original stays where it is")
+    return Action(session, ADOPT, reason, (FileChange(target, None, after),), (item,))
+
+
+def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
+    """Adopt every session of another account, or the ones named."""
+    wanted = None if ids is None else {bare_id(i) for i in ids}
+    chosen = scan.sessions if wanted is not None else other_account_sessions(scan)
+    if wanted is not None:
+        unknown = sorted(wanted - {bare_id(s.id) for s in scan.sessions})
+        if unknown:
+            raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
+                                                                    if len(unknown) > 1 else ""))
+        chosen = [s for s in scan.sessions if bare_id(s.id) in wanted]
+    actives = {f.active_folder for f in scan.folders if f.active_folder}
+    in_active = {(s.folder, bare_id(s.id)): s for s in scan.sessions if s.folder in actives}
+    cli_in_active = {(s.folder, s.cli_session_id): s for s in scan.sessions
+                     if s.folder in actives and s.cli_session_id}
+    planned: dict[str, str] = {}
+    actions = [plan_session(s, scan.folder_of(s), in_active, cli_in_active, planned) for s in chosen]
+    return Plan(actions, [f.data_dir.path for f in scan.folders], kind=ADOPT)

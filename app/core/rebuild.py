@@ -1,0 +1,214 @@
+"""Give a transcript without a record a new record, or a record its lost link.
+
+Two things bring a conversation back into the sidebar (storage reference §6):
+
+* **rebuild** (classes F and G): a transcript that no record references gets
+  a new ``local_<uuid4>.json`` in the active folder, made from what the
+  transcript's head and tail say;
+* **link** (class H): a record that lost its ``cliSessionId`` gets it back,
+  when one transcript matches it (see :mod:`app.core.backfill`).  A transcript
+  that matches such a record is linked, never rebuilt: a second record would
+  list the conversation twice.
+
+Both are opt-in: nothing here runs unless a person asks for it, and the plan,
+with its evidence, is shown first.  Both go through :func:`repair.execute`, so
+they are backed up, journaled and undone like every repair.
+
+A rebuilt record holds the fields the issue names, taken from the transcript.
+The others are taken *by shape* from the newest healthy record in the same
+folder (the app's version decides which fields exist): a list becomes ``[]``,
+an object ``{}``, a flag ``false``, a null stays null; strings and numbers are
+never copied, because they are another session's values (a permission mode,
+a branch).  Without such a record, sensible defaults are used.  Each new
+record is checked against Claude Desktop's loader rules before it is planned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from app.core import backfill, fsops, jsjson, loader, repair
+from app.core import engine as E
+from app.core.backups import FileChange, Snapshot
+from app.core.records import HEALTHY, FolderReport, ScanResult, Session
+from app.core.repair import LEAVE, Action, Plan, PlanError, bare_id
+from app.core.transcripts import TranscriptInfo
+
+REBUILD, LINK = "rebuild", "link"
+
+# Fields that belong to one session: never taken from another record.
+PER_SESSION = frozenset({
+    "sessionId", "cliSessionId", "cwd", "originCwd", "createdAt", "lastActivityAt", "lastFocusedAt", "title",
+    "titleSource", "isArchived", "completedTurns", "model", "transcriptUnavailable", "branch", "worktreePath",
+    "worktreeName", "sourceBranch", "prNumber", "forkedFrom", "userSelectedFolders", "enabledMcpTools",
+    "starred", "isStarred", "leasedBy",
+})
+DEFAULTS: dict[str, Any] = {"isArchived": False, "effort": "default", "permissionMode": "default",
+                            "remoteMcpServersConfig": []}
+UNTITLED = "Recovered session"
+
+
+def _shape(value: Any) -> tuple[bool, Any]:
+    """(keep?, value) for a field taken by shape from another record."""
+    if isinstance(value, bool):
+        return True, False
+    if isinstance(value, list):
+        return True, []
+    if isinstance(value, dict):
+        return True, {}
+    if value is None:
+        return True, None
+    return False, None
+
+
+def record_for(info: TranscriptInfo, session_id: str, template: dict[str, Any] | None) -> dict[str, Any]:
+    """A new record for the transcript ``info`` (see module doc)."""
+    created = int(info.first_ms if info.first_ms is not None else info.mtime * 1000)
+    last = max(created, int(info.last_ms if info.last_ms is not None else created))
+    record: dict[str, Any] = {
+        "sessionId": session_id, "cliSessionId": info.id, "cwd": info.cwd, "originCwd": info.cwd,
+        "createdAt": created, "lastActivityAt": last,
+        "title": info.title or UNTITLED, "titleSource": "user" if info.title_source == "custom-title" else "auto",
+        "isArchived": False, "completedTurns": info.turns,
+    }
+    if info.model:
+        record["model"] = info.model
+    record.update({k: v for k, v in DEFAULTS.items() if k not in record})
+    for name, value in (template or {}).items():
+        if name in record or name in PER_SESSION:
+            if name == "lastFocusedAt":
+                record[name] = last  # a timestamp of this session, not the template's
+            continue
+        keep, shaped = _shape(value)
+        if keep:
+            record[name] = shaped
+    return record
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    """The bytes the app itself writes: minified UTF-8 JSON, no BOM."""
+    return jsjson.stringify(record)
+
+
+def template_in(scan: ScanResult, folder: str) -> dict[str, Any] | None:
+    """The fields of the newest healthy record in ``folder``, for its shape."""
+    healthy = [s for s in scan.sessions if s.folder == folder and s.status == HEALTHY and s.json is not None
+               and s.json.loadable and not s.json.is_link]
+    for session in healthy:  # scan order is newest first
+        data = repair.read_small(session.json.path, 16 << 20)
+        if data is None:
+            continue
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def target_folder(scan: ScanResult) -> FolderReport:
+    """The one data folder whose active ``<account>/<org>`` gets new records."""
+    folders = [f for f in scan.folders if f.active_folder]
+    if not folders:
+        raise PlanError("no session folder of the signed-in account was found; open Claude Desktop once, "
+                        "signed in, so that it makes one, then try again")
+    if len({f.active_folder for f in folders}) > 1:
+        raise PlanError("several Claude data folders were found; choose the one Claude Desktop uses with "
+                        "--data-dir")
+    return folders[0]
+
+
+def _rebuild_action(session: Session, folder: FolderReport, template: dict[str, Any] | None) -> Action:
+    info = session.transcript
+    assert info is not None and folder.active_folder is not None
+    if not info.cwd:
+        return Action(session, LEAVE, "its transcript does not say which folder the session ran in, so a record "
+                                      "cannot be made for it")
+    session_id = f"local_{uuid.uuid4()}"
+    data = encode(record_for(info, session_id, template))
+    verdict = loader.check_bytes(data, session_id)
+    if not verdict.loadable or set(verdict.problems):
+        return Action(session, LEAVE, f"the record made for it would not load ({verdict.detail or verdict.problems})"
+                                      "; nothing was written")
+    target = os.path.join(folder.active_folder, session_id + ".json")
+    after = Snapshot(fsops.sha256_bytes(data), len(data))
+    turns = f"{info.turns}" if info.turns_exact else f"at least {info.turns}"
+    reason = (f"a new record {session_id} is made from the transcript ({turns} turn(s); title from its "
+              f"{info.title_source or 'default'})" + ("" if template else "; no healthy record to take the shape "
+                                                      "from, so defaults are used"))
+    return Action(session, REBUILD, reason, (FileChange(target, None, after),), (E.Item(E.WRITE, target, data=data),))
+
+
+def linked_bytes(data: bytes, transcript_id: str) -> bytes | None:
+    """A record's bytes with ``cliSessionId`` set and ``transcriptUnavailable``
+    dropped; None if that cannot be done without changing anything else."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    value["cliSessionId"] = transcript_id
+    value.pop("transcriptUnavailable", None)
+    try:
+        return encode(value)
+    except (ValueError, RecursionError):  # a NaN the lenient parser let through
+        return None
+
+
+def _link_action(link: backfill.Link) -> Action:
+    record = link.session
+    if record.json is None or record.json.is_link:
+        return Action(record, LEAVE, "its record is not a plain file; left as it is")
+    data = repair.read_small(record.json.path)
+    new = linked_bytes(data, link.transcript.id) if data is not None else None
+    if new is None or not loader.check_bytes(new, record.id).loadable:
+        return Action(record, LEAVE, "its record could not be rewritten safely; left as it is")
+    before = repair.snapshot(record.json.path)
+    if before.sha256 != fsops.sha256_bytes(data):
+        return Action(record, LEAVE, "its record changed while it was read; scan again")
+    after = Snapshot(fsops.sha256_bytes(new), len(new))
+    reason = (f"links it to transcript {link.transcript.id} (cliSessionId was "
+              f"{'null' if record.cli_session_id is None else record.cli_session_id}"
+              f"{', transcriptUnavailable is dropped' if record.transcript_unavailable else ''}): "
+              + "; ".join(link.evidence))
+    item = E.Item(E.WRITE, record.json.path, data=new, target_sha256=before.sha256)
+    return Action(record, LINK, reason, (FileChange(record.json.path, before, after),), (item,))
+
+
+def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
+    """Rebuild every transcript-only session and link every record that lost
+    its transcript, or only the ones named (a transcript id, or for a link
+    either the record's id or the transcript's)."""
+    links_by_transcript = {link.transcript.id: link for link in scan.links}
+    links_by_record = {bare_id(link.session.id): link for link in scan.links}
+    chosen = list(scan.transcript_only)
+    if ids is not None:
+        wanted = {bare_id(i) for i in ids}
+        known = {bare_id(s.id) for s in scan.transcript_only} | set(links_by_record)
+        unknown = sorted(wanted - known)
+        if unknown:
+            records = {bare_id(s.id) for s in scan.sessions}
+            hint = (" (it is a record, and its transcript link is not missing)" if unknown[0] in records
+                    else "")
+            raise PlanError(f"no transcript without a record, and no record missing its transcript, is "
+                            f"{unknown[0]}{hint}")
+        chosen = [s for s in scan.transcript_only
+                  if bare_id(s.id) in wanted or (s.id in links_by_transcript
+                                                 and bare_id(links_by_transcript[s.id].session.id) in wanted)]
+    folder = target_folder(scan) if any(s.id not in links_by_transcript for s in chosen) else None
+    template = template_in(scan, folder.active_folder) if folder and folder.active_folder else None
+    actions = []
+    for session in chosen:
+        link = links_by_transcript.get(session.id)
+        if link is not None:
+            actions.append(_link_action(link))
+        else:
+            assert folder is not None
+            actions.append(_rebuild_action(session, folder, template))
+    return Plan(actions, [f.data_dir.path for f in scan.folders], kind=REBUILD)

@@ -1,0 +1,201 @@
+"""The window's part of bringing back what the sidebar lost: transcripts
+without records, the conversation itself, other accounts, and main.log."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextCursor
+
+from app.core import conversation as C
+from app.core import demo, locations
+from app.core.records import TRANSCRIPT_ONLY
+from conftest import T0, DataFolder, dump, files_only, record, snapshot
+from test_gui import answer_dialog, click_row, demo_dir, open_window, select
+from test_transcripts import CWD, conversation, padding_line, write_transcript
+
+
+def select_id(qtbot, window, session_id: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    for row in range(window.proxy.rowCount()):
+        if window.proxy.session_at(row).id == session_id:
+            click_row(qtbot, window, row, modifier)
+            return
+    raise AssertionError(f"no row {session_id}")
+
+
+def click_text(qtbot, browser, text: str) -> None:
+    """Click the words ``text`` in a QTextBrowser, as a person would."""
+    cursor = browser.document().find(text)
+    assert not cursor.isNull(), f"{text!r} is not shown"
+    cursor.setPosition(cursor.selectionStart() + 2, QTextCursor.MoveMode.MoveAnchor)
+    browser.setTextCursor(cursor)
+    browser.ensureCursorVisible()
+    point = browser.cursorRect(cursor).center()
+    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+
+
+def test_the_header_says_what_main_log_says(demo_window):
+    window, _ = demo_window
+    assert window.diagnosis.isVisible()
+    assert window.diagnosis.text().startswith(
+        "Claude Desktop failed to save sessions 5 times since 2 November 2026 (last on 20 November 2026)")
+    assert "MSIX rename bug" in window.diagnosis.text()
+
+
+def test_a_transcript_without_a_record_is_listed_with_what_its_ends_say(qtbot, demo_window):
+    window, _ = demo_window
+    select(qtbot, window, "Full-text search for orders")
+    session = window.preview_session = window.proxy.session_at(window.table.currentIndex().row())
+    assert session.status == TRANSCRIPT_ONLY
+    header = window.preview.header.text()
+    for words in ("transcript only", "D:\\work\\billing-api", "custom-title", "claude-opus-5", "Rebuild"):
+        assert words in header, words
+    tabs = window.preview.tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Conversation"]
+    view = window.preview.conversation
+    qtbot.waitUntil(lambda: view.done, timeout=30_000)
+    assert "Add full-text search to the orders endpoint" in view.browser.toPlainText()
+    assert window.rebuild_button.isEnabled() and not window.adopt_button.isEnabled()
+    assert not window.repair_selected_button.isEnabled()
+
+
+def test_the_conversation_is_read_only_when_its_tab_is_opened_and_tools_open_on_a_click(qtbot, demo_window):
+    window, _ = demo_window
+    select(qtbot, window, "Fix flaky checkout test")
+    tabs = window.preview.tabs
+    names = [tabs.tabText(i) for i in range(tabs.count())]
+    assert names == [".json", "Conversation"] and tabs.currentIndex() == 0
+    view = window.preview.conversation
+    qtbot.wait(200)
+    assert view.messages == [] and not view.loading  # nothing read yet
+    tab_bar = tabs.tabBar()
+    qtbot.mouseClick(tab_bar, Qt.MouseButton.LeftButton, pos=tab_bar.tabRect(1).center())
+    qtbot.waitUntil(lambda: view.done and bool(view.messages), timeout=30_000)
+    text = view.browser.toPlainText()
+    assert "You" in text and "Claude" in text and "Fix flaky checkout test, please." in text
+    assert "▸ Tool call: Bash" in text and "▸ Tool result (5 lines)" in text
+    assert "?? notes.md\nREADME.md" not in text  # collapsed: one line, not the output
+    click_text(qtbot, view.browser, "Tool result (5 lines)")
+    qtbot.waitUntil(lambda: "?? notes.md\nREADME.md" in view.browser.toPlainText(), timeout=5_000)
+    assert "▾ Tool result" in view.browser.toPlainText()
+    click_text(qtbot, view.browser, "Tool result (5 lines)")
+    qtbot.waitUntil(lambda: "?? notes.md\nREADME.md" not in view.browser.toPlainText(), timeout=5_000)
+
+
+def test_a_200_mb_transcript_shows_its_first_page_at_once_and_the_window_keeps_turning(qtbot, tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    sid = "abababab-0000-4000-8000-000000000000"
+    folder.json("local_big", title="A very long session", cliSessionId=sid, cwd=CWD)
+    path = tmp_path / "Claude" / ".claude" / "projects" / "big" / f"{sid}.jsonl"
+    turn = b"".join(json.dumps(x).encode() + b"\n" for x in conversation(sid=sid, turns=1))
+    big = json.dumps(padding_line(sid, 200_000)).encode() + b"\n"
+    write_transcript(path, [])
+    with path.open("wb") as f:
+        while f.tell() < 200 << 20:
+            f.write(turn * 20 + big)
+    size = path.stat().st_size
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    select(qtbot, window, "A very long session")
+    gaps, last = [], [0.0]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+    tabs = window.preview.tabs
+    started = time.perf_counter()
+    qtbot.mouseClick(tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(1).center())
+    view = window.preview.conversation
+    qtbot.waitUntil(lambda: bool(view.messages), timeout=30_000)
+    first = time.perf_counter() - started
+    qtbot.wait(300)
+    timer.stop()
+    print(f"\n200 MB transcript ({size:,} bytes): first page shown after {first:.3f} s, "
+          f"{len(view.messages)} messages from {view.next_offset:,} bytes; "
+          f"longest event-loop stall {max(gaps) * 1000:.0f} ms over {len(gaps)} ticks")
+    assert not view.done and view.next_offset < 4 * C.PAGE_BYTES  # the start only, never the whole file
+    assert "of 200" in view.status.text() and "scroll down for more" in view.status.text()
+    read = view.next_offset
+    bar = view.browser.verticalScrollBar()
+    bar.setValue(bar.maximum())  # the reader scrolls to the end of what is shown: the next page comes
+    qtbot.waitUntil(lambda: view.next_offset > read, timeout=30_000)
+    assert view.next_offset < size
+
+
+def test_rebuild_from_the_window_shows_its_plan_and_evidence_and_undo_takes_it_back(qtbot, demo_window):
+    window, root = demo_window
+    before = files_only(snapshot(root))
+    search = next(s for s in window._result.transcript_only if s.title == "Full-text search for orders")
+    lost = next(s for s in window._result.transcript_only if s.title == "Redesign onboarding emails")
+    select_id(qtbot, window, search.id)
+    select_id(qtbot, window, lost.id, Qt.KeyboardModifier.ControlModifier)
+    assert window.rebuild_button.isEnabled()
+    plan: list[str] = []
+    summary: list[str] = []
+    answer_dialog("Rebuild 2", plan)
+    answer_dialog("Close", summary)
+    with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
+        qtbot.mouseClick(window.rebuild_button, Qt.MouseButton.LeftButton)
+    assert "Make a new record" in plan[0] and "Link its transcript" in plan[0]
+    assert "same folder: C:\\Users\\ana\\repos\\handbook" in plan[0]  # the evidence, before anything changes
+    assert done.args[0].summary()["done"] == 2
+    qtbot.waitUntil(lambda: bool(summary), timeout=30_000)
+    assert "2 rebuilt" in summary[0]
+    active = root / "claude-code-sessions" / demo.ACTIVE_ACCOUNT / demo.ACTIVE_ORG
+    made = [p for p in active.glob("local_*.json") if p.is_file() and search.id.encode() in p.read_bytes()]
+    assert len(made) == 1 and json.loads(made[0].read_bytes())["title"] == "Full-text search for orders"
+    onboard = json.loads((active / f"{demo.session_id('onboard')}.json").read_bytes())
+    assert onboard["cliSessionId"] == lost.id and "transcriptUnavailable" not in onboard
+    qtbot.waitUntil(lambda: window._result is not None and len(window._result.transcript_only) == 1,
+                    timeout=30_000)
+    answer_dialog("Yes")
+    undone: list[str] = []
+    answer_dialog("OK", undone)
+    with qtbot.waitSignal(window.undo_finished, timeout=30_000):
+        window.undo_action.trigger()
+    assert files_only(snapshot(root)) == before
+
+
+def test_move_to_active_account_copies_a_session_and_leaves_the_original(qtbot, tmp_path):
+    info = demo.write_demo(tmp_path / "Claude")
+    window = open_window(qtbot, tmp_path, [demo_dir(info.path)])
+    select(qtbot, window, "Fix flaky checkout test")
+    assert not window.adopt_button.isEnabled()  # already in the active account
+    select(qtbot, window, "Migrate CI to GitHub Actions")
+    assert "not the active account" in window.preview.header.text()
+    assert window.adopt_button.isEnabled()
+    original = next(info.path.rglob(f"{demo.session_id('ci')}.json"))
+    data = original.read_bytes()
+    plan: list[str] = []
+    answer_dialog("Copy 1", plan)
+    answer_dialog("Close")
+    with qtbot.waitSignal(window.repair_finished, timeout=30_000):
+        qtbot.mouseClick(window.adopt_button, Qt.MouseButton.LeftButton)
+    assert "Copy to active account" in plan[0] and "the original stays where it is" in plan[0]
+    copy = info.path / "claude-code-sessions" / demo.ACTIVE_ACCOUNT / demo.ACTIVE_ORG / original.name
+    assert copy.read_bytes() == data and original.read_bytes() == data
+
+
+def test_a_record_and_transcript_pair_points_each_to_the_other(qtbot, tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    folder.write("local_lost.json", dump(record("local_lost", cwd=CWD, createdAt=T0, lastActivityAt=T0 + 600_000,
+                                                title="Lost its link")))
+    sid = "acacacac-0000-4000-8000-000000000000"
+    write_transcript(tmp_path / "Claude" / ".claude" / "projects" / "p" / f"{sid}.jsonl",
+                     conversation(sid=sid, start=T0 + 10_000))
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    select(qtbot, window, "Lost its link")
+    assert "Its transcript" in window.preview.header.text() and "same folder" in window.preview.header.text()
+    assert window.rebuild_button.isEnabled()
+    select_id(qtbot, window, sid)
+    qtbot.waitUntil(lambda: window.preview.session_id == sid, timeout=10_000)
+    assert "local_lost" in window.preview.header.text() and "Its record" in window.preview.header.text()
+    assert isinstance(Path(window.preview.transcript_path), Path)
