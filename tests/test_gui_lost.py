@@ -199,3 +199,15 @@ def test_a_record_and_transcript_pair_points_each_to_the_other(qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.preview.session_id == sid, timeout=10_000)
     assert "local_lost" in window.preview.header.text() and "Its record" in window.preview.header.text()
     assert isinstance(Path(window.preview.transcript_path), Path)
+
+
+def test_a_folder_whose_records_were_all_wiped_lists_its_transcripts_and_is_ready(qtbot, tmp_path):
+    """After a reinstall the app's folder is empty; only transcripts remain
+    (class F).  The window lists them and settles (screenshot mode waits for it)."""
+    folder = DataFolder(tmp_path / "Claude")
+    sid = "adadadad-0000-4000-8000-000000000000"
+    write_transcript(tmp_path / "Claude" / ".claude" / "projects" / "p" / f"{sid}.jsonl", conversation(sid=sid))
+    window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    qtbot.waitUntil(lambda: window._was_ready, timeout=30_000)
+    assert window.proxy.rowCount() == 1 and window.preview.session_id == sid
+    assert window.rebuild_button.isEnabled()

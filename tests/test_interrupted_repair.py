@@ -195,3 +195,5 @@ def test_a_rebuild_or_adopt_killed_at_any_step_loses_nothing_and_the_next_run_fi
         assert contents(folder.org) == before, f"killed before change {n}: undo did not restore the originals"
     assert steps > 5, f"only {steps} steps were seen"
     capsys.readouterr()
+    with capsys.disabled():
+        print(f"\n{command}: killed before each of its {steps} changes to the disk; nothing lost each time")

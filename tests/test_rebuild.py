@@ -221,3 +221,12 @@ def test_a_record_changed_after_the_plan_is_not_overwritten(tmp_path):
     report = repair.execute(plan, tmp_path / "b")
     assert report.results[0].outcome == "failed"
     assert (folder.org / "local_lost.json").read_bytes() == edited
+
+
+def test_naming_a_transcript_to_repair_says_which_command_is_for_it(tmp_path):
+    folder, projects = build(tmp_path)
+    done = run_cli("repair", "--data-dir", str(folder.root), "--projects-dir", str(projects), "--session", CLI_ONLY,
+                   "--dry-run")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"session-rescue: {CLI_ONLY} is a transcript without a record; "
+                                   "'rebuild' makes one for it")

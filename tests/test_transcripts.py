@@ -209,3 +209,12 @@ def test_a_record_with_a_broken_timestamp_is_not_matched(tmp_path):
     folder.write("local_x.json", dump(record("local_x", cwd=CWD, createdAt=None, cliSessionId=None)))
     write_transcript(tmp_path / "projects" / "p" / f"{SID}.jsonl", conversation())
     assert scan([locations.chosen(folder.root)], tmp_path / "projects").links == []
+
+
+def test_a_repair_does_not_read_transcripts_it_has_no_use_for(tmp_path):
+    folder = DataFolder(tmp_path / "Claude")
+    folder.tmp("local_orphan")
+    write_transcript(tmp_path / "projects" / "p" / f"{SID}.jsonl", conversation())
+    dirs = [locations.chosen(folder.root)]
+    assert len(scan(dirs, tmp_path / "projects").transcript_only) == 1
+    assert scan(dirs, tmp_path / "projects", lost_transcripts=False).transcript_only == []

@@ -37,10 +37,16 @@ def _backup_dir_option(p: argparse.ArgumentParser) -> None:
                    help=f"where backups are kept (default: {backups.default_root()})")
 
 
+def _projects_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--projects-dir", metavar="DIR",
+                   help="where the Claude Code transcripts are (default: ~/.claude/projects)")
+
+
 def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: str) -> None:
     """The options every command that changes sessions shares with repair."""
     _data_dir_option(p, verb)
     p.add_argument(f"--{ids}", action="extend", nargs="+", metavar="ID", help=ids_help)
+    _projects_dir_option(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
     _backup_dir_option(p)
     p.add_argument("--ignore-running", action="store_true",
@@ -58,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_scan = sub.add_parser("scan", help="list every session and its state (read-only)")
     _data_dir_option(p_scan, "scan")
-    p_scan.add_argument("--projects-dir", metavar="DIR",
-                        help="where the Claude Code transcripts are (default: ~/.claude/projects)")
+    _projects_dir_option(p_scan)
     p_scan.add_argument("--json", action="store_true", help="print one JSON document (see README)")
 
     p_repair = sub.add_parser("repair", help="bring back orphaned and fixable sessions (backed up; can be undone)",
@@ -68,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_option(p_repair, "repair")
     p_repair.add_argument("--session", action="extend", nargs="+", metavar="ID",
                           help="repair only these sessions (local_<uuid>, or just the uuid)")
+    _projects_dir_option(p_repair)
     p_repair.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
     _backup_dir_option(p_repair)
     p_repair.add_argument("--ignore-running", action="store_true",
@@ -90,8 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
                                "shown. Asks first (or --yes); backed up; can be undone.")
     _change_options(p_rebuild, "rebuild", "transcript",
                     "only these transcripts (their uuid), or for a link the record's id")
-    p_rebuild.add_argument("--projects-dir", metavar="DIR",
-                           help="where the Claude Code transcripts are (default: ~/.claude/projects)")
 
     p_undo = sub.add_parser("undo", help="put back every file a repair changed, byte for byte")
     p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups')")

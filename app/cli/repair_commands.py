@@ -216,9 +216,12 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
 
 
 def _plan(args: argparse.Namespace, dirs: list, job: Job) -> repair.Plan:
-    result = scan(dirs, chosen_transcripts_dir(args, dirs))
+    # Only rebuild needs the transcripts without records; the others look for
+    # them only to say which command a transcript id named to them is for.
+    chosen = getattr(args, job.ids)
+    result = scan(dirs, chosen_transcripts_dir(args, dirs), lost_transcripts=job is REBUILD or bool(chosen))
     try:
-        return job.planner(result, getattr(args, job.ids))
+        return job.planner(result, chosen)
     except repair.PlanError as exc:
         raise UsageError(str(exc)) from None
 

@@ -366,10 +366,12 @@ def _collector_paused() -> Iterator[None]:
 
 
 def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
-         on_batch: Batch | None = None) -> ScanResult:
+         on_batch: Batch | None = None, lost_transcripts: bool = True) -> ScanResult:
     """Scan each data folder; sessions come back newest first.  ``on_batch``,
     if given, sees them earlier, a few hundred at a time in the order read
-    (their ``active`` flag is set once their data folder is done)."""
+    (their ``active`` flag is set once their data folder is done).  With
+    ``lost_transcripts`` false, transcripts without a record are not looked
+    for (a repair has no use for them, and a user may have thousands)."""
     index = TranscriptIndex(transcripts_dir)
     folders: list[FolderReport] = []
     sessions: list[Session] = []
@@ -379,6 +381,8 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
             folders.append(report)
             sessions.extend(found)
     sessions.sort(key=_newest_first)
+    if not lost_transcripts:
+        return ScanResult(folders, sessions)
     transcript_only, links = _transcripts_without_records(index, folders, sessions)
     return ScanResult(folders, sessions, transcript_only, links)
 

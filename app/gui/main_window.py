@@ -535,8 +535,10 @@ class MainWindow(QMainWindow):
         if session.id == self.preview.session_id:
             return
         self.preview.show_session(session, self._link_of(session))
-        if not session.is_record:
+        if not session.is_record:  # no files to read: its conversation loads when its tab shows
             self.preview_shown.emit(session.id)
+            if self._result is not None:
+                self._now_ready()
             return
         self.tasks.start(jobs.read_session, session, on_result=self._on_read, on_error=self._on_job_failed)
 
