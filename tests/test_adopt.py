@@ -119,3 +119,23 @@ def test_naming_a_session_that_does_not_exist_is_one_sentence_and_exit_2(tmp_pat
     root = demo.write_demo(tmp_path / "Claude").path
     done = run_cli("adopt", "--data-dir", str(root), "--session", "local_nope", "--dry-run")
     assert done.returncode == 2 and done.stderr.strip() == "session-rescue: no session nope was found"
+
+
+def test_undo_last_takes_back_the_last_run_even_when_three_start_within_one_second(tmp_path):
+    root = demo.write_demo(tmp_path / "Claude").path
+    before = files_only(snapshot(root))
+    backups = str(tmp_path / "b")
+    for command in ("repair", "rebuild", "adopt"):
+        done = run_cli(command, "--data-dir", str(root), "--backup-dir", backups, "-y", "--json")
+        assert done.returncode == 0, done.stderr
+    made = json.loads(run_cli("backups", "--backup-dir", backups, "--json").stdout)["runs"]
+    assert [r["kind"] for r in made] == ["repair", "rebuild", "adopt"]  # listed oldest first
+    order = ["repair", "rebuild", "adopt"]
+    while order:  # newest first, as undo must go
+        undone = run_cli("undo", "--last", "--backup-dir", backups, "-y")
+        assert undone.returncode == 0, undone.stderr
+        status = {r["kind"]: r["status"] for r in json.loads(
+            run_cli("backups", "--backup-dir", backups, "--json").stdout)["runs"]}
+        assert status[order.pop()] == "undone"
+        assert all(status[older] == "complete" for older in order)
+    assert files_only(snapshot(root)) == before

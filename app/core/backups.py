@@ -160,7 +160,11 @@ class Run:
         else happens.  ``actions`` is the manifest's list (see module doc)."""
         root.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
-            run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+            # Names sort in the order the runs were made, to the millisecond:
+            # "the last run" is the last name (a repair, a rebuild and an
+            # adopt can all start within one second).
+            now = datetime.now()
+            run_id = f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{secrets.token_hex(2)}"
             try:
                 (root / run_id).mkdir()
                 break

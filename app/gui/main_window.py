@@ -790,8 +790,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         restored = sum(1 for r in results if r.outcome == E.DONE)
         kept = [r for r in results if r.outcome not in (E.DONE, E.IDENTICAL)]
-        text = (f"The repair {run_id} was already undone." if already else
-                f"Undid the repair {run_id}: {restored} session(s) put back as they were.")
+        text = (f"The run {run_id} was already undone." if already else
+                f"Undid the run {run_id}: {restored} session(s) put back as they were.")
         if kept:
             text += "\n\nNot put back (changed since the repair, or failed):\n" + "\n".join(
                 f"• {r.id}: {r.detail}" for r in kept[:10])
