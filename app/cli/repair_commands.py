@@ -308,9 +308,9 @@ def cmd_backups(args: argparse.Namespace) -> int:
         print(f"No backups yet in {safe(root)}.")
         return EXIT_OK
     print(f"Backups in {safe(root)} (newest last):")
-    rows = [("RUN ID", "CREATED", "STATUS", "SESSIONS", "FILES", "SIZE")]
-    rows += [(i.run_id, i.created[:19].replace("T", " "), i.status, str(i.sessions), str(i.files), human_size(i.size))
-             for i in infos]
+    rows = [("RUN ID", "CREATED", "KIND", "STATUS", "SESSIONS", "FILES", "SIZE")]
+    rows += [(i.run_id, i.created[:19].replace("T", " "), i.kind, i.status, str(i.sessions), str(i.files),
+              human_size(i.size)) for i in infos]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:
         print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))

@@ -168,6 +168,11 @@ class ScanResult:
         }
 
 
+def newest_first(s: Session) -> tuple:
+    """The order of every list of sessions: newest first, unknown times last."""
+    return (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id)
+
+
 def iso_time(ms: float | None) -> str | None:
     if ms is None:
         return None

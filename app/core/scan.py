@@ -26,21 +26,13 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from app.core import backfill, loader, locations, mainlog
+from app.core import loader, locations, mainlog
+from app.core import lost_transcripts as lost
 from app.core import reasons as R
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
-from app.core.records import (
-    CORRUPT,
-    HEALTHY,
-    ORPHANED,
-    TRANSCRIPT_ONLY,
-    FileState,
-    FolderReport,
-    ScanResult,
-    Session,
-)
-from app.core.transcripts import TranscriptIndex, TranscriptInfo, read_info
+from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session, newest_first
+from app.core.transcripts import TranscriptIndex
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
 # O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
@@ -380,44 +372,8 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
             report, found = scan_data_dir(data_dir, index, on_batch)
             folders.append(report)
             sessions.extend(found)
-    sessions.sort(key=_newest_first)
+    sessions.sort(key=newest_first)
     if not lost_transcripts:
         return ScanResult(folders, sessions)
-    transcript_only, links = _transcripts_without_records(index, folders, sessions)
+    transcript_only, links = lost.find(index, folders, sessions)
     return ScanResult(folders, sessions, transcript_only, links)
-
-
-def _newest_first(s: Session) -> tuple:
-    return (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id)
-
-
-def _transcripts_without_records(index: TranscriptIndex, folders: list[FolderReport],
-                                 sessions: list[Session]) -> tuple[list[Session], list[backfill.Link]]:
-    """Every main transcript that no record in any account references and no
-    tombstone names (classes F and G), as transcript-only sessions; and the
-    records that lost their link to one of them (class H).  Only these
-    transcripts are read, and only at their head and tail."""
-    referenced = {s.cli_session_id for s in sessions if s.cli_session_id}
-    deleted = set().union(*(f.tombstones for f in folders)) if folders else set()
-    infos = []
-    for tid in index.session_ids():
-        if tid in referenced or tid in deleted:
-            continue
-        info = read_info(tid, index.paths[tid])
-        if info.has_conversation:  # a file with no user or assistant line is not a session
-            infos.append(info)
-    links = backfill.propose(sessions, infos)
-    linked = {link.transcript.id for link in links}
-    for link in links:
-        link.session.reasons = (*link.session.reasons, R.UNLINKED)
-    rows = [_transcript_session(info, info.id in linked) for info in infos]
-    rows.sort(key=_newest_first)
-    return rows, links
-
-
-def _transcript_session(info: TranscriptInfo, linked: bool) -> Session:
-    reasons = (R.NO_RECORD, R.LINK_PROPOSED) if linked else (R.NO_RECORD,)
-    return Session(info.id, TRANSCRIPT_ONLY, reasons, "", "", False, os.path.dirname(info.path), None, None,
-                   False, info.title, info.cwd, info.model, info.first_ms,
-                   info.last_ms if info.last_ms is not None else info.mtime * 1000, info.turns, info.id,
-                   info.path, info.size, False, info)
