@@ -211,3 +211,23 @@ def test_a_folder_whose_records_were_all_wiped_lists_its_transcripts_and_is_read
     qtbot.waitUntil(lambda: window._was_ready, timeout=30_000)
     assert window.proxy.rowCount() == 1 and window.preview.session_id == sid
     assert window.rebuild_button.isEnabled()
+
+
+def test_a_page_that_arrives_late_is_not_shown_twice(qtbot, tmp_path):
+    from app.gui.conversation_view import ConversationView
+
+    path = write_transcript(tmp_path / "t.jsonl", conversation(turns=3))
+    asked: list[int] = []
+    view = ConversationView(str(path))
+    qtbot.addWidget(view)
+    view.page_wanted.connect(lambda _path, offset: asked.append(offset))
+    view.start()
+    first = C.read_page(str(path), 0, max_messages=4)
+    view.add_page(first)
+    view.add_page(first)  # the same page again: an earlier view's answer, arriving late
+    assert len(view.messages) == 4
+    view.load_more()
+    assert asked == [0, first.end]
+    view.add_page(C.read_page(str(path), 0, max_messages=4))  # not what it waits for
+    view.add_page(C.read_page(str(path), first.end, max_messages=100))
+    assert len(view.messages) == 12 and view.done

@@ -54,6 +54,7 @@ class ConversationView(QWidget):
         self.size: int | None = None
         self.done = False
         self.loading = False
+        self.waiting_for: int | None = None  # the offset of the page asked for
         self.unreadable = 0
         self.error: str | None = None
         layout = QVBoxLayout(self)
@@ -85,6 +86,7 @@ class ConversationView(QWidget):
 
     def _ask(self, offset: int) -> None:
         self.loading = True
+        self.waiting_for = offset
         self.more.setEnabled(False)
         self.page_wanted.emit(self.path, offset)
 
@@ -95,7 +97,12 @@ class ConversationView(QWidget):
             self.load_more()
 
     def add_page(self, page: Page) -> None:
-        """Show a page that a worker read."""
+        """Show a page that a worker read.  A page nobody is waiting for (asked
+        by an earlier view of the same transcript, before the user came back
+        to it) is dropped: shown, it would repeat messages."""
+        if page.start != self.waiting_for:
+            return
+        self.waiting_for = None
         self.loading = False
         self.size = page.size
         self.next_offset = page.end
