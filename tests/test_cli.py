@@ -52,6 +52,10 @@ def test_scan_prints_a_table_and_a_summary_line(demo_dir):
     assert any(line.startswith("orphaned") and "Refactor payment module" in line for line in lines)
     summary = next(line for line in lines if " sessions in 1 data folder: " in line)
     assert "healthy" in summary and "orphaned" in summary and "corrupt" in summary
+    found = next(line for line in lines if "Full-text search for orders  in " in line)
+    assert "D:\\work\\billing-api" in found and "4 turns" in found and "claude-opus-5" in found
+    assert "3 transcripts have no record and can be rebuilt" in summary
+    assert "'session-rescue rebuild' makes records for the transcripts" in done.stdout
 
 
 def test_several_data_dirs_are_scanned_together(demo_dir, tmp_path):

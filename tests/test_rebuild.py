@@ -230,3 +230,13 @@ def test_naming_a_transcript_to_repair_says_which_command_is_for_it(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == (f"session-rescue: {CLI_ONLY} is a transcript without a record; "
                                    "'rebuild' makes one for it")
+
+
+def test_a_transcript_that_does_not_say_its_folder_is_left_with_the_reason(tmp_path):
+    folder, projects = build(tmp_path)
+    nowhere = "abcdef00-0000-4000-8000-000000000000"
+    lines = [{k: v for k, v in line.items() if k != "cwd"} for line in conversation(sid=nowhere)]
+    write_transcript(projects / "p" / f"{nowhere}.jsonl", lines)
+    plan = rebuild.plan(scan([locations.chosen(folder.root)], projects), [nowhere])
+    assert [(a.action, a.changes_files) for a in plan.actions] == [(repair.LEAVE, False)]
+    assert "does not say which folder" in plan.actions[0].reason

@@ -51,6 +51,14 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
+    if result.transcript_only:
+        print("\nTranscripts without a record (what their first and last lines say):", file=out)
+        for s in result.transcript_only:
+            info = s.transcript
+            assert info is not None
+            turns = f"{info.turns}" if info.turns_exact else f">={info.turns}"
+            print(f"  {s.id}  {cut(s.title, 40)}  in {cut(info.cwd, 40)}  {when(info.first_ms)} to "
+                  f"{when(info.last_ms)}  {turns} turns  {safe(info.model or 'model unknown')}", file=out)
     for link in result.links:
         print(f"\n{safe(link.session.id)} ({cut(link.session.title, 40)}) lost the link to its transcript; "
               f"probably {safe(link.transcript.path)}:", file=out)
