@@ -77,6 +77,34 @@ def dialog_text(dialog) -> str:
     return "\n".join(parts)
 
 
+class LoopWatch:
+    """How long the event loop went without turning: the gaps between the
+    ticks of a 5 ms timer, as a user feels them (a frozen window)."""
+
+    def __init__(self):
+        self.gaps: list[float] = []
+        self._last = 0.0
+        self._timer = QTimer()
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start(5)
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @property
+    def longest(self) -> float:
+        return max(self.gaps, default=0.0)
+
+
 def open_window(qtbot, tmp_path: Path, dirs: list[locations.DataDir], **kw) -> MainWindow:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     kw.setdefault("backup_root", tmp_path / "backups")
@@ -205,25 +233,17 @@ def test_a_50_mb_record_opens_without_freezing_and_shows_all_on_demand(qtbot, tm
     folder.json("local_big", dump(record("local_big", title="Big one", pad="x" * 50_000_000)))
     folder.json("local_small", dump(record("local_small", title="Small one", pad="y" * 400_000)))
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
-    gaps, last = [], [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(5)
+    watch = LoopWatch()
+    watch.start()
     started = time.perf_counter()
     click_row(qtbot, window, row_of(window, "Big one"))
     # The click returned at once: the file is read in a worker, not here.
     assert window.preview.file_tab("json") is None and window.preview.tabs.tabText(0) == "…"
     qtbot.waitUntil(lambda: window.preview.file_tab("json") is not None, timeout=30_000)
     took = time.perf_counter() - started
-    timer.stop()
+    watch.stop()
     tab = window.preview.file_tab("json")
-    print(f"\n50 MB preview: {took:.2f} s to show; longest event-loop stall {max(gaps) * 1000:.0f} ms")
+    print(f"\n50 MB preview: {took:.2f} s to show; longest event-loop stall {watch.longest * 1000:.0f} ms")
     shown = tab.editor.toPlainText()
     assert len(shown) < contents.PREVIEW_LIMIT and "more characters on this line" in shown  # the first part only
     assert tab.more.isVisibleTo(tab) and "Show all" in tab.more.text()
@@ -400,25 +420,16 @@ def test_ten_thousand_sessions_stream_in_while_the_window_stays_responsive(qtbot
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow([locations.chosen(tmp_path / "Claude")], settings=settings, backup_root=tmp_path / "b")
     qtbot.addWidget(window)
-    gaps, last = [], [0.0]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        if last[0]:
-            gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
+    watch = LoopWatch()
     started = time.perf_counter()
-    timer.start(5)
+    watch.start()
     with qtbot.waitSignal(window.scan_finished, timeout=120_000):
         window.show()
     total = time.perf_counter() - started
-    timer.stop()
-    longest = max(gaps)
+    watch.stop()
+    longest = watch.longest
     print(f"\n10,000 sessions: first rows after {window.first_rows_after:.3f} s, whole scan {total:.2f} s, "
-          f"longest event-loop stall {longest * 1000:.0f} ms over {len(gaps)} ticks")
+          f"longest event-loop stall {longest * 1000:.0f} ms over {len(watch.gaps)} ticks")
     assert window.proxy.rowCount() == 10_000
     assert window.proxy.session_at(0).title == "Session 9999"  # newest first
     # The rows came in batches while the scan went on, and the event loop

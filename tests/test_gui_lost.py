@@ -7,14 +7,14 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
 from app.core import conversation as C
 from app.core import demo, locations
 from app.core.records import TRANSCRIPT_ONLY
 from conftest import T0, DataFolder, dump, files_only, record, snapshot
-from test_gui import answer_dialog, click_row, demo_dir, open_window, select
+from test_gui import LoopWatch, answer_dialog, click_row, demo_dir, open_window, select
 from test_transcripts import CWD, conversation, padding_line, write_transcript
 
 
@@ -99,17 +99,8 @@ def test_a_200_mb_transcript_shows_its_first_page_at_once_and_the_window_keeps_t
     size = path.stat().st_size
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
     select(qtbot, window, "A very long session")
-    gaps, last = [], [0.0]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        if last[0]:
-            gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(5)
+    watch = LoopWatch()
+    watch.start()
     tabs = window.preview.tabs
     started = time.perf_counter()
     qtbot.mouseClick(tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(1).center())
@@ -117,10 +108,10 @@ def test_a_200_mb_transcript_shows_its_first_page_at_once_and_the_window_keeps_t
     qtbot.waitUntil(lambda: bool(view.messages), timeout=30_000)
     first = time.perf_counter() - started
     qtbot.wait(300)
-    timer.stop()
+    watch.stop()
     print(f"\n200 MB transcript ({size:,} bytes): first page shown after {first:.3f} s, "
           f"{len(view.messages)} messages from {view.next_offset:,} bytes; "
-          f"longest event-loop stall {max(gaps) * 1000:.0f} ms over {len(gaps)} ticks")
+          f"longest event-loop stall {watch.longest * 1000:.0f} ms over {len(watch.gaps)} ticks")
     assert not view.done and view.next_offset < 4 * C.PAGE_BYTES  # the start only, never the whole file
     assert "of 200" in view.status.text() and "scroll down for more" in view.status.text()
     read = view.next_offset

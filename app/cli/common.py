@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from app.core import locations
@@ -17,15 +16,6 @@ PROG = "session-rescue"
 
 class UsageError(Exception):
     """A mistake in what the user asked for: one sentence, exit code 2."""
-
-
-def when(ms: float | None) -> str:
-    if ms is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return "?"
 
 
 # Control characters in a title or a file name (an escape sequence, say) must

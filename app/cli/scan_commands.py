@@ -20,12 +20,11 @@ from app.cli.common import (
     cut,
     looked_in,
     safe,
-    when,
 )
 from app.core import demo as demo_data
 from app.core import locations
 from app.core import reasons as R
-from app.core.records import ScanResult, human_size, summary_line
+from app.core.records import ScanResult, human_size, local_time, summary_line
 from app.core.scan import scan
 
 
@@ -46,7 +45,7 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
     for s in result.all_rows():
         account = cut(s.account, 8) + ("*" if s.active else "") if s.is_record else "-"
-        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), when(s.last_activity_ms), human_size(s.size),
+        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), local_time(s.last_activity_ms), human_size(s.size),
                      account, ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
@@ -57,8 +56,8 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
             info = s.transcript
             assert info is not None
             turns = f"{info.turns}" if info.turns_exact else f">={info.turns}"
-            print(f"  {s.id}  {cut(s.title, 40)}  in {cut(info.cwd, 40)}  {when(info.first_ms)} to "
-                  f"{when(info.last_ms)}  {turns} turns  {safe(info.model or 'model unknown')}", file=out)
+            print(f"  {s.id}  {cut(s.title, 40)}  in {cut(info.cwd, 40)}  {local_time(info.first_ms)} to "
+                  f"{local_time(info.last_ms)}  {turns} turns  {safe(info.model or 'model unknown')}", file=out)
     for link in result.links:
         print(f"\n{safe(link.session.id)} ({cut(link.session.title, 40)}) lost the link to its transcript; "
               f"probably {safe(link.transcript.path)}:", file=out)

@@ -183,6 +183,16 @@ def iso_time(ms: float | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def local_time(ms: float | None, unknown: str = "-") -> str:
+    """Epoch ms as local time, to the minute: 2026-11-20 08:00."""
+    if ms is None:
+        return unknown
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
 def human_size(n: int | None, unknown: str = "-") -> str:
     """A size as a person reads it: 714 B, 140.9 KB, 3.2 MB."""
     if n is None:

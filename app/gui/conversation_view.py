@@ -11,24 +11,14 @@ thinking are collapsed to one line each; a click opens or closes one.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.conversation import IMAGE, THINKING, TOOL_RESULT, TOOL_USE, Block, Message, Page
-from app.core.records import human_size
+from app.core.records import human_size, local_time
 
 NEAR_END = 200  # pixels from the bottom at which the next page is fetched
-
-
-def _time(ms: float | None) -> str:
-    if ms is None:
-        return ""
-    try:
-        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return ""
 
 
 def _text_html(text: str) -> str:
@@ -142,7 +132,7 @@ class ConversationView(QWidget):
         return "".join(self._message_html(i, m) for i, m in enumerate(self.messages[first:], first))
 
     def _message_html(self, index: int, message: Message) -> str:
-        when = _time(message.time_ms)
+        when = local_time(message.time_ms, unknown="")
         if message.role == "summary":
             return f"<p style='color:gray'><i>Summary: {html.escape(message.blocks[0].text)}</i></p>"
         if message.role == "title":
