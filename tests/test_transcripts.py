@@ -211,10 +211,16 @@ def test_a_record_with_a_broken_timestamp_is_not_matched(tmp_path):
     assert scan([locations.chosen(folder.root)], tmp_path / "projects").links == []
 
 
-def test_a_repair_does_not_read_transcripts_it_has_no_use_for(tmp_path):
+def test_a_repair_does_not_read_transcripts_or_main_log_it_has_no_use_for(tmp_path):
     folder = DataFolder(tmp_path / "Claude")
     folder.tmp("local_orphan")
+    (folder.root / "logs").mkdir()
+    (folder.root / "logs" / "main.log").write_text(
+        "2026-05-01 10:00:00 [error] Failed to save session local_orphan: EXDEV: cross-device link\n")
     write_transcript(tmp_path / "projects" / "p" / f"{SID}.jsonl", conversation())
     dirs = [locations.chosen(folder.root)]
-    assert len(scan(dirs, tmp_path / "projects").transcript_only) == 1
-    assert scan(dirs, tmp_path / "projects", lost_transcripts=False).transcript_only == []
+    full = scan(dirs, tmp_path / "projects")
+    assert len(full.transcript_only) == 1 and full.folders[0].diagnosis.failures == 1
+    bare = scan(dirs, tmp_path / "projects", details=False)
+    assert bare.transcript_only == [] and bare.folders[0].diagnosis.failures == 0
+    assert [s.id for s in bare.sessions] == [s.id for s in full.sessions]

@@ -216,10 +216,11 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
 
 
 def _plan(args: argparse.Namespace, dirs: list, job: Job) -> repair.Plan:
-    # Only rebuild needs the transcripts without records; the others look for
-    # them only to say which command a transcript id named to them is for.
+    # A repair reads the records only.  Adopt needs main.log (the folder the
+    # app last loaded), rebuild the transcripts without records; a repair of
+    # named ids looks too, to say which command a transcript id is for.
     chosen = getattr(args, job.ids)
-    result = scan(dirs, chosen_transcripts_dir(args, dirs), lost_transcripts=job is REBUILD or bool(chosen))
+    result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job is not REPAIR or bool(chosen))
     try:
         return job.planner(result, chosen)
     except repair.PlanError as exc:

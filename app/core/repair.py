@@ -411,5 +411,5 @@ def repair_now(data_dirs: list, backup_root: Path, engine: E.Engine | None = Non
     backups.ensure_writable(backup_root)
     with backups.exclusive(backup_root):
         backups.recover(backup_root, engine)
-        result = scan(data_dirs, transcripts_dir(data_dirs=data_dirs), lost_transcripts=False)
+        result = scan(data_dirs, transcripts_dir(data_dirs=data_dirs), details=False)
         return execute(plan(result), backup_root, engine, progress)

@@ -281,8 +281,8 @@ def read_last_account(data_dir: Path) -> str | None:
     return account if isinstance(account, str) and account else None
 
 
-def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex,
-                  on_batch: Batch | None = None) -> tuple[FolderReport, list[Session]]:
+def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex, on_batch: Batch | None = None,
+                  read_log: bool = True) -> tuple[FolderReport, list[Session]]:
     report = FolderReport(data_dir)
     sessions_root = data_dir.sessions_path
     try:
@@ -323,7 +323,8 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex,
         report.active_source = "newest"
     for session in sessions:
         session.active = session.account == report.active_account
-    report.diagnosis = mainlog.diagnose(locations.log_files(data_dir))
+    if read_log:
+        report.diagnosis = mainlog.diagnose(locations.log_files(data_dir))
     _choose_active_folder(report, orgs.get(report.active_account or "", {}))
     return report, sessions
 
@@ -358,22 +359,25 @@ def _collector_paused() -> Iterator[None]:
 
 
 def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
-         on_batch: Batch | None = None, lost_transcripts: bool = True) -> ScanResult:
+         on_batch: Batch | None = None, details: bool = True) -> ScanResult:
     """Scan each data folder; sessions come back newest first.  ``on_batch``,
     if given, sees them earlier, a few hundred at a time in the order read
-    (their ``active`` flag is set once their data folder is done).  With
-    ``lost_transcripts`` false, transcripts without a record are not looked
-    for (a repair has no use for them, and a user may have thousands)."""
+    (their ``active`` flag is set once their data folder is done).
+
+    With ``details`` false, the scan reads the records and nothing else: no
+    transcripts without a record (a user may have thousands) and no main.log
+    (it can be hundreds of MB).  A repair, and the watcher that runs one each
+    time Claude quits, has no use for either."""
     index = TranscriptIndex(transcripts_dir)
     folders: list[FolderReport] = []
     sessions: list[Session] = []
     with _collector_paused():
         for data_dir in data_dirs:
-            report, found = scan_data_dir(data_dir, index, on_batch)
+            report, found = scan_data_dir(data_dir, index, on_batch, details)
             folders.append(report)
             sessions.extend(found)
     sessions.sort(key=newest_first)
-    if not lost_transcripts:
+    if not details:
         return ScanResult(folders, sessions)
     transcript_only, links = lost.find(index, folders, sessions)
     return ScanResult(folders, sessions, transcript_only, links)
