@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,9 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import adopt, backups, claude_process, rebuild, repair
+from app.core import backups, claude_process, plans, repair
 from app.core import engine as E
-from app.core.records import ScanResult, human_size
+from app.core.records import human_size
 from app.core.scan import scan
 
 OUTCOME_WORDS = {E.DONE: "repaired", E.IDENTICAL: "already repaired", E.SOURCE_KEPT: "repaired, source kept",
@@ -114,16 +113,15 @@ def _recover(root: Path, quiet: bool) -> list[str]:
 class Job:
     """What differs between the commands that plan and change sessions."""
 
-    verb: str  # repair, adopt, rebuild
-    planner: Callable[[ScanResult, list[str] | None], repair.Plan]
+    verb: str  # repair, adopt, rebuild: also the planner's name in plans.PLANNERS
     ids: str  # the option naming what to act on
     done: str  # the outcome word for a change made
     opt_in: bool = False  # True: changes only when a person (or --yes) confirms
 
 
-REPAIR = Job("repair", repair.plan, "session", "repaired")
-ADOPT = Job("adopt", adopt.plan, "session", "adopted", opt_in=True)
-REBUILD = Job("rebuild", rebuild.plan, "transcript", "rebuilt/linked", opt_in=True)
+REPAIR = Job("repair", "session", "repaired")
+ADOPT = Job("adopt", "session", "adopted", opt_in=True)
+REBUILD = Job("rebuild", "transcript", "rebuilt/linked", opt_in=True)
 
 
 def _words(job: Job) -> dict[str, str]:
@@ -222,7 +220,7 @@ def _plan(args: argparse.Namespace, dirs: list, job: Job) -> repair.Plan:
     chosen = getattr(args, job.ids)
     result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job is not REPAIR or bool(chosen))
     try:
-        return job.planner(result, chosen)
+        return plans.PLANNERS[job.verb](result, chosen)
     except repair.PlanError as exc:
         raise UsageError(str(exc)) from None
 

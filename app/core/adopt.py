@@ -29,7 +29,7 @@ from app.core import engine as E
 from app.core import fsops, repair
 from app.core.backups import FileChange, Snapshot
 from app.core.records import FolderReport, ScanResult, Session
-from app.core.repair import LEAVE, NOTHING, SKIP_DELETED, SKIP_LINK, Action, Plan, PlanError, bare_id
+from app.core.repair import LEAVE, NOTHING, SKIP_DELETED, SKIP_LINK, Action, Plan, bare_id
 
 ADOPT = "adopt"
 
@@ -103,14 +103,8 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     """Adopt every session of another account, or the ones named."""
-    wanted = None if ids is None else {bare_id(i) for i in ids}
-    chosen = scan.sessions if wanted is not None else other_account_sessions(scan)
-    if wanted is not None:
-        unknown = sorted(wanted - {bare_id(s.id) for s in scan.sessions})
-        if unknown:
-            raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
-                                                                    if len(unknown) > 1 else ""))
-        chosen = [s for s in scan.sessions if bare_id(s.id) in wanted]
+    named = repair.named_sessions(scan, ids)
+    chosen = other_account_sessions(scan) if named is None else named
     actives = {f.active_folder for f in scan.folders if f.active_folder}
     in_active = {(s.folder, bare_id(s.id)): s for s in scan.sessions if s.folder in actives}
     cli_in_active = {(s.folder, s.cli_session_id): s for s in scan.sessions

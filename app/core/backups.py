@@ -38,7 +38,7 @@ import platformdirs
 
 from app import APP_NAME, __version__
 from app.core import engine as E
-from app.core import fsops, pidlock
+from app.core import fsops, jsjson, pidlock
 from app.core.longpaths import extended
 
 MANIFEST, JOURNAL, FILES, LOCK = "manifest.json", "journal.jsonl", "files", ".lock"
@@ -181,7 +181,7 @@ class Run:
         part = run.path / (MANIFEST + ".part")
         # Compact: an indented dump goes through json's pure-Python encoder,
         # some 0.4 s for a thousand sessions.
-        fsops.write_durable(str(part), _json_bytes(manifest))
+        fsops.write_durable(str(part), jsjson.stringify(manifest))
         os.replace(part, run.path / MANIFEST)
         fsops.fsync_dir(str(run.path))
         fsops.fsync_dir(str(root))
@@ -195,7 +195,7 @@ class Run:
         """Append a journal line.  Lines that recovery's decisions depend on
         (start, end, undo) are fsync'd; step lines are an audit trail and are
         flushed by the OS, because recovery reads the files themselves."""
-        line = _json_bytes({"t": now_iso(), "event": event, **fields}) + b"\n"
+        line = jsjson.stringify({"t": now_iso(), "event": event, **fields}) + b"\n"
         if self._journal_fd is None:
             self._journal_fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_APPEND
                                        | getattr(os, "O_BINARY", 0), 0o644)
@@ -253,13 +253,6 @@ class RunInfo:
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "kind": self.kind, "created": self.created,
                 "status": self.status, "sessions": self.sessions, "files": self.files, "size": self.size}
-
-
-def _json_bytes(value: Any) -> bytes:
-    """Compact JSON in UTF-8.  A title may hold a lone surrogate (valid in
-    JSON, impossible in UTF-8): it is written as its \\u escape, which reads
-    back as the same string."""
-    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def runs(root: Path) -> list[Run]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.core.locations import DataDir
 from app.core.mainlog import Diagnosis
-from app.core.transcripts import TranscriptInfo
+
+if TYPE_CHECKING:  # transcripts imports this module for iso_time
+    from app.core.transcripts import TranscriptInfo
 
 HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
 STATUSES = (HEALTHY, ORPHANED, CORRUPT)

@@ -209,19 +209,24 @@ def _normalize(session: Session, best: Candidate, json_path: str, json_before: S
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     """The plan for every session that is not healthy, or for the ones named."""
-    wanted = None if ids is None else {bare_id(i) for i in ids}
-    if wanted is not None:
-        known = {bare_id(s.id) for s in scan.sessions}
-        unknown = sorted(wanted - known)
-        transcripts = {bare_id(s.id) for s in scan.transcript_only}
-        if unknown and unknown[0] in transcripts:
-            raise PlanError(f"{unknown[0]} is a transcript without a record; 'rebuild' makes one for it")
-        if unknown:
-            raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
-                                                                    if len(unknown) > 1 else ""))
-    actions = [plan_session(s) for s in scan.sessions
-               if (wanted is None and s.status != HEALTHY) or (wanted is not None and bare_id(s.id) in wanted)]
-    return Plan(actions, [f.data_dir.path for f in scan.folders])
+    named = named_sessions(scan, ids)
+    chosen = [s for s in scan.sessions if s.status != HEALTHY] if named is None else named
+    return Plan([plan_session(s) for s in chosen], [f.data_dir.path for f in scan.folders])
+
+
+def named_sessions(scan: ScanResult, ids: Iterable[str] | None) -> list[Session] | None:
+    """The records a user named (None when they named none), in scan order;
+    PlanError, in one sentence, for an id that is no record."""
+    if ids is None:
+        return None
+    wanted = {bare_id(i) for i in ids}
+    unknown = sorted(wanted - {bare_id(s.id) for s in scan.sessions})
+    if unknown and unknown[0] in {bare_id(s.id) for s in scan.transcript_only}:
+        raise PlanError(f"{unknown[0]} is a transcript without a record; 'rebuild' makes one for it")
+    if unknown:
+        raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
+                                                                if len(unknown) > 1 else ""))
+    return [s for s in scan.sessions if bare_id(s.id) in wanted]
 
 
 def bare_id(session_id: str) -> str:

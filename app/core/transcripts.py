@@ -22,10 +22,11 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
+from app.core import loader
 from app.core.longpaths import extended
+from app.core.records import iso_time
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -117,32 +118,15 @@ class TranscriptInfo:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "size": self.size, "cwd": self.cwd,
-                "first_time": _iso(self.first_ms), "last_time": _iso(self.last_ms), "title": self.title,
+                "first_time": iso_time(self.first_ms), "last_time": iso_time(self.last_ms), "title": self.title,
                 "title_source": self.title_source, "turns": self.turns, "turns_exact": self.turns_exact,
                 "model": self.model, "problems": self.problems}
 
 
-def _iso(ms: float | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
 def parse_time(value: Any) -> float | None:
-    """Epoch ms for a transcript's ISO 8601 ``timestamp``."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        return moment.timestamp() * 1000
-    except (OverflowError, OSError, ValueError):
-        return None
+    """Epoch ms for a transcript's ISO 8601 ``timestamp`` (a string; read as
+    the records' ISO timestamps are)."""
+    return loader.timestamp_ms(value) if isinstance(value, str) else None
 
 
 def user_text(message: Any) -> str | None:

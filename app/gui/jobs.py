@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core import adopt, backups, claude_process, contents, conversation, locations, rebuild, repair
+from app.core import backups, claude_process, contents, conversation, locations, plans, repair
 from app.core import engine as E
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
@@ -63,12 +63,9 @@ def check_claude(report: Report, check: ClaudeCheck) -> list:
     return check()
 
 
-PLANNERS = {"repair": repair.plan, "adopt": adopt.plan, "rebuild": rebuild.plan}
-
-
 def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kind: str = "repair") -> repair.Plan:
     try:
-        return PLANNERS[kind](result, ids)
+        return plans.PLANNERS[kind](result, ids)
     except repair.PlanError as exc:
         raise UserFacingError(str(exc).capitalize() + ".") from None
 
@@ -95,7 +92,7 @@ def run_repair(report: Report, the_plan: repair.Plan, root: Path, engine: E.Engi
                 # An interrupted run was undone: the files the plan saw have
                 # changed back, so plan again over the same sessions.
                 result = scan(list(data_dirs), locations.transcripts_dir(data_dirs=list(data_dirs)))
-                planner = PLANNERS[the_plan.kind]
+                planner = plans.PLANNERS[the_plan.kind]
                 try:
                     the_plan = planner(result, ids if ids is not None else [a.id for a in the_plan.actions])
                 except repair.PlanError as exc:
