@@ -79,14 +79,43 @@ def folder(tmp_path: Path) -> DataFolder:
     return DataFolder(tmp_path / "Claude")
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    """The CLI, as a user runs it: a separate process."""
+def _own_pid_namespace() -> list[str]:
+    """A prefix that runs a command in a PID namespace of its own, where it
+    sees only its own processes (a Claude Desktop, real or a test's stand-in,
+    running beside the suite is then not there for it); [] where that cannot
+    be done (not root, not Linux, no unshare)."""
+    unshare = shutil.which("unshare")
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or unshare is None:
+        return []
+    probe = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
+    return [unshare, "--pid", "--fork", "--mount-proc"] if probe.returncode == 0 else []
+
+
+OWN_PIDS = _own_pid_namespace()
+# Commands that change files refuse while Claude Desktop runs; a test that is
+# not about that runs them where no Claude Desktop can be seen, or (where no
+# PID namespace can be had) tells them to go ahead.
+_GUARDED = {"repair", "adopt", "rebuild", "undo"}
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120, guard_test: bool = False,
+            **kwargs) -> subprocess.CompletedProcess:
+    """The CLI, as a user runs it: a separate process.  Unless the test is
+    about the Claude Desktop guard (``guard_test``), it runs in a PID
+    namespace of its own, so that the processes on this machine do not
+    change its answer."""
     full_env = dict(os.environ)
     full_env.pop("SESSION_RESCUE_DEBUG", None)
     full_env["PYTHONPATH"] = str(ROOT)
     full_env["PYTHONIOENCODING"] = "utf-8"
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+    prefix: list[str] = []
+    args_list = list(args)
+    if not guard_test:
+        prefix = OWN_PIDS
+        if not prefix and args_list and args_list[0] in _GUARDED and "--dry-run" not in args_list:
+            args_list.append("--ignore-running")
+    return subprocess.run([*prefix, sys.executable, "-m", "app", *args_list], capture_output=True, text=True,
                           encoding="utf-8", env=full_env, timeout=timeout, **kwargs)
 
 

@@ -9,6 +9,15 @@ report it (``open`` for writing, ``os.rename``, ``os.link``, ``os.remove``,
 process stops exactly as it would at a power cut between two of its steps.
 If the run makes fewer than N changes it finishes normally; the tests use
 that to know they have tried every step.  The product itself has no test hooks.
+
+``AT_CHANGE`` in the environment picks something else to do at the Nth change
+(once, then the run goes on):
+
+* ``stop``: SIGSTOP, as a process frozen by the OS (the test sends SIGCONT);
+* ``fill:PATH``: fill the file system of PATH until it is full (a real ENOSPC
+  for whatever writes there next);
+* ``start:PROGRAM``: start PROGRAM (a stand-in Claude Desktop) and write its
+  pid and start time to PROGRAM.started.
 """
 
 import os
@@ -47,11 +56,45 @@ def main() -> None:
             return
         seen += 1
         if seen == n:
+            act()
+
+    action = os.environ.get("AT_CHANGE", "kill")
+
+    def act() -> None:
+        if action == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        elif action.startswith("fill:"):
+            fill(action[len("fill:"):])
+        elif action.startswith("start:"):
+            start(action[len("start:"):])
 
     sys.addaudithook(hook)
     sys.argv = ["session-rescue", *sys.argv[4:]]
     runpy.run_module("app", run_name="__main__", alter_sys=True)
+
+
+def fill(path: str) -> None:
+    """Write zeros to PATH until the file system says it is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    block = b"\0" * 4096
+    try:
+        while True:
+            os.write(fd, block)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def start(program: str) -> None:
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([program, "600"], start_new_session=True)
+    with open(program + ".started", "w") as f:
+        f.write(f"{proc.pid} {time.time()}")
 
 
 if __name__ == "__main__":

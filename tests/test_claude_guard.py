@@ -120,19 +120,19 @@ def test_repair_and_undo_refuse_while_claude_desktop_runs(start, folder, tmp_pat
     assert run_cli("repair", "--session", "local_b", *args).returncode == 0
     start("usr/bin/claude-desktop")
 
-    refused = run_cli("repair", *args)
+    refused = run_cli("repair", *args, guard_test=True)
     assert refused.returncode == 3
     assert "Claude Desktop is running" in refused.stderr and "tray" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert (folder.org / "local_a.json.tmp").read_bytes() == before and not (folder.org / "local_a.json").exists()
 
-    undo = run_cli("undo", "--last", "--backup-dir", str(tmp_path / "b"))
+    undo = run_cli("undo", "--last", "--backup-dir", str(tmp_path / "b"), guard_test=True)
     assert undo.returncode == 3 and (folder.org / "local_b.json").exists()
 
-    dry = run_cli("repair", "--dry-run", *args)  # looking is always allowed
+    dry = run_cli("repair", "--dry-run", *args, guard_test=True)  # looking is always allowed
     assert dry.returncode == 0 and "would be repaired" in dry.stdout
 
-    forced = run_cli("repair", "--ignore-running", *args)
+    forced = run_cli("repair", "--ignore-running", *args, guard_test=True)
     assert forced.returncode == 0 and "warning" in forced.stderr
     assert (folder.org / "local_a.json").read_bytes() == before
 

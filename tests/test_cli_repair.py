@@ -34,7 +34,8 @@ def repair_json(*args: str) -> tuple[int, dict]:
 def test_repair_json_keeps_the_documented_contract(demo_dir, tmp_path):
     code, doc = repair_json("--data-dir", str(demo_dir), "--backup-dir", str(tmp_path / "b"))
     assert code == 0
-    assert set(doc) == {"run_id", "backup_dir", "dry_run", "results", "summary"}
+    assert set(doc) == {"run_id", "backup_dir", "dry_run", "results", "summary", "stopped", "notes"}
+    assert doc["stopped"] is None and doc["notes"] == []
     assert doc["dry_run"] is False and Path(doc["backup_dir"]).is_dir()
     assert Path(doc["backup_dir"]).name == doc["run_id"]
     for result in doc["results"]:
@@ -62,7 +63,10 @@ def test_a_second_repair_changes_nothing(demo_dir, tmp_path):
     code, doc = repair_json(*args)
     assert code == 0 and doc["run_id"] is None and doc["summary"]["done"] == 0
     assert snapshot(demo_dir) == state
-    assert {k: v for k, v in snapshot(tmp_path / "b").items() if k != str(tmp_path / "b")} == runs
+    # No new run; the backup folder's lock file stays, naming its last holder.
+    lock = str(tmp_path / "b" / ".lock")
+    assert {k: v for k, v in snapshot(tmp_path / "b").items() if k not in (str(tmp_path / "b"), lock)} == \
+        {k: v for k, v in runs.items() if k != lock}
 
 
 def test_a_failed_item_exits_1_and_the_rest_are_still_done(folder, tmp_path):
@@ -104,10 +108,10 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
 @pytest.mark.parametrize("args, says", [
     (["repair", "--session", "local_nope"], "no session"),
     (["repair", "--backup-dir", "{data}/inside"], "inside Claude's data folder"),
-    (["undo"], "say which repair to undo"),
+    (["undo"], "say which change to undo"),
     (["undo", "x", "--last"], "not both"),
     (["undo", "20000101-000000-abcdef"], "there is no run"),
-    (["undo", "--last"], "there is no repair to undo"),
+    (["undo", "--last"], "there is no change to undo"),
 ])
 def test_a_usage_error_is_one_line_and_exit_code_2(args, says, folder, tmp_path):
     folder.tmp("local_a")

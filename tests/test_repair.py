@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import backups, demo, fsops, locations, repair
+from app.core import backups, demo, fsops, locations, repair, undo
 from app.core import engine as E
 from app.core import reasons as R
 from app.core.records import HEALTHY
@@ -118,11 +118,11 @@ def test_undo_puts_back_every_byte_and_removes_what_the_repair_created(demo_root
     report = repair_all(demo_root, tmp_path / "backups")
     assert files_only(snapshot(demo_root)) != before
     run = backups.find(tmp_path / "backups", report.run_id)
-    results = backups.undo(run)
+    results = undo.undo(run).results
     assert {r.outcome for r in results} == {E.DONE}
     assert files_only(snapshot(demo_root)) == before  # bytes, sizes, modes and mtimes
     assert run.status() == backups.UNDONE
-    assert {r.outcome for r in backups.undo(run)} == {E.IDENTICAL}  # a second undo changes nothing
+    assert {r.outcome for r in undo.undo(run).results} == {E.IDENTICAL}  # a second undo changes nothing
 
 
 def test_undo_never_overwrites_a_session_changed_since_the_repair(demo_root, tmp_path):
@@ -131,8 +131,8 @@ def test_undo_never_overwrites_a_session_changed_since_the_repair(demo_root, tmp
                    [demo.session_id("payment")]).actions)
     newer = dump(demo.record("payment", "Refactor payment module (continued)", demo.API, 0))
     payment.write_bytes(newer)  # the user went on working in Claude Desktop
-    results = {r.id: r for r in backups.undo(backups.find(tmp_path / "backups", report.run_id))}
-    assert results[demo.session_id("payment")].outcome == backups.KEPT
+    results = {r.id: r for r in undo.undo(backups.find(tmp_path / "backups", report.run_id)).results}
+    assert results[demo.session_id("payment")].outcome == undo.KEPT
     assert payment.read_bytes() == newer
     assert results[demo.session_id("leak")].outcome == E.DONE
     assert backups.find(tmp_path / "backups", None).run_id == report.run_id  # still undoable, partly
@@ -143,14 +143,14 @@ def test_every_changed_file_is_in_the_manifest_and_the_backup(demo_root, tmp_pat
     report = repair_all(demo_root, tmp_path / "backups")
     run = backups.Run(Path(report.backup_dir))
     manifest = run.manifest()
-    recorded = {c["path"]: c for a in manifest["actions"] for c in a["files"]}
+    recorded = {c.path: c for a in manifest.actions for c in a.files}
     now = files_only(snapshot(demo_root))
     for path, state in before.items():
         if now.get(path) != state:  # changed or removed by the repair
             entry = recorded[path]
-            assert entry["before"]["sha256"] == state[3] and entry["before"]["size"] == state[1]
-            assert entry["before"]["mtime_ns"] == state[2]
-            assert fsops.sha256_file(str(run.path / entry["backup"]))[0] == state[3]
+            assert entry.before.sha256 == state[3] and entry.before.size == state[1]
+            assert entry.before.mtime_ns == state[2]
+            assert fsops.sha256_file(str(run.path / entry.backup))[0] == state[3]
 
 
 def test_deleted_sessions_are_never_brought_back(folder, tmp_path):
@@ -253,7 +253,7 @@ def test_cancelling_midway_loses_nothing_and_can_be_undone(folder, tmp_path):
     outcomes = [r.outcome for r in report.results]
     assert outcomes.count(E.DONE) == 2 and outcomes.count(E.CANCELLED) == 4
     assert len(list(folder.org.glob("*.json"))) == 2 and len(list(folder.org.glob("*.tmp"))) == 4
-    backups.undo(backups.find(tmp_path / "backups", report.run_id))
+    undo.undo(backups.find(tmp_path / "backups", report.run_id)).results
     assert files_only(snapshot(folder.root)) == before
 
 
@@ -347,7 +347,7 @@ def test_the_journal_records_every_step(folder, tmp_path):
     folder.tmp("local_a")
     report = repair_all(folder.root, tmp_path / "backups")
     run = backups.Run(Path(report.backup_dir))
-    events = run.events()
+    events = list(backups.iter_journal(run))
     names = [e["event"] for e in events]
     assert names[0] == backups.RUN_STARTED and names[-1] == backups.RUN_COMPLETE
     steps = [(Path(e["path"]).name, e["state"]) for e in events if e["event"] == "step"]
@@ -366,6 +366,6 @@ def test_a_title_that_is_not_valid_utf8_text_is_repaired_and_undone(folder, tmp_
     assert [r.outcome for r in report.results] == [E.DONE]
     assert (folder.org / "local_odd.json").read_bytes() == raw
     run = backups.find(tmp_path / "backups", None)
-    assert run.manifest()["actions"][0]["title"] == "\ud800 odd"
-    assert [r.outcome for r in backups.undo(run)] == [E.DONE]
+    assert run.manifest().actions[0].title == "\ud800 odd"
+    assert [r.outcome for r in undo.undo(run).results] == [E.DONE]
     assert (folder.org / "local_odd.json.tmp").read_bytes() == raw

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import autostart, backups
+from app.core import autostart, backups, oslock
 from app.core.locations import Host
 from conftest import ROOT, DataFolder, run_cli
 
@@ -137,7 +137,7 @@ def test_only_one_watcher_runs_at_a_time(tmp_path, folder, watch):
                      env=user_env(tmp_path), timeout=60)
     assert second.returncode == 0 and "already keeping sessions repaired" in second.stdout
     stop(proc)
-    assert not lock.exists()  # a watcher that stops takes its lock with it
+    assert not oslock.is_held(lock)  # a watcher that stops lets go of its lock (the file stays: see oslock)
 
 
 def test_a_bad_interval_is_a_usage_error(folder):
@@ -195,10 +195,10 @@ def test_on_windows_the_entry_is_a_startup_folder_shortcut(tmp_path):
     path = autostart.entry_path(host)
     assert path == (tmp_path / "C:" / "Users" / "ana" / "AppData" / "Roaming" / "Microsoft" / "Windows" /
                     "Start Menu" / "Programs" / "Startup" / autostart.SHORTCUT)
-    script = autostart.shortcut_script(Path("C:/Startup/x.lnk"), ["C:\\Program Files\\O'Brien\\SessionRescue.exe",
-                                                                  "watch"])
-    assert "TargetPath = 'C:\\Program Files\\O''Brien\\SessionRescue.exe'" in script
-    assert "Arguments = 'watch'" in script and "$s.Save()" in script
+    argv, env = autostart.shortcut_command(Path("C:/Startup/x.lnk"), ["C:\\Program Files\\O'Brien\\SessionRescue.exe",
+                                                                      "watch"])
+    assert env["SR_TARGET"] == "C:\\Program Files\\O'Brien\\SessionRescue.exe"  # odd paths: test_autostart_paths
+    assert env["SR_ARGUMENTS"] == "watch" and "$s.Save()" in argv[-1]
     with pytest.raises(OSError):
         autostart.enable(host)  # a shortcut is made only on Windows itself
 

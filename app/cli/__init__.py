@@ -12,12 +12,14 @@ import argparse
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from app import __version__
 from app.cli import repair_commands, scan_commands, watch_commands
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
-from app.core import backups
+from app.cli.output import sanitised_console
+from app.core import backups, prune
 
 __all__ = ["main", "build_parser"]
 
@@ -40,6 +42,13 @@ def _backup_dir_option(p: argparse.ArgumentParser) -> None:
 def _projects_dir_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--projects-dir", metavar="DIR",
                    help="where the Claude Code transcripts are (default: ~/.claude/projects)")
+
+
+def _keep_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--keep-days", type=float, default=prune.DEFAULT_DAYS, metavar="DAYS",
+                   help=f"keep backup runs this many days (default: {prune.DEFAULT_DAYS})")
+    p.add_argument("--keep-runs", type=int, default=prune.DEFAULT_KEEP, metavar="N",
+                   help=f"keep at most the newest N runs (default: {prune.DEFAULT_KEEP})")
 
 
 def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: str) -> None:
@@ -104,9 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_undo.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
     p_undo.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
 
-    p_backups = sub.add_parser("backups", help="list the backups of past repairs")
+    p_backups = sub.add_parser("backups", help="list the backups of past changes, or prune old ones",
+                               description="List every backup run (what it was, when, and whether it can be "
+                               "undone). 'backups prune' removes finished runs older than --keep-days or beyond "
+                               "the newest --keep-runs; interrupted, partly undone and damaged runs are never "
+                               "removed.")
+    p_backups.add_argument("action", nargs="?", choices=("list", "prune"), default="list",
+                           help="list (the default) or prune")
     _backup_dir_option(p_backups)
-    p_backups.add_argument("--json", action="store_true", help="print one JSON document")
+    p_backups.add_argument("--json", action="store_true", help="print one JSON document (list)")
+    _keep_options(p_backups)
+    p_backups.add_argument("--dry-run", action="store_true", help="say what prune would remove; remove nothing")
+    p_backups.add_argument("-y", "--yes", action="store_true", help="prune without asking")
 
     p_gui = sub.add_parser("gui", help="open the window (what running with no command does)")
     _data_dir_option(p_gui, "show")
@@ -121,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _backup_dir_option(p_watch)
     p_watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
                          help="how often to look whether Claude Desktop runs (default: 5)")
+    _keep_options(p_watch)
 
     p_auto = sub.add_parser("autostart", help="start the watcher at logon, for you only (no admin rights)")
     p_auto.add_argument("action", choices=("enable", "disable", "status"))
@@ -147,26 +166,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
-    try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader (head, less) went away: that is not our failure.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for a user-facing tool
-        if os.environ.get("SESSION_RESCUE_DEBUG"):
-            raise
-        print(f"{PROG}: unexpected error: {exc.__class__.__name__}: {exc} "
-              "(set SESSION_RESCUE_DEBUG=1 to see the details)", file=sys.stderr)
-        return EXIT_FAILED
+    # ... nor let it drive the terminal: everything printed from here on, by
+    # any command, argparse or input(), is sanitised in one place.
+    with sanitised_console():
+        try:
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
+        except UsageError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # The reader (head, less) went away: that is not our failure.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for a user-facing tool
+            if os.environ.get("SESSION_RESCUE_DEBUG"):
+                # Printed here, through the sanitised stderr (a traceback quotes
+                # paths and titles), rather than by the interpreter after main().
+                traceback.print_exc()
+                return EXIT_FAILED
+            print(f"{PROG}: unexpected error: {exc.__class__.__name__}: {exc} "
+                  "(set SESSION_RESCUE_DEBUG=1 to see the details)", file=sys.stderr)
+            return EXIT_FAILED
 
 
 if __name__ == "__main__":

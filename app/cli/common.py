@@ -4,11 +4,14 @@ and the choice of data folders."""
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.cli.output import emit_json, neutralise
 from app.core import locations
+
+__all__ = ["EXIT_CLAUDE_RUNNING", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "PROG", "UsageError", "chosen_data_dirs",
+           "chosen_transcripts_dir", "cut", "emit_json", "looked_in", "safe"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CLAUDE_RUNNING = 0, 1, 2, 3
 PROG = "session-rescue"
@@ -18,16 +21,16 @@ class UsageError(Exception):
     """A mistake in what the user asked for: one sentence, exit code 2."""
 
 
-# Control characters in a title or a file name (an escape sequence, say) must
-# not reach the terminal, where they could move the cursor or clear the screen.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def safe(text: object) -> str:
-    return _CONTROLS.sub("\ufffd", str(text))
+    """``text`` as one field of a line: every control (newline and tab too),
+    bidi control and invisible format character becomes U+FFFD (see
+    app.cli.output, which does the same to everything the CLI prints, but
+    keeps newlines and tabs)."""
+    return neutralise(str(text))
 
 
 def cut(text: str | None, width: int) -> str:
+    """``safe(text)`` ("-" when empty), cut to ``width`` characters."""
     text = safe(text or "-")
     return text if len(text) <= width else text[: width - 1] + "…"
 

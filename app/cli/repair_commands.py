@@ -1,19 +1,20 @@
 """The commands that change files: repair, adopt, rebuild and undo, and the
-list of backups.
+backups (list and prune).
 
 Repair, adopt and rebuild are one flow (scan, plan, show, confirm, back up,
-carry out) with different planners.  All of them refuse to run while Claude Desktop does (exit 3), take the backup
-folder's lock, and first undo any run that a crash or a kill interrupted.
+carry out) with different planners, and it is core's: transaction.run does
+the Claude check, the lock and the recovery of interrupted runs, in that
+order, for this front end as for the window and the watcher.  This module
+only asks and prints.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from app.cli.common import (
     EXIT_CLAUDE_RUNNING,
@@ -24,16 +25,18 @@ from app.cli.common import (
     chosen_data_dirs,
     chosen_transcripts_dir,
     cut,
+    emit_json,
     looked_in,
     safe,
 )
-from app.core import backups, claude_process, plans, repair
+from app.core import backups, claude_process, locations, plans, prune, repair, transaction, undo
 from app.core import engine as E
+from app.core.kinds import Kind
 from app.core.records import human_size
 from app.core.scan import scan
 
 OUTCOME_WORDS = {E.DONE: "repaired", E.IDENTICAL: "already repaired", E.SOURCE_KEPT: "repaired, source kept",
-                 E.FAILED: "failed", repair.SKIPPED: "left as is", E.CANCELLED: "cancelled",
+                 E.FAILED: "failed", repair.SKIPPED: "left as is", E.CANCELLED: "not done",
                  repair.PLANNED: "would be repaired"}
 
 
@@ -41,30 +44,27 @@ def _err(text: str) -> None:
     print(f"{PROG}: {text}", file=sys.stderr)
 
 
-def _backup_root(args: argparse.Namespace) -> Path:
-    return Path(args.backup_dir) if args.backup_dir else backups.default_root()
+def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | None = None) -> Path:
+    """--backup-dir, or the default for these folders (the demo data keeps its own)."""
+    if args.backup_dir:
+        return Path(args.backup_dir)
+    return backups.root_for(data_dirs or [])
 
 
-def _claude_guard(args: argparse.Namespace, doing: str) -> int | None:
-    """Exit code 3 when Claude Desktop runs (unless overridden), else None."""
+def _guard(args: argparse.Namespace, doing: str) -> claude_process.Guard | None:
+    """The guard a change runs under; None with --ignore-running (said aloud)."""
+    if not getattr(args, "ignore_running", False):
+        return claude_process.Guard()
     found = claude_process.running()
-    if not found:
-        return None
-    if getattr(args, "ignore_running", False):
+    if found:
         _err(f"warning: {claude_process.message(found)} Going ahead with {doing} because of --ignore-running; "
-             "Claude Desktop may overwrite the repaired files when it next saves.")
-        return None
-    _err(f"{claude_process.message(found)} Nothing was changed. "
-         f"(--ignore-running {doing}s anyway, at your own risk.)")
+             "Claude Desktop may overwrite the changed files when it next saves.")
+    return None
+
+
+def _refused(exc: claude_process.ClaudeRunning, doing: str) -> int:
+    _err(f"{exc} Nothing was changed. (--ignore-running {doing}s anyway, at your own risk.)")
     return EXIT_CLAUDE_RUNNING
-
-
-def _ready(root: Path, chosen: bool) -> None:
-    try:
-        backups.ensure_writable(root)
-    except backups.BackupError as exc:
-        hint = "" if chosen else "; choose another folder with --backup-dir"
-        raise UsageError(f"{exc}{hint}") from None
 
 
 def _asks(args: argparse.Namespace) -> bool:
@@ -82,8 +82,8 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _progress_printer(enabled: bool):
-    def show(done: int, total: int, action: Any) -> bool:
+def _progress_printer(enabled: bool) -> Callable[[int, int, object], bool]:
+    def show(done: int, total: int, action: object) -> bool:
         if enabled:
             name = getattr(action, "id", action)
             print(f"\r[{done + 1}/{total}] {cut(str(name), 60):60}", end="", file=sys.stderr, flush=True)
@@ -91,19 +91,10 @@ def _progress_printer(enabled: bool):
     return show
 
 
-def _recover(root: Path, quiet: bool) -> list[str]:
-    """Undo what an interrupted run did; the ids of the runs undone."""
-    try:
-        recovered = backups.recover(root)
-    except backups.BackupError as exc:
-        raise UsageError(str(exc)) from None
-    for run, results in recovered:
-        kept = [r for r in results if r.outcome not in (E.DONE, E.IDENTICAL)]
-        if not quiet:
-            print(f"An interrupted run ({run.run_id}) was found and undone first"
-                  + (f"; {len(kept)} session(s) had changed since and were left as they are." if kept else "."),
-                  file=sys.stderr)
-    return [run.run_id for run, _ in recovered]
+def _notes(lines: list[str], quiet: bool) -> None:
+    if not quiet:
+        for line in lines:
+            print(safe(line), file=sys.stderr)
 
 
 # ------------------------------------------- repair, adopt, rebuild: one flow
@@ -113,15 +104,15 @@ def _recover(root: Path, quiet: bool) -> list[str]:
 class Job:
     """What differs between the commands that plan and change sessions."""
 
-    verb: str  # repair, adopt, rebuild: also the planner's name in plans.PLANNERS
+    kind: Kind  # also the planner's name in plans.PLANNERS
     ids: str  # the option naming what to act on
     done: str  # the outcome word for a change made
     opt_in: bool = False  # True: changes only when a person (or --yes) confirms
 
 
-REPAIR = Job("repair", "session", "repaired")
-ADOPT = Job("adopt", "session", "adopted", opt_in=True)
-REBUILD = Job("rebuild", "transcript", "rebuilt/linked", opt_in=True)
+REPAIR = Job(Kind.REPAIR, "session", "repaired")
+ADOPT = Job(Kind.ADOPT, "session", "adopted", opt_in=True)
+REBUILD = Job(Kind.REBUILD, "transcript", "rebuilt/linked", opt_in=True)
 
 
 def _words(job: Job) -> dict[str, str]:
@@ -131,7 +122,7 @@ def _words(job: Job) -> dict[str, str]:
 
 def _print_plan(the_plan: repair.Plan, root: Path | None, job: Job = REPAIR) -> None:
     to_do = the_plan.to_do
-    print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to {job.verb}, "
+    print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to {job.kind}, "
           f"{len(the_plan.actions) - len(to_do)} to leave as they are."
           + (f" Backups go to {safe(root)}." if root and to_do else ""))
     for action in the_plan.actions:
@@ -139,7 +130,12 @@ def _print_plan(the_plan: repair.Plan, root: Path | None, job: Job = REPAIR) -> 
               f"{safe(action.reason)}")
 
 
-def _print_report(report: repair.Report, job: Job = REPAIR) -> None:
+def _undo_hint(report: repair.Report, args: argparse.Namespace, root: Path) -> str:
+    where = f" --backup-dir {safe(root)}" if root != backups.default_root() else ""
+    return f"{PROG} undo {report.run_id}{where}"
+
+
+def _print_report(report: repair.Report, job: Job, args: argparse.Namespace, root: Path) -> None:
     words = _words(job)
     print()
     for r in report.results:
@@ -150,11 +146,13 @@ def _print_report(report: repair.Report, job: Job = REPAIR) -> None:
     counts = report.summary()
     print(f"\n{counts[E.DONE] + counts[E.SOURCE_KEPT]} {job.done}, {counts[E.IDENTICAL]} already done, "
           f"{counts[repair.SKIPPED]} left as they are, {counts[E.FAILED]} failed"
-          + (f", {counts[E.CANCELLED]} cancelled" if counts[E.CANCELLED] else "") + ".")
+          + (f", {counts[E.CANCELLED]} not done" if counts[E.CANCELLED] else "") + ".")
+    if report.stopped:
+        print(safe(report.stopped))
     if report.run_id:
         print(f"Backups of the files this run touched: {safe(report.backup_dir)}")
         if counts[E.DONE] + counts[E.SOURCE_KEPT]:
-            print(f"To undo this {job.verb}: {PROG} undo {report.run_id}")
+            print(f"To undo this {job.kind}: {_undo_hint(report, args, root)}")
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -174,65 +172,75 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     found, searched = chosen_data_dirs(args)
     dirs = found if args.data_dir else [d for d in found if d.has_sessions]
     if not dirs:
-        print(f"No Claude Desktop sessions were found, so there is nothing to {job.verb}. " + looked_in(searched),
+        print(f"No Claude Desktop sessions were found, so there is nothing to {job.kind}. " + looked_in(searched),
               file=sys.stderr)
         if args.json:
-            print(json.dumps(repair.Report(None, None, args.dry_run, []).to_json(), indent=2))
+            emit_json({**repair.Report(None, None, args.dry_run, []).to_json(), "notes": []})
         return EXIT_OK
-    root = _backup_root(args)
+    root = _backup_root(args, dirs)
     try:
-        backups.check_root(root, [d.path for d in dirs])
+        backups.check_root(root, dirs)
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
     if args.dry_run:
         return _dry(args, dirs, job)
     if job.opt_in and not _asks(args) and not args.yes:
-        raise UsageError(f"{job.verb} changes Claude's folder only when confirmed: run it at a terminal to be "
+        raise UsageError(f"{job.kind} changes Claude's folder only when confirmed: run it at a terminal to be "
                          f"asked, or add --yes (see the plan first with --dry-run)")
-    refused = _claude_guard(args, job.verb)
-    if refused is not None:
-        return refused
-    _ready(root, bool(args.backup_dir))
+    guard = _guard(args, str(job.kind))
+
+    def confirm(the_plan: repair.Plan) -> bool:
+        if not _asks(args):
+            return True
+        _print_plan(the_plan, root, job)
+        return _confirm(f"{job.kind.capitalize()} {len(the_plan.to_do)} session(s) now?", args)
+
+    show_progress = sys.stderr.isatty() and not args.json
+    request = transaction.Job(job.kind, dirs, root, chosen_transcripts_dir(args, dirs), getattr(args, job.ids))
     try:
-        with backups.exclusive(root):
-            _recover(root, args.json)
-            the_plan = _plan(args, dirs, job)
-            if the_plan.to_do and _asks(args):
-                _print_plan(the_plan, root, job)
-                if not _confirm(f"{job.verb.capitalize()} {len(the_plan.to_do)} session(s) now?", args):
-                    print("Nothing was changed.")
-                    return EXIT_OK
-            show_progress = sys.stderr.isatty() and not args.json
-            report = repair.execute(the_plan, root, progress=_progress_printer(show_progress))
-            if show_progress:
-                print(file=sys.stderr)
+        done = transaction.run(request, guard, confirm, progress=_progress_printer(show_progress))
+    except claude_process.ClaudeRunning as exc:
+        return _refused(exc, str(job.kind))
     except backups.Busy as exc:
         _err(str(exc))
         return EXIT_FAILED
-    _output(report, args.json, job)
-    return EXIT_FAILED if report.failed else EXIT_OK
+    except backups.BackupError as exc:
+        hint = "" if args.backup_dir else "; choose another folder with --backup-dir"
+        raise UsageError(f"{exc}{hint}") from None
+    except repair.PlanError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if show_progress:
+            print(file=sys.stderr)
+    _notes(done.notes(), args.json)
+    if done.declined:
+        print("Nothing was changed.")
+        return EXIT_OK
+    report = done.report
+    assert report is not None
+    _output(report, args, job, root, done.notes())
+    if report.stopped_by_claude:
+        return EXIT_CLAUDE_RUNNING
+    return EXIT_FAILED if report.failed or report.stopped else EXIT_OK
 
 
-def _plan(args: argparse.Namespace, dirs: list, job: Job) -> repair.Plan:
-    # A repair reads the records only.  Adopt needs main.log (the folder the
-    # app last loaded), rebuild the transcripts without records; a repair of
-    # named ids looks too, to say which command a transcript id is for.
+def _plan(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> repair.Plan:
     chosen = getattr(args, job.ids)
-    result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job is not REPAIR or bool(chosen))
+    result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job.kind != Kind.REPAIR or bool(chosen))
     try:
-        return plans.PLANNERS[job.verb](result, chosen)
+        return plans.PLANNERS[job.kind](result, chosen)
     except repair.PlanError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _dry(args: argparse.Namespace, dirs: list, job: Job) -> int:
+def _dry(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> int:
     running = claude_process.running()
     if running and not args.json:
         _err(f"note: {claude_process.message(running)}")
     the_plan = _plan(args, dirs, job)
     report = repair.dry_run(the_plan)
     if args.json:
-        _output(report, True, job)
+        _output(report, args, job, Path(), [])
     else:
         _print_plan(the_plan, None, job)
         counts = report.summary()
@@ -244,12 +252,11 @@ def _dry(args: argparse.Namespace, dirs: list, job: Job) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _output(report: repair.Report, as_json: bool, job: Job = REPAIR) -> None:
-    if as_json:
-        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+def _output(report: repair.Report, args: argparse.Namespace, job: Job, root: Path, notes: list[str]) -> None:
+    if args.json:
+        emit_json({**report.to_json(), "notes": notes})
     else:
-        _print_report(report, job)
+        _print_report(report, job, args, root)
 
 
 # --------------------------------------------------------------------- undo
@@ -259,38 +266,43 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if args.run_id and args.last:
         raise UsageError("give a run id or --last, not both")
     if not args.run_id and not args.last:
-        raise UsageError(f"say which repair to undo: a run id (see '{PROG} backups') or --last")
+        raise UsageError(f"say which change to undo: a run id (see '{PROG} backups') or --last")
     root = _backup_root(args)
-    refused = _claude_guard(args, "undo")
-    if refused is not None:
-        return refused
+
+    def confirm(info: backups.RunInfo) -> bool:
+        return _confirm(f"Undo the {info.kind} {info.run_id} of {info.created_local} ({info.sessions} "
+                        "session(s))?", args)
+
     try:
-        with backups.exclusive(root):
-            try:
-                run = backups.find(root, args.run_id)
-            except backups.BackupError as exc:
-                raise UsageError(str(exc)) from None
-            if run.status() == backups.UNDONE:
-                print(f"Run {run.run_id} is already undone; nothing was changed.")
-                return EXIT_OK
-            if not _confirm(f"Undo run {run.run_id} ({len(run.manifest().get('actions', []))} session(s))?",
-                            args):
-                print("Nothing was changed.")
-                return EXIT_OK
-            if run.run_id in _recover(root, False):  # it was itself interrupted: recovery has undone it
-                print(f"Run {run.run_id} had been interrupted; it is now undone completely.")
-                return EXIT_OK
-            results = backups.undo(run)
+        done = undo.undo_run(root, args.run_id, _guard(args, "undo"), confirm)
+    except claude_process.ClaudeRunning as exc:
+        return _refused(exc, "undo")
     except backups.Busy as exc:
         _err(str(exc))
         return EXIT_FAILED
-    words = {E.DONE: "restored", E.IDENTICAL: "nothing to undo", backups.KEPT: "kept (changed since)",
-             E.FAILED: "failed"}
-    for r in results:
+    except backups.BackupError as exc:
+        raise UsageError(str(exc)) from None
+    _notes(done.recovery.sentences(), False)
+    if done.how == undo.ALREADY:
+        print(f"Run {safe(done.run_id)} is already undone; nothing was changed.")
+        return EXIT_OK
+    if done.how == undo.DECLINED:
+        print("Nothing was changed.")
+        return EXIT_OK
+    words = {E.DONE: "restored", E.IDENTICAL: "nothing to undo", undo.KEPT: "kept (changed since)",
+             E.FAILED: "failed", E.CANCELLED: "not undone"}
+    for r in done.results:
         print(f"  {words.get(r.outcome, r.outcome):22} {cut(r.id, 20):20} {safe(r.detail)}")
-    bad = [r for r in results if r.outcome not in (E.DONE, E.IDENTICAL)]
-    print(f"\nUndid run {run.run_id}: {sum(r.outcome == E.DONE for r in results)} session(s) restored"
-          + (f", {len(bad)} not restored (see above); the backups stay in {safe(run.path)}." if bad else "."))
+    if done.how == undo.BY_RECOVERY:
+        print(f"Run {safe(done.run_id)} had been interrupted; it is now undone completely.")
+    if done.stopped:
+        print(safe(done.stopped))
+        return EXIT_CLAUDE_RUNNING
+    bad = [r for r in done.results if r.outcome not in (E.DONE, E.IDENTICAL)]
+    restored = sum(r.outcome == E.DONE for r in done.results)
+    print(f"\nUndid run {safe(done.run_id)}: {restored} session(s) restored"
+          + (f", {len(bad)} not restored (see above); the backups stay in {safe(root / done.run_id)}." if bad
+             else "."))
     return EXIT_FAILED if bad else EXIT_OK
 
 
@@ -298,20 +310,56 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_backups(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "prune":
+        return _prune(args)
     root = _backup_root(args)
     infos = backups.describe_all(root)
     if args.json:
-        print(json.dumps({"backup_dir": str(root), "runs": [i.to_json() for i in infos]}, indent=2))
+        emit_json({"backup_dir": str(root), "runs": [i.to_json() for i in infos]})
         return EXIT_OK
     if not infos:
         print(f"No backups yet in {safe(root)}.")
         return EXIT_OK
-    print(f"Backups in {safe(root)} (newest last):")
-    rows = [("RUN ID", "CREATED", "KIND", "STATUS", "SESSIONS", "FILES", "SIZE")]
-    rows += [(i.run_id, i.created[:19].replace("T", " "), i.kind, i.status, str(i.sessions), str(i.files),
-              human_size(i.size)) for i in infos]
+    print(f"Backups in {safe(root)} (newest last; times are local):")
+    rows = [("RUN ID", "MADE", "KIND", "STATUS", "SESSIONS", "FILES", "SIZE")]
+    rows += [(i.run_id, i.created_local, i.kind, i.status, str(i.sessions), str(i.files), human_size(i.size))
+             for i in infos]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+        print("  " + "  ".join(safe(cell).ljust(w) for cell, w in zip(r, widths, strict=True)))
+    for info in infos:
+        if info.problem:
+            print(f"\n{safe(info.run_id)} is damaged: {safe(info.problem)}. It is never used for an undo; look "
+                  f"at it, or delete the folder {safe(info.path)} yourself.")
     print(f"\nTo undo one: {PROG} undo RUN_ID (or {PROG} undo --last)")
     return EXIT_OK
+
+
+def _prune(args: argparse.Namespace) -> int:
+    if args.keep_days < 0 or args.keep_runs < 0:
+        raise UsageError("--keep-days and --keep-runs take a number of 0 or more")
+    root = _backup_root(args)
+    policy = prune.Policy(args.keep_days, args.keep_runs)
+    if not args.dry_run and not _asks(args) and not args.yes:
+        raise UsageError("prune removes backups only when confirmed: run it at a terminal to be asked, or add "
+                         "--yes (see what would go with --dry-run)")
+    going = prune.chosen(backups.describe_all(root), policy)
+    if not going:
+        print(f"Nothing to remove: every run in {safe(root)} is newer than {args.keep_days:g} days and among the "
+              f"newest {args.keep_runs}, or still needed.")
+        return EXIT_OK
+    if args.dry_run or not _confirm(f"Remove {len(going)} old backup run(s) from {safe(root)}? They can no longer "
+                                    "be undone.", args):
+        print(f"{'Dry run: ' if args.dry_run else ''}nothing was removed; {len(going)} run(s) would be: "
+              + ", ".join(safe(i.run_id) for i in going[:10]) + ("…" if len(going) > 10 else ""))
+        return EXIT_OK
+    try:
+        with backups.exclusive(root):
+            done = prune.prune(root, policy)
+    except backups.BackupError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    print(f"Removed {len(done.removed)} old backup run(s); {done.kept} kept.")
+    for run_id, why in done.failed:
+        print(f"  kept {safe(run_id)}: {safe(why)}")
+    return EXIT_FAILED if done.failed else EXIT_OK

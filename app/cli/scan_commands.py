@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from app.cli.common import (
     EXIT_OK,
@@ -18,6 +18,7 @@ from app.cli.common import (
     chosen_data_dirs,
     chosen_transcripts_dir,
     cut,
+    emit_json,
     looked_in,
     safe,
 )
@@ -28,7 +29,8 @@ from app.core.records import ScanResult, human_size, local_time, summary_line
 from app.core.scan import scan
 
 
-def print_table(result: ScanResult, out=sys.stdout) -> None:
+def print_table(result: ScanResult, out: TextIO | None = None) -> None:
+    out = sys.stdout if out is None else out  # looked up now: main() puts a sanitising stream there
     for folder in result.folders:
         active = folder.active_account or "unknown"
         print(f"Data folder: {safe(folder.data_dir.path)}  [{folder.data_dir.label}]", file=out)
@@ -66,16 +68,17 @@ def print_table(result: ScanResult, out=sys.stdout) -> None:
     print(file=out)
     marked = " (* marks the active account.)" if any(not s.active for s in result.sessions) else ""
     print(summary_line(result) + marked, file=out)
-    hints = [(any(not s.active for s in result.sessions), f"'{PROG} adopt' copies the other account's sessions "
-                                                           "into the active one."),
-             (bool(result.transcript_only or result.links), f"'{PROG} rebuild' makes records for the transcripts "
-                                                             "and links records back to theirs.")]
+    hints = [(any(not s.active for s in result.sessions), (f"'{PROG} adopt' copies the other account's sessions "
+                                                            "into the active one.")),
+             (bool(result.transcript_only or result.links), (f"'{PROG} rebuild' makes records for the transcripts "
+                                                              "and links records back to theirs."))]
     for wanted, hint in hints:
         if wanted:
             print(hint, file=out)
 
 
-def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
+def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
+    out = sys.stdout if out is None else out
     used = sorted({code for s in result.all_rows() for code in s.reasons})
     if used:
         print("\nReasons:", file=out)
@@ -85,8 +88,7 @@ def _explain_reasons(result: ScanResult, out=sys.stdout) -> None:
 
 def _report(result: ScanResult, as_json: bool) -> None:
     if as_json:
-        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json(result.to_json())
     else:
         print_table(result)
         _explain_reasons(result)

@@ -8,45 +8,60 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 
 from app.cli.common import EXIT_FAILED, EXIT_OK, PROG, UsageError, chosen_data_dirs, safe
 from app.cli.scan_commands import has_display
-from app.core import autostart, backups, logfile, pidlock, watcher
+from app.core import autostart, backups, logfile, oslock, prune, watcher
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise UsageError("--interval must be a number of seconds above 0")
+    if args.keep_days < 0 or args.keep_runs < 0:
+        raise UsageError("--keep-days and --keep-runs take a number of 0 or more")
     dirs = chosen_data_dirs(args)[0] if args.data_dir else None  # None: discover at each repair
-    root = Path(args.backup_dir) if args.backup_dir else backups.default_root()
+    root = Path(args.backup_dir) if args.backup_dir else backups.root_for(dirs or [])
     try:
-        backups.check_root(root, [d.path for d in dirs or []])
+        backups.check_root(root, dirs or [])
         backups.ensure_writable(root)
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
     logfile.start(echo=True)
+    lock = watcher.lock_path()  # the one watcher.running_pid() and stop_running() look at
     try:
-        with pidlock.held(watcher.lock_path(), role="watcher"):
-            keeper = watcher.Watcher(root, dirs)
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with oslock.held(lock, role="watcher"):
+            keeper = watcher.Watcher(root, dirs, keep=prune.Policy(args.keep_days, args.keep_runs))
+            stop = stop_on_signals()
             if has_display():
                 from app.gui import tray  # Qt only when there is a screen to show an icon on
 
                 if tray.available():
-                    return tray.run(keeper, args.interval)
-            return _watch_here(keeper, args.interval)
-    except pidlock.Held as exc:
+                    return tray.run(keeper, args.interval, stop)
+            keeper.run(stop, args.interval)  # no tray: watch in this terminal (or service)
+            return EXIT_OK
+    except oslock.Held as exc:
         print(f"A watcher is already keeping sessions repaired (process {exc.owner.get('pid', '?')}).")
         return EXIT_OK
 
 
-def _watch_here(keeper: watcher.Watcher, interval: float) -> int:
-    """No tray: watch in this terminal (or service) until Ctrl+C or SIGTERM."""
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")  # Ctrl+C; "autostart disable" and logout; Ctrl+Break
+
+
+def stop_on_signals() -> threading.Event:
+    """The one event that ends the watcher, in the tray or in a terminal: set
+    by Ctrl+C, SIGTERM (from "autostart disable", or the session ending) or,
+    on Windows, Ctrl+Break.  Installed here, in the main thread, once."""
     stop = threading.Event()
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for name in STOP_SIGNALS:
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: stop.set())
-    keeper.run(stop, interval)
-    return EXIT_OK
+            signal.signal(getattr(signal, name), _handler)
+    return stop
 
 
 def cmd_autostart(args: argparse.Namespace) -> int:
@@ -68,8 +83,8 @@ def cmd_autostart(args: argparse.Namespace) -> int:
                 print(f"Autostart is on: {safe(state.path)} runs {safe(runs)}")
             else:
                 print(f"Autostart is off (its entry would be {safe(state.path)}).")
-            running = pidlock.owner_of(watcher.lock_path())
-            print(f"A watcher is running (process {running['pid']})." if running else "No watcher is running.")
+            running = watcher.running_pid()
+            print(f"A watcher is running (process {running})." if running else "No watcher is running.")
     except OSError as exc:
         print(f"{PROG}: autostart {args.action} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -111,4 +111,4 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
                      if s.folder in actives and s.cli_session_id}
     planned: dict[str, str] = {}
     actions = [plan_session(s, scan.folder_of(s), in_active, cli_in_active, planned) for s in chosen]
-    return Plan(actions, [f.data_dir.path for f in scan.folders], kind=ADOPT)
+    return Plan(actions, [f.data_dir for f in scan.folders], kind=ADOPT)

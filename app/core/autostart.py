@@ -15,8 +15,9 @@ import os
 import plistlib
 import subprocess
 import sys
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from app.core.locations import Host
 
@@ -54,43 +55,117 @@ def entry_path(host: Host) -> Path:
 
 
 def desktop_entry(cmd: list[str]) -> str:
-    exec_line = " ".join(_desktop_quote(part) for part in cmd)
+    """The XDG autostart entry that runs ``cmd``; OSError when an argument
+    holds a character no Exec line can carry."""
+    _refuse_control_characters(cmd)
+    exec_line = _desktop_escape(" ".join(_desktop_quote(part) for part in cmd))
     return ("[Desktop Entry]\nType=Application\nName=Session Rescue (keep sessions repaired)\n"
             "Comment=Repairs Claude Desktop's lost sessions each time Claude Desktop quits\n"
             f"Exec={exec_line}\nTerminal=false\nNoDisplay=true\nX-GNOME-Autostart-enabled=true\n")
 
 
+# The Desktop Entry Specification (the Exec key) encodes an argument in three
+# layers, which a launcher peels in reverse: the key file's string escapes
+# (``\\`` for a backslash), then the shell-like double quotes, then the field
+# codes (``%%`` for a literal ``%``; any other ``%`` is a file or URL the
+# launcher substitutes).  Writing: %-codes first, then quotes, then escapes.
+#
+# Reserved characters force the quotes.  "=" is not one, but the executable's
+# path "may not contain" it: quoted, launchers (GLib, KDE) still run it.
+_RESERVED = frozenset(' \t\n"\'\\><~|&;$*?#()`')
+_QUOTE_THESE = _RESERVED | {"="}
+_QUOTED_ESCAPES = frozenset('"`$\\')  # a backslash goes before these inside quotes
+_STRING_ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
+def _refuse_control_characters(cmd: list[str]) -> None:
+    """A newline would end the line (and start a key of the path's choosing);
+    other control characters have no safe spelling in every launcher; a lone
+    surrogate (bytes that are not UTF-8) none in a UTF-8 file."""
+    for arg in cmd:
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in arg):
+            raise OSError(f"the path {arg!r} holds a control character or bytes that are not UTF-8, "
+                          "which an autostart entry cannot hold safely")
+
+
 def _desktop_quote(arg: str) -> str:
-    """Quoting by the Desktop Entry specification (Exec key)."""
-    if arg and not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`='):
+    """One argument of an Exec value, before the key file's string escapes."""
+    arg = arg.replace("%", "%%")  # else "%f" or "%u" would be a file the launcher fills in
+    if arg and not any(c in _QUOTE_THESE for c in arg):
         return arg
-    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
-    return f'"{escaped}"'
+    return '"' + "".join("\\" + c if c in _QUOTED_ESCAPES else c for c in arg) + '"'
 
 
-def _desktop_split(exec_line: str) -> list[str]:
-    """The arguments of an Exec value (the inverse of _desktop_quote)."""
+def _desktop_escape(value: str) -> str:
+    """The key file's escapes for a string value: the launcher reads ``\\\\``
+    as one backslash before it sees the quotes, so each one is doubled.
+    (Control characters were refused; the value never starts with a space.)"""
+    return value.replace("\\", "\\\\")
+
+
+def _desktop_split(exec_value: str) -> list[str]:
+    """The arguments of an Exec value as written in the file: the exact
+    inverse of desktop_entry's encoding.  ValueError when it is not one."""
+    return [_desktop_unpercent(arg) for arg in _desktop_unquote(_desktop_unescape(exec_value))]
+
+
+def _desktop_unescape(value: str) -> str:
+    """Undo the key file's string escapes (\\s \\n \\t \\r \\\\)."""
+    out: list[str] = []
+    chars = iter(value)
+    for c in chars:
+        if c == "\\":
+            code = next(chars, "")
+            if code not in _STRING_ESCAPES:
+                raise ValueError(f"invalid escape \\{code} in an Exec value")
+            c = _STRING_ESCAPES[code]
+        out.append(c)
+    return "".join(out)
+
+
+def _desktop_unquote(line: str) -> list[str]:
+    """Split at spaces outside double quotes, undoing the quotes' backslashes."""
     args: list[str] = []
-    current, quoted, in_arg, i = [], False, False, 0
-    while i < len(exec_line):
-        c = exec_line[i]
-        if quoted and c == "\\" and i + 1 < len(exec_line):
-            current.append(exec_line[i + 1])
-            i += 2
-            continue
-        if c == '"':
+    current: list[str] = []
+    quoted = in_arg = False
+    chars = iter(line)
+    for c in chars:
+        if quoted and c == "\\":
+            escaped = next(chars, "")
+            if escaped not in _QUOTED_ESCAPES:
+                raise ValueError(f"invalid escape \\{escaped} inside quotes in an Exec value")
+            current.append(escaped)
+        elif c == '"':
             quoted, in_arg = not quoted, True
-        elif c == " " and not quoted:
+        elif quoted:
+            current.append(c)
+        elif c == " ":
             if in_arg:
                 args.append("".join(current))
             current, in_arg = [], False
+        elif c in _RESERVED:
+            raise ValueError(f"reserved character {c!r} outside quotes in an Exec value")
         else:
             current.append(c)
             in_arg = True
-        i += 1
+    if quoted:
+        raise ValueError("unterminated quote in an Exec value")
     if in_arg:
         args.append("".join(current))
     return args
+
+
+def _desktop_unpercent(arg: str) -> str:
+    """Undo ``%%``; any other field code is not something we wrote."""
+    out: list[str] = []
+    chars = iter(arg)
+    for c in chars:
+        if c == "%":
+            code = next(chars, "")
+            if code != "%":
+                raise ValueError(f"field code %{code} in an Exec value")
+        out.append(c)
+    return "".join(out)
 
 
 def launch_agent(cmd: list[str], log_dir: Path | None = None) -> bytes:
@@ -100,17 +175,26 @@ def launch_agent(cmd: list[str], log_dir: Path | None = None) -> bytes:
     return plistlib.dumps(plist)
 
 
-def shortcut_script(path: Path, cmd: list[str]) -> str:
-    """PowerShell that makes the Startup-folder shortcut (the .lnk format is
-    Windows' own; its shell writes it best)."""
-    def ps(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
+# PowerShell that makes the Startup-folder shortcut (the .lnk format is
+# Windows' own; its shell writes it best).  It is a constant: the paths reach
+# it as environment variables, never as code, because PowerShell takes the
+# typographic quotes (’ ‘ ‚ ‛ “ ” „) for quotes too, so no quoting of ours
+# could keep a path like C:\Users\O’Brien from ending a string literal.
+SHORTCUT_SCRIPT = (
+    "$s = (New-Object -ComObject WScript.Shell).CreateShortcut($env:SR_SHORTCUT); "
+    "$s.TargetPath = $env:SR_TARGET; $s.Arguments = $env:SR_ARGUMENTS; "
+    "$s.WorkingDirectory = $env:SR_WORKDIR; $s.WindowStyle = 7; "
+    "$s.Description = 'Session Rescue keeps Claude Desktop sessions repaired'; $s.Save()")
 
-    arguments = subprocess.list2cmdline(cmd[1:])
-    return ("$s = (New-Object -ComObject WScript.Shell).CreateShortcut(" + ps(str(path)) + "); "
-            f"$s.TargetPath = {ps(cmd[0])}; $s.Arguments = {ps(arguments)}; "
-            f"$s.WorkingDirectory = {ps(str(Path(cmd[0]).parent))}; $s.WindowStyle = 7; "
-            "$s.Description = 'Session Rescue keeps Claude Desktop sessions repaired'; $s.Save()")
+
+def shortcut_command(path: Path, cmd: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The PowerShell command line that makes the shortcut, and the variables
+    to add to its environment."""
+    _refuse_control_characters([str(path), *cmd])  # an environment cannot hold a NUL
+    env = {"SR_SHORTCUT": str(path), "SR_TARGET": cmd[0], "SR_ARGUMENTS": subprocess.list2cmdline(cmd[1:]),
+           # Windows' notion of the folder, even when the tests build this elsewhere
+           "SR_WORKDIR": str(PureWindowsPath(cmd[0]).parent)}
+    return ["powershell", "-NoProfile", "-NonInteractive", "-Command", SHORTCUT_SCRIPT], env
 
 
 def enable(host: Host | None = None, cmd: list[str] | None = None) -> Path:
@@ -118,20 +202,26 @@ def enable(host: Host | None = None, cmd: list[str] | None = None) -> Path:
     host = host or Host.this_machine()
     cmd = [*(cmd or command()), "watch"]
     path = entry_path(host)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if host.family == "windows":
-        if not host.is_live:
-            raise OSError("a Windows shortcut can only be made on Windows")
-        done = subprocess.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", shortcut_script(path, cmd)],
-                              capture_output=True, text=True, timeout=60,
-                              creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-        if done.returncode != 0 or not path.exists():
-            raise OSError(f"could not make the shortcut {path}: {done.stderr.strip() or done.stdout.strip()}")
-        return path
+        return _make_shortcut(host, path, cmd)
+    # Built first: a path it refuses leaves nothing behind, not even a folder.
     data = launch_agent(cmd) if host.family == "macos" else desktop_entry(cmd).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".part")
     temp.write_bytes(data)
     os.replace(temp, path)
+    return path
+
+
+def _make_shortcut(host: Host, path: Path, cmd: list[str]) -> Path:
+    if not host.is_live:
+        raise OSError("a Windows shortcut can only be made on Windows")
+    argv, env = shortcut_command(path, cmd)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False,
+                          creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    if done.returncode != 0 or not path.exists():
+        raise OSError(f"could not make the shortcut {path}: {done.stderr.strip() or done.stdout.strip()}")
     return path
 
 
@@ -155,7 +245,9 @@ def status(host: Host | None = None) -> Status:
         if host.family == "macos":
             cmd = list(plistlib.loads(path.read_bytes()).get("ProgramArguments", []))
         elif host.family != "windows":
-            for line in path.read_text(encoding="utf-8").splitlines():
+            # split at "\n" only: splitlines() would also break at U+2028 and
+            # the like, which a path may hold and the key file does not end lines at
+            for line in path.read_text(encoding="utf-8").split("\n"):
                 if line.startswith("Exec="):
                     cmd = _desktop_split(line[len("Exec="):])
     except (OSError, ValueError):

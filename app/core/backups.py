@@ -1,8 +1,10 @@
-"""Backup runs: the manifest written before anything changes, the journal,
-undo, and recovery of a run that was interrupted.
+"""Backup runs: the folder each change job writes before anything changes.
 
-Each repair run has a folder ``<backup root>/<run id>/`` holding:
+Each run has a folder ``<backup root>/<run id>/`` holding:
 
+* ``run.lock``: locked by the process making the run, for its whole life (an
+  OS lock: see oslock.py).  A run whose journal never says it finished is
+  *interrupted* only when nobody holds this lock.
 * ``manifest.json``: written and fsync'd *before* any file is touched.  For
   every file the run may change it records the path, what the file held before
   (sha256, size, mtime, mode, or that it did not exist) and what it will hold
@@ -11,13 +13,12 @@ Each repair run has a folder ``<backup root>/<run id>/`` holding:
   before that file is touched.
 * ``journal.jsonl``: what happened, one line per step.
 
-Undo and recovery trust the disk and the manifest, not the journal's lines:
-they look at each file, and a file that holds its "after" bytes is put back to
-its "before" bytes (from ``files/``), one that holds its "before" bytes is
-left alone, and one that holds anything else was changed by someone else since
-the run and is never overwritten.  Every step of a run moves a file between
-"before" and "after" atomically, so a run killed at any moment can always be
-undone this way; the journal says which runs finished.
+Undo and recovery (undo.py) trust the disk and a *checked* manifest
+(runcheck.py), not the journal's lines: they look at each file, and a file
+that holds its "after" bytes is put back to its "before" bytes, one that holds
+its "before" bytes is left alone, and one that holds anything else was changed
+by someone else since the run and is never overwritten.  The journal says
+only which runs finished.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,20 +38,27 @@ from typing import Any
 import platformdirs
 
 from app import APP_NAME, __version__
-from app.core import engine as E
-from app.core import fsops, jsjson, pidlock
+from app.core import fsops, jsjson, oslock, runcheck
 from app.core.longpaths import extended
+from app.core.runcheck import Damaged, Manifest, Snapshot
 
-MANIFEST, JOURNAL, FILES, LOCK = "manifest.json", "journal.jsonl", "files", ".lock"
-FORMAT = 1
+__all__ = ["Snapshot", "FileChange", "Run", "RunInfo", "Damaged"]
+
+MANIFEST, JOURNAL, FILES, LOCK, RUN_LOCK = "manifest.json", "journal.jsonl", "files", ".lock", "run.lock"
+FORMAT = 2
+DEMO_BACKUPS = "session-rescue-backups"  # inside a demo data folder: its backups go with it
 
 # Journal events (the ``event`` of each line).
 RUN_STARTED, BACKED_UP, ACTION_DONE, RUN_COMPLETE = "run-started", "backed-up", "action-done", "run-complete"
 UNDO_STARTED, UNDO_DONE, RECOVERED = "undo-started", "undo-done", "recovered"
+_MILESTONES = (RUN_STARTED, RUN_COMPLETE, UNDO_STARTED, UNDO_DONE)  # what a run's status follows
 
 # What ``status`` says of a run.
-COMPLETE, INTERRUPTED, IN_PROGRESS, UNDONE, PARTLY_UNDONE, UNDO_INTERRUPTED = (
-    "complete", "interrupted", "in progress", "undone", "partly undone", "undo interrupted")
+COMPLETE, INTERRUPTED, IN_PROGRESS, UNDONE, PARTLY_UNDONE, UNDO_INTERRUPTED, DAMAGED = (
+    "complete", "interrupted", "in progress", "undone", "partly undone", "undo interrupted", "damaged")
+
+JOURNAL_LINE_LIMIT = 1 << 20  # a longer line is not one we wrote: skipped
+_JOURNAL_CHUNK = 64 << 10
 
 
 class BackupError(Exception):
@@ -65,47 +73,74 @@ def default_root() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "backups"
 
 
+def root_for(data_dirs: Sequence[Any]) -> Path:
+    """Where backups of changes to ``data_dirs`` go by default: the user's
+    backup folder, except for the demo data, whose backups stay inside it (so
+    they go when it goes, and never mix with the user's real ones)."""
+    demos = [d for d in data_dirs if getattr(d, "install_type", None) == "demo"]
+    if demos and len(demos) == len(data_dirs):
+        return Path(demos[0].path) / DEMO_BACKUPS
+    return default_root()
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def check_root(root: Path, data_dirs: Sequence[Path]) -> None:
+def check_root(root: Path, data_dirs: Sequence[Any]) -> None:
     """Backups never go inside Claude's data folder: nothing but session
-    records is ever written there, and the app would see (or sync) them."""
+    records is ever written there, and the app would see (or sync) them.  (The
+    demo data's own backup folder is the one exception: no app reads it.)"""
     real = os.path.realpath(root)
     for data_dir in data_dirs:
-        data_real = os.path.realpath(data_dir)
+        path = getattr(data_dir, "path", data_dir)
+        data_real = os.path.realpath(path)
+        if getattr(data_dir, "install_type", None) == "demo" and real == os.path.realpath(Path(path) / DEMO_BACKUPS):
+            continue
         with contextlib.suppress(ValueError):
             if os.path.commonpath([real, data_real]) == data_real:
-                raise BackupError(f"the backup folder {root} is inside Claude's data folder {data_dir}; "
+                raise BackupError(f"the backup folder {root} is inside Claude's data folder {path}; "
                                   "choose one outside it")
+
+
+def ensure_writable(root: Path) -> None:
+    """Fail early, in one sentence, if backups cannot be written to ``root``."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe-{secrets.token_hex(4)}"
+        fsops.write_durable(str(probe), b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOSPC:
+            reason = "the disk is full"
+        raise BackupError(f"cannot write backups to {root}: {reason}") from None
+
+
+@contextlib.contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One repair or undo at a time per backup folder, by an OS lock on
+    ``<root>/.lock``: held until this process lets go or dies, whichever PID
+    namespace or computer the other one runs in."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with oslock.held(root / LOCK, role="repair"):
+            yield
+    except oslock.Held as exc:
+        raise Busy(f"another Session Rescue (process {exc.owner.get('pid', '?')}) is repairing or undoing right "
+                   "now; wait for it to finish") from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) or exc.errno not in (errno.ELOOP, errno.EINVAL):
+            raise
+        raise BackupError(f"the lock file {root / LOCK} is not a plain file; remove it") from None
 
 
 # ------------------------------------------------------------------ snapshots
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """What a file held: enough to recognise it and to put it back."""
-
-    sha256: str
-    size: int
-    mtime_ns: int = 0
-    mode: int = 0o644
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size, "mtime_ns": self.mtime_ns, "mode": self.mode}
-
-    @classmethod
-    def from_json(cls, value: dict[str, Any] | None) -> Snapshot | None:
-        if value is None:
-            return None
-        return cls(value["sha256"], value["size"], value.get("mtime_ns", 0), value.get("mode", 0o644))
-
-
-@dataclass(frozen=True)
 class FileChange:
-    """One file a repair changes: what it holds before, and after (None: absent)."""
+    """One file a plan changes: what it holds before, and after (None: absent)."""
 
     path: str
     before: Snapshot | None
@@ -121,22 +156,13 @@ def current_sha(path: str) -> str | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return "?"
-    return fsops.sha256_file(path)[0]
+    try:
+        return fsops.sha256_file(path)[0]
+    except OSError:
+        return "?"
 
 
 # ------------------------------------------------------------------- the run
-
-
-@contextlib.contextmanager
-def exclusive(root: Path) -> Iterator[None]:
-    """One repair or undo at a time per backup folder.  A lock left by a
-    process that no longer runs (killed, or a power cut) is taken over."""
-    try:
-        with pidlock.held(root / LOCK):
-            yield
-    except pidlock.Held as exc:
-        raise Busy(f"another Session Rescue (process {exc.owner.get('pid', '?')}) is repairing or undoing right "
-                   "now; wait for it to finish") from None
 
 
 @dataclass
@@ -145,6 +171,7 @@ class Run:
 
     path: Path
     _journal_fd: int | None = field(default=None, repr=False)
+    _lock: oslock.Lock | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -156,8 +183,8 @@ class Run:
 
     @classmethod
     def create(cls, root: Path, actions: list[dict[str, Any]], kind: str = "repair") -> Run:
-        """Make the run folder and write its manifest, durably, before anything
-        else happens.  ``actions`` is the manifest's list (see module doc)."""
+        """Make the run folder, lock it, and write its manifest, durably,
+        before anything else happens.  ``actions`` is the manifest's list."""
         root.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
             # Names sort in the order the runs were made, to the millisecond:
@@ -173,32 +200,60 @@ class Run:
         else:
             raise BackupError(f"could not make a new run folder in {root}")
         run = cls(root / run_id)
-        run.files_dir.mkdir()
-        manifest = {"format": FORMAT, "run_id": run_id, "kind": kind, "created": now_iso(),
-                    "tool": f"session-rescue {__version__}", "owner": pidlock.me(), "actions": actions}
-        # Written under another name and renamed: a run folder whose manifest
-        # is there is a run whose manifest is whole.
-        part = run.path / (MANIFEST + ".part")
-        # Compact: an indented dump goes through json's pure-Python encoder,
-        # some 0.4 s for a thousand sessions.
-        fsops.write_durable(str(part), jsjson.stringify(manifest))
-        os.replace(part, run.path / MANIFEST)
-        fsops.fsync_dir(str(run.path))
-        fsops.fsync_dir(str(root))
-        run.log(RUN_STARTED, sync=True)
+        run.hold()
+        try:
+            run.files_dir.mkdir()
+            manifest = {"format": FORMAT, "run_id": run_id, "kind": str(kind), "created": now_iso(),
+                        "tool": f"{runcheck.TOOL_MARK}{__version__}", "owner": {"pid": os.getpid()},
+                        "actions": actions}
+            # Written under another name and renamed: a run folder whose
+            # manifest is there is a run whose manifest is whole.  Compact: an
+            # indented dump goes through json's pure-Python encoder.
+            part = run.path / (MANIFEST + ".part")
+            fsops.write_durable(str(part), jsjson.stringify(manifest))
+            os.replace(part, run.path / MANIFEST)
+            fsops.fsync_dir(str(run.path))
+            fsops.fsync_dir(str(root))
+            run.log(RUN_STARTED, sync=True)
+        except BaseException:
+            run.close()
+            raise
         return run
 
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.path / MANIFEST).read_bytes())
+    def hold(self) -> None:
+        """Take this run's lock (for its making, or its undo)."""
+        if self._lock is None:
+            self._lock = oslock.acquire(self.path / RUN_LOCK, role="run")
+
+    def manifest(self) -> Manifest:
+        """The checked manifest; :class:`runcheck.Damaged` if it cannot be trusted."""
+        try:
+            fd = os.open(self.path / MANIFEST, os.O_RDONLY | getattr(os, "O_BINARY", 0)
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise Damaged(f"its manifest cannot be read ({exc.strerror or exc})") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise Damaged("its manifest is not a plain file")
+            if st.st_size > runcheck.MANIFEST_LIMIT:
+                raise Damaged(f"its manifest is too large ({st.st_size:,} bytes)")
+            raw = _read_fd(fd, runcheck.MANIFEST_LIMIT + 1)
+        except OSError as exc:
+            raise Damaged(f"its manifest cannot be read ({exc.strerror or exc})") from None
+        finally:
+            os.close(fd)
+        return runcheck.parse(raw, self.run_id)
 
     def log(self, event: str, sync: bool = False, **fields: Any) -> None:
-        """Append a journal line.  Lines that recovery's decisions depend on
+        """Append a journal line.  Lines that a run's status depends on
         (start, end, undo) are fsync'd; step lines are an audit trail and are
         flushed by the OS, because recovery reads the files themselves."""
         line = jsjson.stringify({"t": now_iso(), "event": event, **fields}) + b"\n"
         if self._journal_fd is None:
             self._journal_fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                                       | getattr(os, "O_BINARY", 0), 0o644)
+                                       | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                                       | getattr(os, "O_NONBLOCK", 0), 0o644)
         fsops.write_all(self._journal_fd, line)
         if sync:
             fsops.full_fsync(self._journal_fd)
@@ -207,32 +262,123 @@ class Run:
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
-    def events(self) -> list[dict[str, Any]]:
+    def last_milestone(self) -> dict[str, Any] | None:
+        """The last line of the journal that a status follows (start, end,
+        undo started, undo done), read from the end: a finished run's is its
+        last line, whatever the journal's size."""
         try:
-            raw = (self.path / JOURNAL).read_bytes()
+            fd = os.open(self.path / JOURNAL, os.O_RDONLY | getattr(os, "O_BINARY", 0)
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
-            return []
-        out = []
-        for line in raw.splitlines():
-            with contextlib.suppress(ValueError):  # the last line of a killed run may be cut
-                out.append(json.loads(line))
-        return out
-
-    def status(self, events: list[dict[str, Any]] | None = None) -> str:
-        names = [e.get("event") for e in (self.events() if events is None else events)]
-        if UNDO_DONE in names:
-            last = [e for e in (events or self.events()) if e.get("event") == UNDO_DONE][-1]
-            return UNDONE if not last.get("kept") else PARTLY_UNDONE
-        if UNDO_STARTED in names:
-            return UNDO_INTERRUPTED
-        if RUN_COMPLETE in names:
-            return COMPLETE
+            return None
         try:
-            owner = self.manifest().get("owner")
-        except (OSError, ValueError):
-            owner = None
-        return IN_PROGRESS if pidlock.alive(owner) else INTERRUPTED
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise Damaged("its journal is not a plain file")
+            for line in _lines_backwards(fd):
+                event = _milestone(line)
+                if event is not None:
+                    return event
+        finally:
+            os.close(fd)
+        return None
+
+    def is_live(self) -> bool:
+        """Is a process working on this run right now (it holds run.lock)?"""
+        return oslock.is_held(self.path / RUN_LOCK)
+
+    def status(self) -> str:
+        """complete, in progress, interrupted, undone, partly undone or undo
+        interrupted, from the journal's last milestone and the run's lock."""
+        try:
+            last = self.last_milestone()
+        except (OSError, Damaged):
+            return DAMAGED
+        name = last.get("event") if last else None
+        if name == UNDO_DONE:
+            kept = last.get("kept") if last else None
+            return PARTLY_UNDONE if kept else UNDONE
+        if name == RUN_COMPLETE:
+            return COMPLETE
+        if self.is_live():
+            return IN_PROGRESS
+        return UNDO_INTERRUPTED if name == UNDO_STARTED else INTERRUPTED
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    chunks, total = [], 0
+    while total < limit:
+        chunk = os.read(fd, min(1 << 20, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _milestone(line: bytes) -> dict[str, Any] | None:
+    """The event on ``line`` if it is a milestone (cheap test before parsing)."""
+    if b'"event"' not in line or not any(name.encode() in line for name in _MILESTONES):
+        return None
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return None  # the last line of a killed run may be cut short
+    if isinstance(value, dict) and value.get("event") in _MILESTONES:
+        return value
+    return None
+
+
+def _lines_backwards(fd: int) -> Iterator[bytes]:
+    """The file's lines, last first, read in chunks from the end: memory stays
+    bounded however big the journal is.  A line longer than
+    JOURNAL_LINE_LIMIT is not one we wrote, and is skipped."""
+    pos = os.lseek(fd, 0, os.SEEK_END)
+    tail, skipping = b"", False
+    while pos > 0:
+        step = min(_JOURNAL_CHUNK, pos)
+        pos -= step
+        os.lseek(fd, pos, os.SEEK_SET)
+        block = _read_fd(fd, step)
+        if skipping:
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                continue
+            block, tail, skipping = block[:cut + 1], b"", False
+        lines = (block + tail).split(b"\n")
+        tail = lines[0]
+        yield from reversed(lines[1:])
+        if len(tail) > JOURNAL_LINE_LIMIT:
+            tail, skipping = b"", True
+    if not skipping:
+        yield tail
+
+
+def iter_journal(run: Run) -> Iterator[dict[str, Any]]:
+    """Every parseable line of a run's journal, first first, streamed."""
+    try:
+        f = open(os.open(run.path / JOURNAL, os.O_RDONLY | getattr(os, "O_BINARY", 0)
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)), "rb")
+    except OSError:
+        return
+    with f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return
+        while True:
+            line = f.readline(JOURNAL_LINE_LIMIT + 1)
+            if not line:
+                return
+            if len(line) > JOURNAL_LINE_LIMIT:  # not ours: skip to the end of it
+                while line and not line.endswith(b"\n"):
+                    line = f.readline(JOURNAL_LINE_LIMIT)
+                continue
+            with contextlib.suppress(ValueError, RecursionError):
+                value = json.loads(line)
+                if isinstance(value, dict):
+                    yield value
 
 
 # --------------------------------------------------------------------- listing
@@ -243,40 +389,68 @@ class RunInfo:
     run_id: str
     path: Path
     kind: str
-    created: str
+    created: str  # ISO 8601, UTC, as the manifest says ("?" when unknown)
     status: str
     sessions: int
     files: int
     size: int
     ids: list[str] = field(default_factory=list)
+    problem: str | None = None  # why the run is damaged
+
+    @property
+    def created_local(self) -> str:
+        """When it was made, in local time, as every other time is shown."""
+        try:
+            moment = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
+        except ValueError:
+            return "?"
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "kind": self.kind, "created": self.created,
-                "status": self.status, "sessions": self.sessions, "files": self.files, "size": self.size}
+                "status": self.status, "sessions": self.sessions, "files": self.files, "size": self.size,
+                "problem": self.problem}
+
+
+def _is_run_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder named like a run, never a link, holding a manifest: anything
+    else in a backup folder (the user's own folders, say) is not ours."""
+    if not runcheck.is_run_name(entry.name) or not entry.is_dir(follow_symlinks=False):
+        return False
+    try:
+        return stat.S_ISREG(os.lstat(os.path.join(entry.path, MANIFEST)).st_mode)
+    except OSError:
+        return False
 
 
 def runs(root: Path) -> list[Run]:
     """Every run folder in ``root``, oldest first."""
     try:
-        entries = sorted(p for p in root.iterdir() if (p / MANIFEST).is_file())
-    except FileNotFoundError:
+        with os.scandir(root) as it:
+            names = sorted(e.name for e in it if _is_run_folder(e))
+    except OSError:
         return []
-    return [Run(p) for p in entries]
+    return [Run(root / name) for name in names]
 
 
 def describe(run: Run) -> RunInfo:
+    """What a person needs to know of a run; a damaged one says why."""
+    problem = None
     try:
-        manifest = run.manifest()
-    except (OSError, ValueError):
-        manifest = {}
-    actions = manifest.get("actions", [])
+        manifest: Manifest | None = run.manifest()
+    except Damaged as exc:
+        manifest, problem = None, str(exc)
     files = size = 0
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(run.files_dir):
+    with contextlib.suppress(OSError), os.scandir(run.files_dir) as it:
+        for entry in it:
             files += 1
             size += entry.stat(follow_symlinks=False).st_size
-    return RunInfo(run.run_id, run.path, manifest.get("kind", "repair"), manifest.get("created", "?"),
-                   run.status(), len(actions), files, size, [a.get("id", "?") for a in actions])
+    if manifest is None:
+        return RunInfo(run.run_id, run.path, "?", "?", DAMAGED, 0, files, size, [], problem)
+    return RunInfo(run.run_id, run.path, manifest.kind, manifest.created or "?", run.status(),
+                   len(manifest.actions), files, size, [a.id for a in manifest.actions])
 
 
 def describe_all(root: Path) -> list[RunInfo]:
@@ -284,131 +458,25 @@ def describe_all(root: Path) -> list[RunInfo]:
     return [describe(run) for run in runs(root)]
 
 
+UNDOABLE = (COMPLETE, PARTLY_UNDONE, INTERRUPTED, UNDO_INTERRUPTED)
+
+
 def find(root: Path, run_id: str | None) -> Run:
-    """The run named ``run_id``, or (None) the newest one that can be undone."""
+    """The run named ``run_id``, or (None) the newest one that can be undone.
+    A damaged run is named as such, and never returned."""
     all_runs = runs(root)
     if run_id is None:
-        for run in reversed(all_runs):
-            if run.status() in (COMPLETE, PARTLY_UNDONE, INTERRUPTED, UNDO_INTERRUPTED):
-                return run
-        raise BackupError(f"there is no repair to undo in {root}")
-    for run in all_runs:
-        if run.run_id == run_id:
-            return run
-    raise BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
-
-
-# ------------------------------------------------------------------------ undo
-
-
-@dataclass
-class UndoResult:
-    id: str
-    outcome: str  # done, already-identical (nothing to undo), failed, kept (changed since)
-    detail: str = ""
-
-
-KEPT = "kept"
-
-
-def _plan_undo(run: Run, action: dict[str, Any]) -> tuple[list[E.Item], str | None]:
-    """The engine items that put one action's files back, or why they cannot."""
-    restores: list[E.Item] = []
-    removals: list[E.Item] = []
-    for change in action["files"]:
-        path = change["path"]
-        before, after = Snapshot.from_json(change["before"]), Snapshot.from_json(change["after"])
-        now = current_sha(path)
-        if now == (before.sha256 if before else None):
-            continue  # already as it was before the run
-        if now != (after.sha256 if after else None):
-            return [], f"{path} has changed since the repair; left as it is"
-        if before is None:
-            removals.append(E.Item(E.REMOVE, path, target_sha256=now))
-            continue
-        backup = run.path / (change.get("backup") or "")
-        if not change.get("backup") or current_sha(str(backup)) != before.sha256:
-            return [], f"the backup of {path} is missing or damaged; left as it is"
-        restores.append(E.Item(E.COPY, path, source=str(backup), source_sha256=before.sha256,
-                               target_sha256=now))
-    # Put every old file back before removing any new one: at no moment is
-    # the session without a copy.
-    return restores + removals, None
-
-
-def undo(run: Run, engine: E.Engine | None = None,
-         progress: Callable[[int, int, str], bool] | None = None) -> list[UndoResult]:
-    """Put back, byte for byte, every file the run changed, and remove the
-    files it created.  Files changed since the run are kept, never overwritten."""
-    engine = engine or E.Engine()
-    manifest = run.manifest()
+        # The last one, even when it is damaged: "undo the last change" must
+        # never quietly reach back to an older one.
+        chosen = next((run for run in reversed(all_runs) if run.status() in (*UNDOABLE, DAMAGED)), None)
+        if chosen is None:
+            raise BackupError(f"there is no change to undo in {root}")
+    else:
+        chosen = next((run for run in all_runs if run.run_id == run_id), None)
+        if chosen is None:
+            raise BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
     try:
-        run.log(UNDO_STARTED, sync=True)
-        for folder in _folders(run, manifest):
-            E.sweep_temps(folder)
-        results: list[UndoResult] = []
-        actions = list(reversed(manifest.get("actions", [])))
-        for index, action in enumerate(actions):
-            if progress is not None and progress(index, len(actions), action["id"]) is False:
-                engine.cancel()
-            if engine.cancelled:
-                results.extend(UndoResult(a["id"], E.CANCELLED, "cancelled") for a in actions[index:])
-                break
-            results.append(_undo_action(run, engine, action))
-            run.log("action-undone", id=action["id"], outcome=results[-1].outcome, detail=results[-1].detail)
-        if not any(r.outcome == E.CANCELLED for r in results):
-            run.log(UNDO_DONE, sync=True, kept=[r.id for r in results if r.outcome not in (E.DONE, E.IDENTICAL)])
-    finally:
-        run.close()
-    return results
-
-
-def _undo_action(run: Run, engine: E.Engine, action: dict[str, Any]) -> UndoResult:
-    items, problem = _plan_undo(run, action)
-    if problem:
-        return UndoResult(action["id"], KEPT, problem)
-    if not items:
-        return UndoResult(action["id"], E.IDENTICAL, "nothing to undo")
-    done = []
-    for item in items:
-        done.append(engine.apply(item))
-        if not done[-1].ok:
-            return UndoResult(action["id"], E.FAILED, done[-1].detail)
-    return UndoResult(action["id"], E.DONE, "restored")
-
-
-def _folders(run: Run, manifest: dict[str, Any]) -> list[str]:
-    folders = {os.path.dirname(change["path"]) for a in manifest.get("actions", []) for change in a["files"]}
-    return sorted(folders) + [str(run.files_dir)]
-
-
-def recover(root: Path, engine: E.Engine | None = None) -> list[tuple[Run, list[UndoResult]]]:
-    """Undo every run in ``root`` that was interrupted (its process is gone
-    and it never finished), and finish every interrupted undo.  What the run
-    had done is reversed exactly; the caller can then repair again."""
-    recovered = []
-    for run in reversed(runs(root)):  # newest first, as undo must go
-        if run.status() in (INTERRUPTED, UNDO_INTERRUPTED):
-            try:
-                results = undo(run, engine)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise BackupError(f"the interrupted run {run.path} could not be undone ({exc}); "
-                                  "its backups are kept there") from None
-            run.log(RECOVERED, sync=True)
-            run.close()
-            recovered.append((run, results))
-    return recovered
-
-
-def ensure_writable(root: Path) -> None:
-    """Fail early, in one sentence, if backups cannot be written to ``root``."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".probe-{secrets.token_hex(4)}"
-        fsops.write_durable(str(probe), b"")
-        probe.unlink()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if exc.errno == errno.ENOSPC:
-            reason = "the disk is full"
-        raise BackupError(f"cannot write backups to {root}: {reason}") from None
+        chosen.manifest()
+    except Damaged as exc:
+        raise BackupError(f"the run {chosen.run_id} is damaged: {exc}; it was left as it is") from None
+    return chosen

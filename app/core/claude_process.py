@@ -18,6 +18,7 @@ or a ``claude.exe`` somewhere else, and it may keep running while we repair.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,16 +76,22 @@ def _candidate(platform: str, name: str) -> bool:
     return "claude" in name or "electron" in name or name in _SHELLS or name == "apprun"
 
 
-def running(platform: str | None = None) -> list[ClaudeProcess]:
-    """Every Claude Desktop process on this machine (empty when it has quit).
-
-    ``platform`` picks whose rules apply; it defaults to this machine's, and
-    the tests use it to try the Windows and macOS rules on real processes."""
-    platform = platform or sys.platform
+def read_processes(platform: str, only: set[int] | None = None) -> tuple[set[int], list[ClaudeProcess]]:
+    """The one place the process list is read: every process id now, and the
+    Claude Desktop processes among ``only`` (None: among all of them)."""
     found = []
-    for proc in psutil.process_iter(["name"]):
+    if only is None:
+        current = set()
+        procs = psutil.process_iter(["name"])
+    else:
+        current = set(psutil.pids())
+        procs = (_process(pid) for pid in sorted(current & only))
+    for proc in procs:
+        if proc is None:
+            continue
+        current.add(proc.pid)
         try:
-            name = proc.info.get("name") or ""
+            name = (proc.info.get("name") if hasattr(proc, "info") else proc.name()) or ""
             if not _candidate(platform, name):
                 continue
             with proc.oneshot():
@@ -93,14 +100,82 @@ def running(platform: str | None = None) -> list[ClaudeProcess]:
                 found.append(ClaudeProcess(proc.pid, name or "?", exe or ""))
         except (psutil.Error, OSError):
             continue  # it ended while we looked
-    return found
+    return current, found
 
 
-def _quietly(get):
+def _quietly(get):  # type: ignore[no-untyped-def]
     try:
         return get()
     except psutil.AccessDenied:  # another user's process: judge it by what we may see
         return None
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except (psutil.Error, OSError):
+        return None
+
+
+def running(platform: str | None = None) -> list[ClaudeProcess]:
+    """Every Claude Desktop process on this machine (empty when it has quit).
+
+    ``platform`` picks whose rules apply; it defaults to this machine's, and
+    the tests use it to try the Windows and macOS rules on real processes."""
+    return read_processes(platform or sys.platform)[1]
+
+
+class ClaudeRunning(Exception):
+    """Claude Desktop runs, so nothing may change; ``processes`` says which."""
+
+    def __init__(self, processes: Sequence[ClaudeProcess]):
+        super().__init__(message(processes))
+        self.processes = list(processes)
+
+
+class Guard:
+    """Watches for Claude Desktop while a job changes files: one full look
+    (:meth:`running`) before the job, then, between sessions, a cheap look
+    (:meth:`appeared`) that inspects only processes it has not judged yet.
+
+    A full look reads every process's name (a few ms); a repair changes a
+    session in about a millisecond.  So the cheap look runs at most every
+    ``every`` seconds, lists the process ids (one directory read on Linux)
+    and inspects only the new ones, and the young ones again: a process
+    that was a shell when first seen may have become Claude Desktop since
+    (its launcher execs it)."""
+
+    YOUNG = 2.0  # seconds during which a new process is looked at again
+
+    def __init__(self, platform: str | None = None, every: float = 0.1):
+        self.platform = platform or sys.platform
+        self.every = every
+        self._known: set[int] = set()
+        self._young: dict[int, float] = {}
+        self._last = 0.0
+
+    def running(self) -> list[ClaudeProcess]:
+        """A full look, now; every process seen is remembered as judged."""
+        self._known, found = read_processes(self.platform)
+        self._young.clear()
+        self._last = time.monotonic()
+        return found
+
+    def appeared(self) -> list[ClaudeProcess]:
+        """Claude Desktop processes started since the last look (empty most
+        of the time, and cheap).  Looks at most every ``every`` seconds."""
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return []
+        self._last = now
+        current = set(psutil.pids())
+        new = current - self._known
+        self._young = {pid: born for pid, born in self._young.items() if pid in current and now - born < self.YOUNG}
+        self._young.update((pid, now) for pid in new)
+        self._known = current
+        if not self._young:
+            return []
+        return read_processes(self.platform, set(self._young))[1]
 
 
 def message(processes: Sequence[ClaudeProcess]) -> str:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.longpaths import extended
+from app.core import fsops
 from app.core.transcripts import parse_time
 
 PAGE_BYTES = 512 * 1024
@@ -157,7 +157,7 @@ def read_page(path: str, start: int = 0, max_bytes: int = PAGE_BYTES,
     """The messages from byte ``start`` on: at most ``max_messages``, from
     about ``max_bytes`` of the file.  Never raises for a bad file."""
     try:
-        f = open(extended(path), "rb")  # noqa: SIM115 - closed below
+        f = fsops.open_readable(path)  # a FIFO in its place never blocks
     except OSError as exc:
         return Page([], start, start, start, error=f"the transcript cannot be read: {exc.strerror or exc}")
     with f:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from app.core.locations import OWN_TRANSCRIPTS, SESSIONS_FOLDER
+from app.core.locations import DEMO_MARKER, OWN_TRANSCRIPTS, SESSIONS_FOLDER
 
 ACTIVE_ACCOUNT = "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
 ACTIVE_ORG = "0d9e4f7a-2c31-4b5a-8e6f-1a2b3c4d5e6f"
@@ -136,6 +136,9 @@ def write_demo(folder: str | os.PathLike[str]) -> DemoInfo:
     for d in (active, other, info.transcripts, root / "logs"):
         d.mkdir(parents=True, exist_ok=True)
     (root / "config.json").write_bytes(_dump({"lastKnownAccountUuid": ACTIVE_ACCOUNT, "locale": "en-US"}))
+    (root / DEMO_MARKER).write_text("Demo data written by Session Rescue. Changes made to it are backed up in "
+                                    "session-rescue-backups, inside this folder, and go when it goes.\n",
+                                    encoding="utf-8")
 
     for name, files in _active_sessions():
         for suffix, data in files.items():

@@ -16,6 +16,10 @@ a data-loss bug in a well-known implementation (see engine-requirements.md):
 * The source is deleted last, after the new copy is durable.  If that delete
   fails, both copies stay and the result says so.
 * Folders are fsync'd after each change to their entries.
+* A source the caller pinned by its SHA-256 must still be that regular file:
+  a link, folder, FIFO, socket or device in its place is refused, never
+  moved, copied or backed up as if it were the file.  No existing file is
+  opened in a way that follows a link or waits on a FIFO.
 
 Every item is re-checked against the disk when it runs, so running the same
 items twice is safe: what is already done is reported as already identical.
@@ -50,8 +54,10 @@ COPIED, VERIFIED, PROMOTED, SOURCE_REMOVED, REMOVED = "copied", "verified", "pro
 class Item:
     """One thing to do to one file (or, for a move or copy, one folder).
 
-    ``source_sha256``: the source must still hold these bytes (it was planned,
-    or backed up, as such).  ``target_sha256``: an existing target may be
+    ``source_sha256``: the source must still be a regular file holding these
+    bytes (it was planned, or backed up, as such); anything else in its place
+    fails the item and is left alone.  Without it, a link is moved as a link
+    and a folder file by file.  ``target_sha256``: an existing target may be
     replaced, or removed, only while it holds these bytes.  Without it, an
     existing target that differs is a conflict: the item fails, or with
     ``keep_both`` the new file takes the name ``name (1).ext``.
@@ -117,7 +123,7 @@ def is_temp_name(name: str) -> bool:
 def sweep_temps(folder: str) -> list[str]:
     """Remove the engine's own temp files left in ``folder`` by a killed run.
     They only ever hold a copy of a file that still exists (or is backed up)."""
-    removed = []
+    removed: list[str] = []
     try:
         with os.scandir(extended(folder)) as it:
             names = [e.name for e in it if is_temp_name(e.name) and e.is_file(follow_symlinks=False)]
@@ -234,8 +240,11 @@ class Engine:
                 raise ItemFailed("nothing to write")
             new_sha = fsops.sha256_bytes(item.data)
         if item.source is not None:
-            src_st, checked = self._check_source(item, item.source)
+            src_st, checked, _ = self._check_source(item, item.source)
             if item.op in (MOVE, COPY):
+                if not (stat.S_ISREG(src_st.st_mode) or stat.S_ISDIR(src_st.st_mode)
+                        or stat.S_ISLNK(src_st.st_mode)):
+                    raise ItemFailed(f"{item.source} is not a regular file")  # as _transfer says
                 self._check_paths(item.source, item.target, src_st)
                 if stat.S_ISREG(src_st.st_mode):
                     new_sha = checked or fsops.sha256_file(item.source)[0]
@@ -268,7 +277,10 @@ class Engine:
             return "absent"
         if not stat.S_ISREG(st.st_mode):
             return "conflict"
-        current, _ = fsops.sha256_file(target)
+        try:
+            current, _ = fsops.sha256_file(target)
+        except fsops.NotRegularFile:
+            return "conflict"  # it became a link or a FIFO since the lstat: not a file we may touch
         if current == new_sha:
             return "identical"
         if item.target_sha256 is not None and current == item.target_sha256:
@@ -285,16 +297,18 @@ class Engine:
                 return candidate
         raise ItemFailed(f"no free name next to {target}")
 
-    def _resolve_target(self, item: Item, new_sha: str, result: Result) -> str:
-        """Decide where the new bytes go, or finish the item if already there."""
+    def _resolve_target(self, item: Item, new_sha: str, result: Result) -> tuple[str, str]:
+        """Decide where the new bytes go (also set as ``result.target``), and
+        what is there now (see _target_state; "identical": already done)."""
         state = self._target_state(item, new_sha, item.target)
         if state == "conflict":
             if not item.keep_both:
                 raise ItemFailed(f"a different file is already at {item.target}; it was left as it is")
             result.target = self._free_name(item.target)
             result.warnings.append(f"kept both: the new copy is {os.path.basename(result.target)}")
-            return "absent"
-        return state
+            return "absent", result.target
+        result.target = item.target
+        return state, item.target
 
     # --------------------------------------------------------------- remove
 
@@ -321,7 +335,7 @@ class Engine:
         result.sha256 = new_sha
         if item.source is not None:
             self._check_source(item, item.source)
-        state = self._resolve_target(item, new_sha, result)
+        state, target = self._resolve_target(item, new_sha, result)
         if state == "identical":
             result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
         else:
@@ -331,11 +345,11 @@ class Engine:
                 fsops.write_all(fd, item.data)  # type: ignore[arg-type]
                 _set_metadata(fd, temp, result.warnings, mode, None)
 
-            temp = self._new_temp(result.target, fill)
+            temp = self._new_temp(target, fill)
             try:
                 self._verify(temp, new_sha, len(item.data))
                 self._step(item, VERIFIED)
-                self._promote(temp, result.target, replace=(state == "replaceable"), item=item,
+                self._promote(temp, target, replace=(state == "replaceable"), item=item,
                               expected=item.target_sha256)
             finally:
                 self._discard(temp)
@@ -345,19 +359,24 @@ class Engine:
 
     # ------------------------------------------------------------ move/copy
 
-    def _check_source(self, item: Item, source: str) -> tuple[os.stat_result, str | None]:
-        """The source's lstat, and its sha256 when the item pins it (then
-        checked: a source changed since the plan is left alone)."""
+    def _check_source(self, item: Item, source: str) -> tuple[os.stat_result, str | None, os.stat_result | None]:
+        """The source's lstat; when the item pins it, also its sha256 and the
+        fstat of the file that was hashed (then checked: a source changed
+        since the plan, or no longer a regular file, is left alone)."""
         try:
             st = os.lstat(extended(source))
         except FileNotFoundError:
             raise ItemFailed(f"{source} is missing") from None
-        current = None
-        if item.source_sha256 is not None and stat.S_ISREG(st.st_mode):
-            current, _ = fsops.sha256_file(source)
-            if current != item.source_sha256:
-                raise ItemFailed(f"{source} has changed since it was planned; it was left as it is")
-        return st, current
+        if item.source_sha256 is None:
+            return st, None, None
+        _require_regular(source, st.st_mode)
+        try:
+            current, _, read = fsops.hash_regular(source)
+        except fsops.NotRegularFile as exc:  # swapped between the lstat and the open
+            raise ItemFailed(_not_planned(source, exc.kind)) from None
+        if current != item.source_sha256:
+            raise ItemFailed(f"{source} has changed since it was planned; it was left as it is")
+        return st, current, read
 
     def _transfer(self, item: Item, result: Result) -> None:
         source = item.source
@@ -372,6 +391,10 @@ class Engine:
                 result.sha256 = item.source_sha256
                 return
             raise ItemFailed(f"{source} is missing") from None
+        if item.source_sha256 is not None:
+            # Planned (or backed up) as a file with these bytes: a link or a
+            # folder now in its place is not that file, whatever it holds.
+            _require_regular(source, src_st.st_mode)
         self._check_paths(source, item.target, src_st)
         if stat.S_ISDIR(src_st.st_mode):
             self._transfer_tree(item, result)
@@ -404,22 +427,30 @@ class Engine:
                 raise ItemFailed(f"cannot move {source} into itself")
 
     def _transfer_file(self, item: Item, source: str, result: Result) -> None:
-        _, checked = self._check_source(item, source)
-        new_sha = checked or fsops.sha256_file(source)[0]
+        _, new_sha, read = self._check_source(item, source)
+        if new_sha is None or read is None:
+            try:
+                new_sha, _, read = fsops.hash_regular(source)
+            except fsops.NotRegularFile as exc:  # it was a file a moment ago, in _transfer
+                raise ItemFailed(f"{source} changed while we worked (it is now {exc.kind}); "
+                                 "it was left as it is") from None
         result.sha256 = new_sha
         if _case_only_rename(source, item.target):
             self._case_rename(source, item.target)
             result.method = "renamed"
             return
-        state = self._resolve_target(item, new_sha, result)
+        state, target = self._resolve_target(item, new_sha, result)
         if state == "identical":
             result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
             if item.op == MOVE:
-                self._remove_source(item, source, result)
+                self._remove_source(item, source, result, read)
             return
         if item.op == MOVE:
+            # The hash took a while: the name must still hold what was hashed
+            # (a rename moves whatever is there, link or FIFO alike).
+            _still_the_same(source, read)
             try:
-                self._rename(source, result.target, replace=(state == "replaceable"))
+                self._rename(source, target, replace=(state == "replaceable"))
                 result.method = "renamed"
                 self._step(item, PROMOTED)
                 self._step(item, SOURCE_REMOVED)
@@ -427,10 +458,10 @@ class Engine:
             except OSError as exc:
                 if not fsops.is_cross_device(exc):
                     raise
-        self._copy_file(item, source, new_sha, result.target, replace=(state == "replaceable"), result=result)
+        self._copy_file(item, source, new_sha, read, target, replace=(state == "replaceable"), result=result)
         result.method = "copied"
         if item.op == MOVE:
-            self._remove_source(item, source, result)
+            self._remove_source(item, source, result, read)
 
     def _rename(self, source: str, target: str, replace: bool) -> None:
         """Rename ``source`` to ``target``.  A new name is taken without ever
@@ -498,19 +529,32 @@ class Engine:
             raise ItemFailed(f"the copy did not read back identical ({got_size:,} of {size:,} bytes); "
                              "the source was kept")
 
-    def _copy_file(self, item: Item, source: str, sha: str, target: str, replace: bool, result: Result) -> None:
-        before = os.stat(extended(source))
+    def _copy_file(self, item: Item, source: str, sha: str, hashed: os.stat_result, target: str, replace: bool,
+                   result: Result) -> None:
+        """Copy the file whose bytes hashed to ``sha`` (``hashed``: the fstat
+        of the fd they were read from).  Every check is on the fd actually
+        read, never on a second look by name: a swap between the hash and
+        the copy, or a change during the copy, fails the item."""
 
         def fill(fd: int, temp: str) -> None:
-            src_fd = os.open(extended(source), os.O_RDONLY | getattr(os, "O_BINARY", 0))
             try:
+                src_fd, before = fsops.open_regular(source)
+            except fsops.NotRegularFile as exc:
+                raise ItemFailed(f"{source} changed before it could be copied (it is now {exc.kind}); "
+                                 "it was left as it is") from None
+            try:
+                if _identity(before) != _identity(hashed):
+                    raise ItemFailed(f"{source} was replaced by another file before it could be copied; "
+                                     "it was left as it is")
                 streamed_sha, streamed_size = _stream(src_fd, fd)
+                after = os.fstat(src_fd)
             finally:
                 os.close(src_fd)
-            after = os.stat(extended(source))
-            changed = (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
-            if changed or streamed_sha != sha or streamed_size != before.st_size:
+            if _identity(after) != _identity(before) or streamed_sha != sha or streamed_size != before.st_size:
                 raise ItemFailed(f"{source} changed while it was being copied; it was left as it is")
+            # And the name still holds that file: a move then deletes the
+            # file that was copied, not one that took its name meanwhile.
+            _still_the_same(source, after)
             # Metadata from a fresh look at the source, set before the fsync so
             # that one flush makes bytes and metadata durable together.  A
             # failure to set it is a warning, never a reason to lose the copy
@@ -518,13 +562,15 @@ class Engine:
             _set_metadata(fd, temp, result.warnings, stat.S_IMODE(after.st_mode),
                           (after.st_atime_ns, after.st_mtime_ns))
 
+        # The copy holds exactly the hashed file's bytes (checked in fill), so
+        # its size is the one the hash was taken at.
         if item.direct and not replace:
-            self._copy_direct(item, target, fill, sha, before.st_size)
+            self._copy_direct(item, target, fill, sha, hashed.st_size)
             return
         temp = self._new_temp(target, fill)
         try:
             self._step(item, COPIED)
-            self._verify(temp, sha, before.st_size)
+            self._verify(temp, sha, hashed.st_size)
             self._step(item, VERIFIED)
             self._promote(temp, target, replace, item, item.target_sha256)
         finally:
@@ -554,7 +600,10 @@ class Engine:
         """Give the verified temp file the target's name, never clobbering
         anything but the bytes the caller allowed us to replace."""
         if replace:
-            current, _ = fsops.sha256_file(target)
+            try:
+                current: str | None = fsops.sha256_file(target)[0]
+            except fsops.NotRegularFile:  # a link or a FIFO took its place: never replaced, never waited on
+                current = None
             if current != expected:
                 raise ItemFailed(f"{target} changed while we worked; it was left as it is")
             self._retry(lambda: os.replace(extended(temp), extended(target)), target)
@@ -564,10 +613,14 @@ class Engine:
         _live_temps.discard(temp)
         self._step(item, PROMOTED)
 
-    def _remove_source(self, item: Item, source: str, result: Result) -> None:
-        """Delete the source, last.  If that fails, both copies stay."""
+    def _remove_source(self, item: Item, source: str, result: Result, read: os.stat_result | None = None) -> None:
+        """Delete the source, last, if it is still what was copied (``read``:
+        the fstat of the file whose bytes went to the target).  If that
+        fails, both copies stay."""
         try:
             self._check_source(item, source)
+            if read is not None:
+                _still_the_same(source, read)
             self._retry(lambda: os.unlink(extended(source)), source)
             self._sync_dir(os.path.dirname(source))
         except (OSError, ItemFailed) as exc:
@@ -643,6 +696,40 @@ class Engine:
                     result.warnings.append(f"could not remove the emptied folder {folder}: {exc.strerror}")
             self._sync_dir(os.path.dirname(source))
         result.method = result.method or "copied"
+
+
+def _not_planned(source: str, kind: str) -> str:
+    return f"{source} is no longer the file that was planned (it is now {kind}); it was left as it is"
+
+
+def _require_regular(source: str, mode: int) -> None:
+    """A pinned source must be a regular file: anything else is not the file
+    whose bytes were planned (or backed up), even a link to the same bytes."""
+    if not stat.S_ISREG(mode):
+        raise ItemFailed(_not_planned(source, fsops.kind_of(mode)))
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """Which file, and which version of it: two fstats of the same unchanged
+    file agree on all four."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _still_the_same(source: str, read: os.stat_result) -> None:
+    """The name ``source`` still holds the regular file ``read`` (an fstat),
+    unchanged.  Compared by size and mtime everywhere, and by device and
+    inode where lstat and fstat number files alike (not Windows, whose two
+    calls may report a file's id in different widths)."""
+    try:
+        now = os.lstat(extended(source))
+    except FileNotFoundError:
+        raise ItemFailed(f"{source} disappeared while we worked") from None
+    _require_regular(source, now.st_mode)
+    same = (now.st_size, now.st_mtime_ns) == (read.st_size, read.st_mtime_ns)
+    if os.name != "nt":
+        same = same and (now.st_dev, now.st_ino) == (read.st_dev, read.st_ino)
+    if not same:
+        raise ItemFailed(f"{source} changed while we worked; it was left as it is")
 
 
 def _stream(src_fd: int, dst_fd: int) -> tuple[str, int]:

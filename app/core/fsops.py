@@ -16,14 +16,28 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from types import ModuleType
+from typing import BinaryIO, TypeVar
 
 from app.core.longpaths import extended
 
 CHUNK = 1 << 20
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# Opening an existing file to read it.  O_NOFOLLOW: a link in its place is
+# refused, never followed.  O_NONBLOCK: a FIFO in its place opens at once
+# instead of waiting (forever, while we hold the backup folder's lock) for a
+# writer; on a regular file it changes nothing.  O_NOCTTY: a terminal device
+# in its place never becomes our controlling terminal.  Windows has none of
+# the three (nor FIFOs in the file system); open_regular looks first there.
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_NOCTTY", 0))
+# Only ever a new file: O_EXCL fails on any existing name (a FIFO or a link
+# included), so nothing that is already there is ever opened for writing.
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | _NOFOLLOW
+# A folder to fsync.  It may itself be a link (a data folder moved elsewhere
+# and linked back), so it is followed; O_DIRECTORY refuses anything that is not
+# a folder before it is opened, O_NONBLOCK is there in case that flag is not.
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 # Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION (an antivirus or an
 # indexer holds the file for a moment); ERROR_ACCESS_DENIED is sometimes the
@@ -54,15 +68,100 @@ def lexists(path: str) -> bool:
         return False
 
 
-def sha256_file(path: str) -> tuple[str, int]:
-    """(sha256 hex, size) of a regular file, read without following a link."""
-    fd = os.open(extended(path), _READ_FLAGS | _NOFOLLOW)
+def kind_of(mode: int) -> str:
+    """What a file's mode says it is, as a user reads it ("a link")."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISLNK(mode):
+        return "a link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+class NotRegularFile(OSError):
+    """The name holds a link, folder, FIFO, socket or device where a regular
+    file was expected.  ``kind`` says which (see :func:`kind_of`)."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        self.kind = kind_of(mode)
+        super().__init__(errno.EINVAL, f"not a regular file (it is {self.kind})", path)
+
+
+def open_readable(path: str) -> BinaryIO:
+    """A file object for reading ``path`` (links followed: a log or a
+    transcript may be reached through one), never blocking on a FIFO put in
+    its place, and only if it is a regular file."""
+    fd = os.open(extended(path), os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        return _hash_fd(fd)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, st.st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def open_regular(path: str) -> tuple[int, os.stat_result]:
+    """An fd open for reading on the regular file at ``path``, and that fd's
+    fstat: what was opened is what the caller reads, however the name changes
+    afterwards.  Raises NotRegularFile for anything else, at once: a link is
+    never followed, a FIFO never waited on (see _READ_FLAGS).  The caller
+    closes the fd."""
+    name = extended(path)
+    if not _NOFOLLOW:
+        # Windows follows a link in os.open; refuse one (and anything that is
+        # not a file) before opening.  A swap in the instant between the two
+        # is not caught here: it needs an administrator or Developer Mode.
+        ahead = os.lstat(name)
+        if not stat.S_ISREG(ahead.st_mode):
+            raise NotRegularFile(path, ahead.st_mode)
+    try:
+        fd = os.open(name, _READ_FLAGS)
+    except OSError as exc:
+        # O_NOFOLLOW refuses a link with ELOOP (Linux, macOS) or EMLINK
+        # (FreeBSD); say that it is a link, not "too many levels of links".
+        if _NOFOLLOW and exc.errno in (errno.ELOOP, errno.EMLINK):
+            try:
+                now = os.lstat(name)
+            except OSError:
+                raise exc from None
+            if stat.S_ISLNK(now.st_mode):
+                raise NotRegularFile(path, now.st_mode) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, st.st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def hash_regular(path: str) -> tuple[str, int, os.stat_result]:
+    """(sha256 hex, size, fstat) of the regular file at ``path`` (see
+    :func:`open_regular`); the fstat is of the very file that was read."""
+    fd, st = open_regular(path)
+    try:
+        sha, size = _hash_fd(fd)
+        return sha, size, st
     finally:
         os.close(fd)
+
+
+def sha256_file(path: str) -> tuple[str, int]:
+    """(sha256 hex, size) of a regular file.  Never follows a link, never
+    blocks on a FIFO: either raises NotRegularFile at once."""
+    sha, size, _ = hash_regular(path)
+    return sha, size
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -95,7 +194,7 @@ def fsync_dir(path: str) -> None:
     a folder this way, and its metadata journal already covers the change."""
     if os.name == "nt":
         return
-    fd = os.open(extended(path), os.O_RDONLY)
+    fd = os.open(extended(path), _DIR_FLAGS)
     try:
         os.fsync(fd)
     except OSError as exc:
@@ -135,7 +234,7 @@ def write_durable(path: str, data: bytes, mode: int = 0o644) -> None:
 _AT_FDCWD, _RENAME_NOREPLACE, _RENAME_EXCL = -100, 1, 0x4
 
 
-def _libc_call():
+def _libc_call() -> tuple[Callable[[bytes, bytes], int], ModuleType] | None:
     """renameat2(RENAME_NOREPLACE) on Linux, renamex_np(RENAME_EXCL) on macOS:
     a rename that fails, atomically, if the target exists.  None elsewhere."""
     try:

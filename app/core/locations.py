@@ -29,6 +29,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 SESSIONS_FOLDER = "claude-code-sessions"
 OWN_TRANSCRIPTS = ".claude/projects"  # inside a data folder that carries its transcripts along
+# Written by `session-rescue demo` into the demo data folder: its changes are
+# backed up inside it, apart from the user's real backups.
+DEMO_MARKER = "session-rescue-demo.txt"
+DEMO = "demo"
 APP_FOLDERS = ("Claude", "Claude-3p")
 
 WINDOWS_APPDATA = "windows-appdata"
@@ -221,7 +225,16 @@ def chosen(path: str | os.PathLike[str]) -> DataDir:
         last = len(parts) - 1 - parts[::-1].index(SESSIONS_FOLDER)
         folder = Path(*parts[:last])
     kind, label = guess_install_type(folder)
+    if _is_file(folder / DEMO_MARKER):
+        kind, label = DEMO, "demo data"
     return DataDir(folder, kind, label, _is_dir(folder / SESSIONS_FOLDER))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def guess_install_type(folder: Path) -> tuple[str, str]:

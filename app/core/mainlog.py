@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.core.longpaths import extended
+from app.core import fsops
 
 _CHUNK = 4 << 20
 _DATE = re.compile(rb"^\[?(\d{4})-(\d{2})-(\d{2})[ T]")
@@ -109,7 +109,7 @@ def _lines_with(chunk: bytes, needle: bytes) -> list[bytes]:
 def read_log(path: Path, into: Diagnosis) -> None:
     """Add what one log file says to ``into``."""
     try:
-        f = open(extended(str(path)), "rb")  # noqa: SIM115 - closed below
+        f = fsops.open_readable(str(path))  # a FIFO in its place never blocks
     except OSError:
         return
     into.files.append(str(path))

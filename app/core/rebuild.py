@@ -211,4 +211,4 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
         else:
             assert folder is not None
             actions.append(_rebuild_action(session, folder, template))
-    return Plan(actions, [f.data_dir.path for f in scan.folders], kind=REBUILD)
+    return Plan(actions, [f.data_dir for f in scan.folders], kind=REBUILD)

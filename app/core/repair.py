@@ -23,17 +23,20 @@ removes is first copied into the run's backup folder.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, fsops, normalize
+from app.core import backups, claude_process, fsops, normalize
 from app.core import engine as E
 from app.core import reasons as R
 from app.core.backups import FileChange, Snapshot
 from app.core.longpaths import extended
+from app.core.locations import DataDir
 from app.core.records import HEALTHY, FileState, ScanResult, Session
 
 PROMOTE, REPLACE, NORMALIZE = "promote", "replace", "normalize"
@@ -74,12 +77,21 @@ class Action:
 @dataclass
 class Plan:
     actions: list[Action]
-    data_dirs: list[Path] = field(default_factory=list)
+    data_dirs: list[DataDir] = field(default_factory=list)  # the folders it was made from
     kind: str = "repair"  # what the backup run is called: repair, adopt, rebuild
 
     @property
     def to_do(self) -> list[Action]:
         return [a for a in self.actions if a.changes_files]
+
+    def fingerprint(self) -> tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...]:
+        """What the plan does, as comparable data: for each session its
+        action, and every file it touches with the bytes it holds now.  Two
+        plans with one fingerprint do the same thing (a rebuilt record's new
+        id may differ; what it is made from may not)."""
+        return tuple((a.id, a.action, tuple((c.path if c.before else os.path.dirname(c.path),
+                                             c.before.sha256 if c.before else None) for c in a.changes))
+                     for a in self.actions)
 
     def to_json(self) -> dict[str, Any]:
         return {"actions": [a.to_json() for a in self.actions]}
@@ -95,15 +107,30 @@ def snapshot(path: str) -> Snapshot:
     return Snapshot(sha, size, st.st_mtime_ns, st.st_mode & 0o7777)
 
 
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_NONBLOCK", 0))
+
+
 def read_small(path: str, limit: int = 64 << 20) -> bytes | None:
-    """A small record's bytes (a fixable record is never huge: it parsed)."""
+    """A small record's bytes (a fixable record is never huge: it parsed).
+    Never through a link, never blocking on a pipe put in its place."""
     try:
-        if os.lstat(extended(path)).st_size > limit:
-            return None
-        with open(extended(path), "rb") as f:
-            return f.read(limit + 1)
+        fd = os.open(extended(path), _READ_FLAGS)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks, total = [], 0
+        while total <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -211,7 +238,7 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     """The plan for every session that is not healthy, or for the ones named."""
     named = named_sessions(scan, ids)
     chosen = [s for s in scan.sessions if s.status != HEALTHY] if named is None else named
-    return Plan([plan_session(s) for s in chosen], [f.data_dir.path for f in scan.folders])
+    return Plan([plan_session(s) for s in chosen], [f.data_dir for f in scan.folders])
 
 
 def named_sessions(scan: ScanResult, ids: Iterable[str] | None) -> list[Session] | None:
@@ -254,6 +281,10 @@ class Report:
     backup_dir: str | None
     dry_run: bool
     results: list[Outcome]
+    # Why the run stopped before its end, in one sentence (Claude Desktop
+    # started, or the journal could not be written); None when it did not.
+    stopped: str | None = None
+    stopped_by_claude: bool = False
 
     def summary(self) -> dict[str, int]:
         counts = {outcome: 0 for outcome in OUTCOMES}
@@ -268,7 +299,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "backup_dir": self.backup_dir, "dry_run": self.dry_run,
-                "results": [r.to_json() for r in self.results], "summary": self.summary()}
+                "results": [r.to_json() for r in self.results], "summary": self.summary(), "stopped": self.stopped}
 
 
 def _outcome(action: Action, outcome: str, detail: str) -> Outcome:
@@ -348,73 +379,128 @@ def _apply(engine: E.Engine, action: Action) -> Outcome:
 BATCH = 64
 
 
+class _Journal:
+    """The run's journal, for a run in progress: a line that cannot be
+    written (a full disk) is remembered, never raised in the middle of a
+    file's change; the run then stops before its next session."""
+
+    def __init__(self, run: backups.Run):
+        self.run = run
+        self.error: OSError | None = None
+
+    def log(self, event: str, sync: bool = False, **fields: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            self.run.log(event, sync, **fields)
+        except OSError as exc:
+            self.error = exc
+
+
+@dataclass
+class _Progress:
+    """Where a run is: what each session came to, and why it stopped early."""
+
+    outcomes: dict[int, Outcome]
+    done: int = 0
+    stopped: str | None = None
+    by_claude: bool = False
+
+
 def execute(the_plan: Plan, backup_root: Path, engine: E.Engine | None = None,
-            progress: Callable[[int, int, Action], bool] | None = None) -> Report:
+            progress: Callable[[int, int, Action], bool] | None = None,
+            guard: claude_process.Guard | None = None) -> Report:
     """Carry out the plan: for each session, back up the files it changes,
     then change them.  ``progress(done, total, action)`` is called before each
     session; returning False cancels the rest (the finished ones stay
-    finished, and can be undone).  Sessions that need nothing are reported as
-    skipped.  The caller holds :func:`backups.exclusive` and has checked that
-    Claude Desktop is not running."""
+    finished, and can be undone).  Between sessions, ``guard`` looks whether
+    Claude Desktop has started: if so, the run stops there.  Sessions that
+    need nothing are reported as skipped.  Call it through
+    transaction.run, which holds the backup folder's lock and has recovered
+    interrupted runs first."""
     engine = engine or E.Engine()
     backups.check_root(backup_root, the_plan.data_dirs)
     to_do = the_plan.to_do
-    outcomes: dict[int, Outcome] = {id(a): _outcome(a, SKIPPED, a.reason) for a in the_plan.actions
-                                    if not a.changes_files}
+    state = _Progress({id(a): _outcome(a, SKIPPED, a.reason) for a in the_plan.actions if not a.changes_files})
     if not to_do:
-        return Report(None, None, False, list(outcomes.values()))
+        return Report(None, None, False, list(state.outcomes.values()))
     entries = _manifest(to_do)
-    run = backups.Run.create(backup_root, entries, the_plan.kind)
-    engine.on_step = lambda item, state: run.log("step", path=item.target, state=state)
+    try:
+        run = backups.Run.create(backup_root, entries, the_plan.kind)
+    except OSError as exc:
+        why = "the disk is full" if exc.errno == errno.ENOSPC else fsops.describe_error(exc)
+        raise backups.BackupError(f"nothing was changed: the backup could not be started in {backup_root} "
+                                  f"({why})") from None
+    journal = _Journal(run)
+    engine.on_step = lambda item, step: journal.log("step", path=item.target, state=step)
     work = list(zip(to_do, entries, strict=True))
     try:
         with engine.batched_dir_syncs():
             for start in range(0, len(work), BATCH):
-                batch = work[start:start + BATCH]
-                failed_backups = {}
-                for action, entry in batch:
-                    if engine.cancelled:
-                        break
-                    failed_backups[id(action)] = _back_up(run, engine, action, entry)
-                    run.log(backups.BACKED_UP, id=action.id)
-                # Every backup of this batch is durable before any original changes.
-                engine.sync_dirs()
-                for offset, (action, _) in enumerate(batch):
-                    if progress is not None and progress(start + offset, len(to_do), action) is False:
-                        engine.cancel()
-                    if engine.cancelled or id(action) not in failed_backups:
-                        outcomes[id(action)] = _outcome(action, E.CANCELLED, "cancelled before it started; "
-                                                                             "not changed")
-                        continue
-                    outcomes[id(action)] = failed_backups[id(action)] or _apply(engine, action)
-                    run.log(backups.ACTION_DONE, id=action.id, outcome=outcomes[id(action)].outcome)
-                engine.sync_dirs()
-                if engine.cancelled:
-                    for action, _ in work[start + BATCH:]:
-                        outcomes[id(action)] = _outcome(action, E.CANCELLED, "cancelled before it started; "
-                                                                             "not changed")
+                _run_batch(work[start:start + BATCH], start, len(to_do), run, journal, engine, progress, guard, state)
+                if engine.cancelled or state.stopped:
                     break
-        report = Report(run.run_id, str(run.path), False, [outcomes[id(a)] for a in the_plan.actions])
-        run.log(backups.RUN_COMPLETE, sync=True, summary=report.summary())
+        for action in to_do:
+            state.outcomes.setdefault(id(action), _not_started(action, state))
+        report = Report(run.run_id, str(run.path), False, [state.outcomes[id(a)] for a in the_plan.actions],
+                        stopped_by_claude=state.by_claude)
+        journal.log(backups.RUN_COMPLETE, sync=True, summary=report.summary())
+        report.stopped = _stopped_sentence(state, journal, report, the_plan.kind)
     finally:
         engine.on_step = None
         run.close()
     return report
 
 
-def repair_now(data_dirs: list, backup_root: Path, engine: E.Engine | None = None,
-               progress: Callable[[int, int, Action], bool] | None = None) -> Report:
-    """What ``repair`` does once Claude Desktop is known to be closed and the
-    user has agreed: holding the backup folder's lock, undo any run that was
-    interrupted, then scan, plan and carry out the plan.  Raises
-    backups.Busy while another repair runs, backups.BackupError when backups
-    cannot be written."""
-    from app.core.locations import transcripts_dir
-    from app.core.scan import scan
+def _run_batch(batch: list[tuple[Action, dict[str, Any]]], start: int, total: int, run: backups.Run,
+               journal: _Journal, engine: E.Engine, progress: Callable[[int, int, Action], bool] | None,
+               guard: claude_process.Guard | None, state: _Progress) -> None:
+    """Back up a batch of sessions, make the backups durable, then change them."""
+    failed_backups = {}
+    for action, entry in batch:
+        if engine.cancelled:
+            break
+        failed_backups[id(action)] = _back_up(run, engine, action, entry)
+        journal.log(backups.BACKED_UP, id=action.id)
+    # Every backup of this batch is durable before any original changes.
+    engine.sync_dirs()
+    for offset, (action, _) in enumerate(batch):
+        if journal.error is not None:
+            state.stopped = "journal"
+            return
+        if progress is not None and progress(start + offset, total, action) is False:
+            engine.cancel()
+        found = guard.appeared() if guard is not None else []
+        if found:
+            state.stopped, state.by_claude = claude_process.message(found), True
+            return
+        if engine.cancelled or id(action) not in failed_backups:
+            return
+        outcome = failed_backups[id(action)] or _apply(engine, action)
+        state.outcomes[id(action)] = outcome
+        state.done += outcome.outcome in (E.DONE, E.SOURCE_KEPT)
+        journal.log(backups.ACTION_DONE, id=action.id, outcome=outcome.outcome)
+    engine.sync_dirs()
 
-    backups.check_root(backup_root, [d.path for d in data_dirs])
-    backups.ensure_writable(backup_root)
-    with backups.exclusive(backup_root):
-        backups.recover(backup_root, engine)
-        result = scan(data_dirs, transcripts_dir(data_dirs=data_dirs), details=False)
-        return execute(plan(result), backup_root, engine, progress)
+
+def _not_started(action: Action, state: _Progress) -> Outcome:
+    why = ("not started: Claude Desktop started" if state.by_claude else
+           "not started: the journal could not be written" if state.stopped else "cancelled before it started")
+    return _outcome(action, E.CANCELLED, why + "; not changed")
+
+
+def _stopped_sentence(state: _Progress, journal: _Journal, report: Report, kind: str) -> str | None:
+    """Why the run ended early, and what that means for the sessions done."""
+    done = state.done
+    sessions = f"{done} session{'s' * (done != 1)}"
+    if state.by_claude:
+        return (f"{state.stopped} The {kind} stopped there: {sessions} changed before that stay as they are "
+                f"(and can be undone); the rest were not touched. Quit Claude Desktop fully, then try again.")
+    if journal.error is None:
+        return None
+    why = "the disk is full" if journal.error.errno == errno.ENOSPC else fsops.describe_error(journal.error)
+    if not done:
+        return f"The {kind} stopped before changing anything: its journal could not be written ({why})."
+    return (f"The {kind} stopped after {sessions}: its journal could not be written ({why}). The next repair "
+            f"undoes those {done} first, from their backups in {report.backup_dir}, then repairs again; "
+            "nothing is lost.")

@@ -18,20 +18,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 import psutil
 
 from app import APP_NAME
-from app.core import autostart, backups, claude_process, locations, pidlock, repair
+from app.core import autostart, backups, claude_process, locations, oslock, prune, repair, transaction
 from app.core import engine as E
+from app.core.kinds import Kind
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
 AT_START, AFTER_QUIT, RETRY = "at start", "after Claude Desktop quit", "again (the last attempt was busy)"
+KEPT_EVENTS = 50  # the watcher runs for days: it remembers only its last repairs
 
 
 def lock_path() -> Path:
@@ -39,8 +42,13 @@ def lock_path() -> Path:
 
 
 def running_pid() -> int | None:
-    owner = pidlock.owner_of(lock_path())
-    return int(owner["pid"]) if owner else None
+    """The process id of the watcher that holds the lock, when it runs on
+    this computer (the lock itself is what says one runs)."""
+    note = oslock.holder(lock_path())
+    if note is None:
+        return None
+    pid = note.get("pid")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
 
 
 def start_in_background() -> None:
@@ -52,21 +60,27 @@ def start_in_background() -> None:
     quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     if sys.platform == "win32":
         flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-        subprocess.Popen(cmd, creationflags=flags, **quiet)
+        subprocess.Popen(cmd, creationflags=flags, **quiet)  # type: ignore[call-overload]
         return
     launcher = ("import subprocess, sys; subprocess.Popen(sys.argv[1:], start_new_session=True, "
                 "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")
-    subprocess.run([sys.executable, "-c", launcher, *cmd], check=True, timeout=60, **quiet)
+    subprocess.run([sys.executable, "-c", launcher, *cmd], check=True, timeout=60, **quiet)  # type: ignore[call-overload]
 
 
 def stop_running() -> int | None:
-    """Stop the running watcher, if any; its process id."""
+    """Stop the running watcher, if any; its process id.  The lock's note
+    names it; it is stopped only if that process began before it took the
+    lock (a process id can be reused by another program)."""
+    note = oslock.holder(lock_path())
     pid = running_pid()
-    if pid is None:
+    if note is None or pid is None:
         return None
     try:
-        psutil.Process(pid).terminate()
-    except psutil.Error:
+        proc = psutil.Process(pid)
+        if proc.create_time() > float(note.get("since", 0)) + 1.0:
+            return None
+        proc.terminate()
+    except (psutil.Error, ValueError, TypeError):
         return None
     return pid
 
@@ -80,6 +94,7 @@ class RepairEvent:
     reason: str
     report: repair.Report | None = None
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # runs recovered or left alone, backups pruned
 
     @property
     def restored(self) -> int:
@@ -92,14 +107,25 @@ class RepairEvent:
     def failed(self) -> int:
         return self.report.summary()[E.FAILED] if self.report else 0
 
+    @property
+    def worth_telling(self) -> bool:
+        return bool(self.restored or self.failed or self.error or self.notes
+                    or (self.report is not None and self.report.stopped))
+
     def sentence(self) -> str:
         if self.error:
             return f"Could not repair {self.reason}: {self.error}"
+        if self.report is not None and self.report.stopped_by_claude:
+            return f"Restored {self.restored} session{'s' * (self.restored != 1)} {self.reason}, then stopped: " \
+                   "Claude Desktop started again"
         if not self.restored and not self.failed:
-            return f"Checked {self.reason}: nothing needed repair"
-        text = f"Restored {self.restored} session{'s' * (self.restored != 1)} {self.reason}"
-        if self.failed:
-            text += f"; {self.failed} could not be repaired"
+            text = f"Checked {self.reason}: nothing needed repair"
+        else:
+            text = f"Restored {self.restored} session{'s' * (self.restored != 1)} {self.reason}"
+            if self.failed:
+                text += f"; {self.failed} could not be repaired"
+        if self.report is not None and self.report.stopped:
+            text += f". {self.report.stopped}"
         return text
 
 
@@ -109,13 +135,16 @@ class Watcher:
     finds at each repair (Claude's data may appear after the watcher starts)."""
 
     def __init__(self, backup_root: Path, data_dirs: list[locations.DataDir] | None = None,
-                 claude_check: Callable[[], list] = claude_process.running):
+                 claude_check: Callable[[], list[claude_process.ClaudeProcess]] = claude_process.running,
+                 keep: prune.Policy | None = None):
         self.backup_root = backup_root
         self.data_dirs = data_dirs
         self.claude_check = claude_check
+        self.keep = keep or prune.Policy()
         self._claude_was: bool | None = None  # None: not looked yet
         self._retry: str | None = None
-        self.events: list[RepairEvent] = []
+        self._told: set[str] = set()  # runs left alone that the user was already told of
+        self.events: deque[RepairEvent] = deque(maxlen=KEPT_EVENTS)
 
     def tick(self) -> RepairEvent | None:
         """Look once; repair if Claude Desktop has just quit (or at start)."""
@@ -139,19 +168,51 @@ class Watcher:
             log.info("no Claude Desktop sessions found; nothing to repair %s", reason)
             self._retry = None
             return None
+        job = transaction.Job(Kind.REPAIR, dirs, self.backup_root, locations.transcripts_dir(data_dirs=dirs))
         try:
-            event.report = repair.repair_now(dirs, self.backup_root)
+            done = transaction.run(job, claude_process.Guard())
+        except claude_process.ClaudeRunning as exc:
+            log.info("%s; the repair waits until it quits", exc)
+            self._claude_was = True
+            return None
         except backups.Busy as exc:
             log.info("%s; will try again", exc)
             self._retry = RETRY if reason == RETRY else reason
             return None
-        except (backups.BackupError, OSError) as exc:
+        except (backups.BackupError, repair.PlanError, OSError) as exc:
             event.error = str(exc)
+        else:
+            event.report = done.report
+            event.notes = [n for n in done.notes() if self._first_time(n)]
+            event.notes += self._prune()
         self._retry = None
+        if event.report is not None and event.report.stopped_by_claude:
+            self._claude_was = True
+        for note in event.notes:
+            log.warning("%s", note)
         log.info("%s%s", event.sentence(), f" (backups: {event.report.backup_dir})"
                  if event.report and event.report.backup_dir else "")
         self.events.append(event)
         return event
+
+    def _first_time(self, note: str) -> bool:
+        """Say each run left alone once, not at every repair."""
+        if note in self._told:
+            return False
+        self._told.add(note)
+        return True
+
+    def _prune(self) -> list[str]:
+        """Let old runs go, as the policy says; a sentence if some could not."""
+        try:
+            with backups.exclusive(self.backup_root):
+                done = prune.prune(self.backup_root, self.keep)
+        except (backups.BackupError, OSError) as exc:
+            return [f"Old backups could not be cleaned up: {exc}"]
+        if done.removed:
+            log.info("removed %d old backup run(s)", len(done.removed))
+        return [f"The old backup run {run_id} was kept: {why}" for run_id, why in done.failed
+                if self._first_time(run_id)]
 
     def run(self, stop: threading.Event, interval: float = DEFAULT_INTERVAL,
             on_event: Callable[[RepairEvent], None] | None = None) -> None:

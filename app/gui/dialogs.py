@@ -82,12 +82,18 @@ def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
 class ConfirmRepairDialog(QDialog):
     """What will happen to each session, and that backups are kept."""
 
-    def __init__(self, plan: repair.Plan, backup_root: Path, parent: QWidget | None = None):
+    def __init__(self, plan: repair.Plan, backup_root: Path, parent: QWidget | None = None,
+                 notes: list[str] | None = None):
         super().__init__(parent)
         to_do = plan.to_do
         words = WORDS.get(plan.kind, WORDS["repair"])
         self.setWindowTitle(words.title)
         layout = QVBoxLayout(self)
+        # Why this plan is shown again (it changed since it was confirmed).
+        self.notes = QLabel("<br>".join(f"<b>{html.escape(n)}</b>" for n in notes or []))
+        self.notes.setWordWrap(True)
+        self.notes.setVisible(bool(notes))
+        layout.addWidget(self.notes)
         intro = QLabel(f"<b>{len(to_do)} session{'s' * (len(to_do) != 1)} {words.will}.</b> "
                        f"{len(plan.actions) - len(to_do)} will be left exactly as they are.")
         intro.setWordWrap(True)
@@ -118,19 +124,28 @@ class SummaryDialog(QDialog):
 
     OPEN_FOLDER, UNDO = 10, 11
 
-    def __init__(self, report: repair.Report, parent: QWidget | None = None, kind: str = "repair"):
+    def __init__(self, report: repair.Report, parent: QWidget | None = None, kind: str = "repair",
+                 notes: list[str] | None = None):
         super().__init__(parent)
         words = WORDS.get(kind, WORDS["repair"])
         self.setWindowTitle(words.finished)
         counts = report.summary()
         layout = QVBoxLayout(self)
+        # What happened around the run (an interrupted run undone first, a
+        # damaged one left alone, Claude Desktop starting midway): said first.
+        self.notes = QLabel("<br>".join(html.escape(n) for n in [*(notes or []), *([report.stopped]
+                                                                                    if report.stopped else [])]))
+        self.notes.setWordWrap(True)
+        self.notes.setVisible(bool(self.notes.text()))
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.notes)
         repaired = counts[E.DONE] + counts[E.SOURCE_KEPT]
         parts = [f"<b>{repaired} {words.done}</b>", f"{counts[E.IDENTICAL]} already done",
                  f"{counts[repair.SKIPPED]} left as they are"]
         if counts[E.FAILED]:
             parts.append(f"<b style='color:#c8372d'>{counts[E.FAILED]} failed</b>")
         if counts[E.CANCELLED]:
-            parts.append(f"{counts[E.CANCELLED]} cancelled")
+            parts.append(f"{counts[E.CANCELLED]} not done")
         self.headline = QLabel(", ".join(parts) + ".")
         layout.addWidget(self.headline)
         shown = [r for r in report.results if r.outcome != repair.SKIPPED] + \
@@ -177,8 +192,14 @@ class BackupsDialog(QDialog):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(label)
         self.table = _table(["Made", "What", "Status", "Sessions", "Files", "Size", "Run"],
-                            [[i.created[:19].replace("T", " "), i.kind, i.status, str(i.sessions), str(i.files),
+                            [[i.created_local, i.kind, i.status, str(i.sessions), str(i.files),
                               human_size(i.size), i.run_id] for i in self.infos])
+        for row, info in enumerate(self.infos):
+            if info.problem:  # a damaged run says why, where the user looks
+                for col in range(self.table.columnCount()):
+                    item = self.table.item(row, col)
+                    if item is not None:
+                        item.setToolTip(f"Damaged: {info.problem}. It is never used for an undo.")
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -201,4 +222,4 @@ class BackupsDialog(QDialog):
     def _update(self) -> None:
         info = self.selected()
         self.open_button.setEnabled(info is not None)
-        self.undo_button.setEnabled(info is not None and info.status not in (backups.UNDONE,))
+        self.undo_button.setEnabled(info is not None and info.status in backups.UNDOABLE)

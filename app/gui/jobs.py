@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, contents, conversation, locations, plans, repair
+from app.core import backups, claude_process, contents, conversation, locations, plans, repair, transaction, undo
 from app.core import engine as E
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
@@ -67,7 +67,7 @@ def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kin
     try:
         return plans.PLANNERS[kind](result, ids)
     except repair.PlanError as exc:
-        raise UserFacingError(str(exc).capitalize() + ".") from None
+        raise UserFacingError(sentence(str(exc))) from None
 
 
 def read_page(report: Report, path: str, offset: int):
@@ -75,52 +75,56 @@ def read_page(report: Report, path: str, offset: int):
     return path, offset, conversation.read_page(path, offset)
 
 
-def _guard(check: ClaudeCheck) -> None:
-    running = check()
-    if running:
-        raise UserFacingError(claude_process.message(running) + " Nothing was changed.")
+def run_change(report: Report, job: transaction.Job, expected: transaction.Fingerprint,
+               engine: E.Engine) -> transaction.Result:
+    """Carry out the plan the user confirmed, through core's one guarded
+    transaction.  If the plan made under the lock is not the one confirmed
+    (an interrupted run was undone first, or a file changed since), nothing
+    is done and the new plan comes back, to be shown and confirmed again."""
 
+    def progress(done: int, total: int, action: repair.Action) -> bool:
+        report((done, total, action.session.title or action.id))
+        return True
 
-def run_repair(report: Report, the_plan: repair.Plan, root: Path, engine: E.Engine, check: ClaudeCheck,
-               data_dirs: Sequence[locations.DataDir], ids: Sequence[str] | None) -> repair.Report:
-    """Repair exactly the confirmed plan, guarded like the CLI's repair."""
-    _guard(check)
     try:
-        backups.ensure_writable(root)
-        with backups.exclusive(root):
-            if backups.recover(root, engine):
-                # An interrupted run was undone: the files the plan saw have
-                # changed back, so plan again over the same sessions.
-                result = scan(list(data_dirs), locations.transcripts_dir(data_dirs=list(data_dirs)))
-                planner = plans.PLANNERS[the_plan.kind]
-                try:
-                    the_plan = planner(result, ids if ids is not None else [a.id for a in the_plan.actions])
-                except repair.PlanError as exc:
-                    raise UserFacingError(f"An interrupted run was undone first, and then: {exc}. "
-                                          "Nothing more was changed.") from None
-
-            def progress(done: int, total: int, action: repair.Action) -> bool:
-                report((done, total, action.session.title or action.id))
-                return True
-
-            return repair.execute(the_plan, root, engine, progress)
-    except backups.BackupError as exc:
-        raise UserFacingError(str(exc)) from None
+        return transaction.run(job, claude_process.Guard(), expected=expected, engine=engine, progress=progress)
+    except claude_process.ClaudeRunning as exc:
+        raise UserFacingError(f"{exc} Nothing was changed.") from None
+    except (backups.BackupError, repair.PlanError) as exc:
+        raise UserFacingError(sentence(str(exc))) from None
 
 
-def run_undo(report: Report, root: Path, run_id: str | None, check: ClaudeCheck):
-    """(run id, results, already undone) for the named run, or the last one."""
-    _guard(check)
+def run_undo(report: Report, root: Path, run_id: str | None) -> undo.UndoOutcome:
+    """Undo the named run (or the last one), by core's one rule for undo."""
     try:
-        with backups.exclusive(root):
-            run = backups.find(root, run_id)
-            if run.status() == backups.UNDONE:
-                return run.run_id, [], True
-            if run.run_id in [r.run_id for r, _ in backups.recover(root)]:
-                return run.run_id, [], True  # it had been interrupted: recovery has undone it
-            return run.run_id, backups.undo(run), False
+        return undo.undo_run(root, run_id, claude_process.Guard())
+    except claude_process.ClaudeRunning as exc:
+        raise UserFacingError(f"{exc} Nothing was changed.") from None
     except backups.BackupError as exc:
-        raise UserFacingError(str(exc)) from None
+        raise UserFacingError(sentence(str(exc))) from None
+
+
+def describe_run(report: Report, root: Path, run_id: str | None) -> backups.RunInfo:
+    """The run an undo would take back (None: the last one), described."""
+    try:
+        return backups.describe(backups.find(root, run_id))
+    except backups.BackupError as exc:
+        raise UserFacingError(sentence(str(exc))) from None
+
+
+def list_runs(report: Report, root: Path) -> tuple[Path, list[backups.RunInfo]]:
+    """Every run in the backup folder, described (manifests are parsed: off the UI thread)."""
+    return root, backups.describe_all(root)
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: its first letter capitalised (and nothing
+    else: str.capitalize() would lower-case a path), a full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def watch_tick(report: Report, keeper) -> object:

@@ -39,9 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import autostart, backups, claude_process, demo, locations, repair, watcher
+from app.core import autostart, backups, claude_process, demo, locations, repair, transaction, undo, watcher
 from app.core import engine as E
 from app.core import reasons as R
+from app.core.kinds import Kind
 from app.core.records import ScanResult, Session, summary_line
 from app.gui import jobs, resources
 from app.gui.dialogs import BackupsDialog, ConfirmRepairDialog, SummaryDialog
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(resources.icon("session-rescue"))
         self.tasks = Tasks(self)
         self.settings = settings or QSettings("Session Rescue", "Session Rescue")
-        self.backup_root = backup_root or backups.default_root()
+        self._chosen_backup_root = backup_root
         self.claude_check = claude_check
         self.log_dir = log_dir
         self._searched = list(searched or [])
@@ -675,7 +676,10 @@ class MainWindow(QMainWindow):
                                     + (left or "every session is healthy."))
             self.status_label.setText("Nothing to do.")
             return
-        dialog = ConfirmRepairDialog(plan, self.backup_root, self)
+        self._confirm_plan(plan)
+
+    def _confirm_plan(self, plan: repair.Plan, why: str | None = None, notes: list[str] | None = None) -> None:
+        dialog = ConfirmRepairDialog(plan, self.backup_root_for(), self, [*(notes or []), *([why] if why else [])])
         self.confirm_dialog = dialog  # reachable by tests
         if dialog.exec() != ConfirmRepairDialog.DialogCode.Accepted:
             self.status_label.setText("Nothing was changed.")
@@ -694,13 +698,23 @@ class MainWindow(QMainWindow):
         self._progress.setAutoReset(False)
         self._progress.canceled.connect(self.cancel_repair)
         self._progress.show()
-        self.tasks.start(jobs.run_repair, plan, self.backup_root, self._engine, self.claude_check,
-                         self._dirs_in_use(), self._plan_ids, on_progress=self._on_repair_progress,
-                         on_result=self._on_repair_done, on_error=self._on_job_failed)
+        dirs = self._dirs_in_use()
+        job = transaction.Job(Kind(plan.kind), dirs, self.backup_root_for(dirs),
+                              locations.transcripts_dir(data_dirs=dirs), self._plan_ids)
+        self.tasks.start(jobs.run_change, job, plan.fingerprint(), self._engine,
+                         on_progress=self._on_repair_progress, on_result=self._on_repair_done,
+                         on_error=self._on_job_failed)
 
     def _dirs_in_use(self) -> list[locations.DataDir]:
         current = self.current_folder()
         return [current] if current is not None else []
+
+    def backup_root_for(self, dirs: list[locations.DataDir] | None = None) -> Path:
+        """Where backups go: the folder chosen for this window, or the default
+        for the data shown (the demo data keeps its own, inside it)."""
+        if self._chosen_backup_root is not None:
+            return self._chosen_backup_root
+        return backups.root_for(self._dirs_in_use() if dirs is None else dirs)
 
     @Slot()
     def cancel_repair(self) -> None:
@@ -712,10 +726,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_repair_progress(self, payload) -> None:
         done, total, title = payload
-        if self._progress is not None and not self._progress.wasCanceled():
-            self._progress.setMaximum(total)
-            self._progress.setValue(done)
-            self._progress.setLabelText(f"{self._progress.windowTitle()} {done + 1} of {total}: {title}")
+        # A local reference: a modal dialog's setValue() runs the event loop,
+        # where the repair's result may arrive and close this dialog.
+        progress = self._progress
+        if progress is not None and not progress.wasCanceled():
+            progress.setMaximum(total)
+            progress.setLabelText(f"{progress.windowTitle()} {done + 1} of {total}: {title}")
+            progress.setValue(done)
 
     def _close_progress(self) -> None:
         if self._progress is not None:
@@ -725,17 +742,28 @@ class MainWindow(QMainWindow):
             self._progress = None
 
     @Slot(object)
-    def _on_repair_done(self, report: repair.Report) -> None:
+    def _on_repair_done(self, done: transaction.Result) -> None:
         self._close_progress()
         self._busy = False
         self._engine = None
         self._update_actions()
+        if done.plan_changed and done.plan is not None:
+            # Recovery undid an interrupted run, or a file changed since the
+            # plan was shown: what would happen is not what was confirmed.
+            self.status_label.setText("The plan changed since it was shown; nothing was changed.")
+            self._confirm_plan(done.plan, "What would happen has changed since you confirmed it (an interrupted "
+                                          "run was undone first, or a file changed). Nothing was changed yet; "
+                                          "please check the new plan.", done.notes())
+            return
+        report = done.report
+        if report is None:
+            return
         counts = report.summary()
         words = {"adopt": "Copied", "rebuild": "Rebuilt"}.get(self._plan_kind, "Repaired")
         self.status_label.setText(f"{words} {counts[E.DONE] + counts[E.SOURCE_KEPT]}, failed {counts[E.FAILED]}.")
         self.repair_finished.emit(report)
         self.refresh()
-        dialog = SummaryDialog(report, self, self._plan_kind)
+        dialog = SummaryDialog(report, self, self._plan_kind, done.notes())
         self.summary_dialog = dialog  # reachable by tests
         choice = dialog.exec()
         if choice == SummaryDialog.OPEN_FOLDER and report.backup_dir:
@@ -763,40 +791,50 @@ class MainWindow(QMainWindow):
         if self._claude:
             QMessageBox.warning(self, "Claude Desktop is running", claude_process.message(self._claude))
             return
-        if confirm:
-            try:
-                run = backups.find(self.backup_root, run_id)
-            except backups.BackupError as exc:
-                QMessageBox.information(self, "Undo", str(exc).capitalize() + ".")
-                return
-            info = backups.describe(run)
-            answer = QMessageBox.question(
-                self, f"Undo {info.kind}", f"Put back every file the {info.kind} of "
-                f"{info.created[:19].replace('T', ' ')} changed, and remove the files it made "
-                f"({info.sessions} session(s))? Files changed since then are kept as they are.")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-            run_id = run.run_id
+        if not confirm:
+            self._start_undo(run_id)
+            return
+        # Which run, and what it was, is read off the UI thread: a backup
+        # folder can hold many runs.
         self._busy = True
         self._update_actions()
-        self.status_label.setText("Undoing…")
-        self.tasks.start(jobs.run_undo, self.backup_root, run_id, self.claude_check, on_result=self._on_undo_done,
+        self.status_label.setText("Reading the backups…")
+        self.tasks.start(jobs.describe_run, self.backup_root_for(), run_id, on_result=self._ask_undo,
                          on_error=self._on_job_failed)
 
     @Slot(object)
-    def _on_undo_done(self, payload) -> None:
-        run_id, results, already = payload
+    def _ask_undo(self, info: backups.RunInfo) -> None:
         self._busy = False
         self._update_actions()
-        restored = sum(1 for r in results if r.outcome == E.DONE)
-        kept = [r for r in results if r.outcome not in (E.DONE, E.IDENTICAL)]
-        text = (f"The run {run_id} was already undone." if already else
-                f"Undid the run {run_id}: {restored} session(s) put back as they were.")
+        self.status_label.setText("")
+        answer = QMessageBox.question(
+            self, f"Undo {info.kind}", f"Put back every file the {info.kind} of {info.created_local} changed, and "
+            f"remove the files it made ({info.sessions} session(s))? Files changed since then are kept as they are.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._start_undo(info.run_id)
+
+    def _start_undo(self, run_id: str | None) -> None:
+        self._busy = True
+        self._update_actions()
+        self.status_label.setText("Undoing…")
+        self.tasks.start(jobs.run_undo, self.backup_root_for(), run_id, on_result=self._on_undo_done,
+                         on_error=self._on_job_failed)
+
+    @Slot(object)
+    def _on_undo_done(self, done: undo.UndoOutcome) -> None:
+        self._busy = False
+        self._update_actions()
+        restored = sum(1 for r in done.results if r.outcome == E.DONE)
+        kept = [r for r in done.results if r.outcome not in (E.DONE, E.IDENTICAL)]
+        text = (f"The run {done.run_id} was already undone." if done.how == undo.ALREADY else
+                f"Undid the run {done.run_id}: {restored} session(s) put back as they were.")
         if kept:
             text += "\n\nNot put back (changed since the repair, or failed):\n" + "\n".join(
                 f"• {r.id}: {r.detail}" for r in kept[:10])
+        for note in [*done.recovery.sentences(), *([done.stopped] if done.stopped else [])]:
+            text += "\n\n" + note
         self.status_label.setText(text.splitlines()[0])
-        self.undo_finished.emit(payload)
+        self.undo_finished.emit((done.run_id, done.results, done.how == undo.ALREADY))
         self.refresh()
         QMessageBox.information(self, "Undo", text)
 
@@ -820,8 +858,16 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Session Rescue", f"Could not change the automatic repair: {exc}")
 
     def show_backups(self) -> None:
-        infos = backups.describe_all(self.backup_root)
-        dialog = BackupsDialog(self.backup_root, infos, self)
+        self.status_label.setText("Reading the backups…")
+        self.tasks.start(jobs.list_runs, self.backup_root_for(), on_result=self._on_runs_listed,
+                         on_error=self._on_job_failed)
+
+    @Slot(object)
+    def _on_runs_listed(self, payload: tuple[Path, list[backups.RunInfo]]) -> None:
+        root, infos = payload
+        self.status_label.setText("")
+        dialog = BackupsDialog(root, infos, self)
+        self.backups_dialog = dialog  # reachable by tests
         choice = dialog.exec()
         chosen = dialog.selected()
         if chosen is None:
@@ -871,7 +917,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Session Rescue",
                           f"<h3>Session Rescue {__version__}</h3><p>Brings back Claude Desktop's lost Code "
                           "sessions, without ever losing a byte.</p><p>Backups: <code>"
-                          f"{html.escape(str(self.backup_root))}</code></p>")
+                          f"{html.escape(str(self.backup_root_for()))}</code></p>")
 
 
 def _repair_ids(chosen: list[Session]) -> list[str]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from typing import cast
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
+from app import APP_NAME
 from app.core import autostart
 from app.core.watcher import RepairEvent, Watcher
 from app.gui import jobs, resources, theme
@@ -20,10 +22,17 @@ from app.gui.tasks import Tasks
 SHOWN_EVENTS = 5
 
 
+def application() -> QApplication:
+    """The application (made once), named as the window names it: on X11 the
+    icon's window is then called "Session Rescue", not after sys.argv[0]."""
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
+    app.setApplicationName(APP_NAME)
+    return app
+
+
 def available() -> bool:
     """Is there a system tray to put an icon in?  (Needs the application.)"""
-    if QApplication.instance() is None:
-        QApplication(sys.argv[:1])
+    application()
     return QSystemTrayIcon.isSystemTrayAvailable()
 
 
@@ -64,8 +73,10 @@ class TrayWatcher(QObject):
         if event is None:
             return
         self.rebuild_menu()
-        if event.restored or event.failed or event.error:
-            self.notify(event.sentence() + ".")
+        if event.worth_telling:
+            # A run left alone (damaged), or Claude Desktop starting midway,
+            # is said here too: the watcher never acts on them silently.
+            self.notify(" ".join([event.sentence().rstrip(".") + ".", *event.notes]))
 
     @Slot(str)
     def _on_error(self, message: str) -> None:
@@ -81,7 +92,7 @@ class TrayWatcher(QObject):
         title = self.menu.addAction("Keeping Claude Desktop sessions repaired")
         title.setEnabled(False)
         self.menu.addSeparator()
-        events = self.keeper.events[-SHOWN_EVENTS:][::-1]
+        events = list(self.keeper.events)[-SHOWN_EVENTS:][::-1]  # a list or a deque: the last ones, newest first
         if not events:
             self.menu.addAction("No repair yet").setEnabled(False)
         for event in events:
@@ -112,7 +123,7 @@ class TrayWatcher(QObject):
 def run(keeper: Watcher, interval: float, stop: threading.Event) -> int:
     """Show the icon and watch until ``stop`` is set (by a signal: Ctrl+C, or
     SIGTERM from "autostart disable") or the user stops it from the menu."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application()
     app.setQuitOnLastWindowClosed(False)  # the tray has no window to close
     theme.apply(app)
     tray = TrayWatcher(keeper, interval)
