@@ -30,8 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import locations, repair  # noqa: E402
 from generate import generate  # noqa: E402
+
+from app.core import locations, plans, repair  # noqa: E402
 from app.core.scan import scan  # noqa: E402
 
 
@@ -39,7 +40,7 @@ def run_repair(root: Path, backup_root: Path) -> tuple[float, float, int]:
     start = time.perf_counter()
     the_plan = repair.plan(scan([locations.chosen(root)], root / "no-transcripts"))
     planned = time.perf_counter()
-    report = repair.execute(the_plan, backup_root)
+    report = plans.execute(the_plan, backup_root)
     done = time.perf_counter()
     assert not report.failed
     return planned - start, done - planned, report.summary()["done"]

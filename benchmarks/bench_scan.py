@@ -26,8 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import locations  # noqa: E402
 from generate import generate  # noqa: E402
+
+from app.core import locations  # noqa: E402
 from app.core.scan import scan  # noqa: E402
 
 

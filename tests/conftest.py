@@ -74,6 +74,20 @@ class DataFolder:
         return self.write(f"{stem}.json.tmp", dump(record(stem, **overrides)) if data is None else data)
 
 
+@pytest.fixture(autouse=True)
+def no_claude_desktop_in_process(request, monkeypatch):
+    """In-process tests see no Claude Desktop, whatever runs on this machine
+    (a developer's own, or another test's stand-in): the one function through
+    which claude_process reads the process list answers with this process
+    alone.  Tests about the guard are marked ``real_processes`` and see the
+    real list.  (The product has no switch for this; only the tests do.)"""
+    if request.node.get_closest_marker("real_processes"):
+        return
+    from app.core import claude_process
+
+    monkeypatch.setattr(claude_process, "read_processes", lambda platform, only=None: ({os.getpid()}, []))
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> DataFolder:
     return DataFolder(tmp_path / "Claude")
@@ -92,6 +106,17 @@ def _own_pid_namespace() -> list[str]:
 
 
 OWN_PIDS = _own_pid_namespace()
+# The same, for a command that must be able to signal itself (SIGKILL,
+# SIGSTOP): the first process of a PID namespace ignores signals it sends to
+# itself, so a shell goes first.  A command killed so then ends the shell with
+# exit status 128 + the signal's number.
+OWN_PIDS_SIGNALLABLE = [*OWN_PIDS, "sh", "-c", '"$@"; exit $?', "sh"] if OWN_PIDS else []
+
+
+def killed_by(returncode: int, sig: int) -> bool:
+    """Did the process (or, in its own PID namespace, the command the shell
+    ran) end by ``sig``?"""
+    return returncode in (-sig, 128 + sig)
 # Commands that change files refuse while Claude Desktop runs; a test that is
 # not about that runs them where no Claude Desktop can be seen, or (where no
 # PID namespace can be had) tells them to go ahead.
@@ -182,6 +207,7 @@ def files_only(state: dict) -> dict:
 def demo_window(qtbot, tmp_path):
     """The window over a fresh copy of the demo data: (window, data folder)."""
     from app.core import demo
+
     from test_gui import demo_dir, open_window
 
     info = demo.write_demo(tmp_path / "Claude")

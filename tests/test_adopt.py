@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.core import adopt, demo, locations, repair
-from app.core import engine as E
+from app.core import adopt, demo, engine, locations, plans, repair
 from app.core.scan import scan
+
 from conftest import ACCOUNT, T0, DataFolder, dump, files_only, record, run_cli, snapshot
 
 OTHER = "33333333-3333-4333-8333-333333333333"
@@ -23,11 +23,11 @@ def two_accounts(root: Path) -> tuple[DataFolder, DataFolder]:
     return active, other
 
 
-def plan_of(root: Path, ids=None) -> repair.Plan:
+def plan_of(root: Path, ids=None) -> plans.Plan:
     return adopt.plan(scan([locations.chosen(root)]), ids)
 
 
-def actions(plan: repair.Plan) -> dict[str, tuple[str, str]]:
+def actions(plan: plans.Plan) -> dict[str, tuple[str, str]]:
     return {a.id: (a.action, a.reason) for a in plan.actions}
 
 
@@ -35,8 +35,8 @@ def test_a_session_of_another_account_is_copied_and_its_original_stays(tmp_path)
     active, other = two_accounts(tmp_path)
     original = other.json("local_away", title="Left behind")
     before = original.read_bytes()
-    report = repair.execute(plan_of(active.root), tmp_path / "b")
-    assert [(r.id, r.outcome) for r in report.results] == [("local_away", E.DONE)]
+    report = plans.execute(plan_of(active.root), tmp_path / "b")
+    assert [(r.id, r.outcome) for r in report.results] == [("local_away", engine.DONE)]
     assert (active.org / "local_away.json").read_bytes() == before
     assert original.read_bytes() == before
     rescan = scan([locations.chosen(active.root)])
@@ -48,7 +48,7 @@ def test_only_a_tmp_copy_is_adopted_as_the_record_and_a_fixable_one_fixed(tmp_pa
     active, other = two_accounts(tmp_path)
     tmp = other.tmp("local_orphan", title="Only a .tmp")
     other.json("local_bom", b"\xef\xbb\xbf" + dump(record("local_bom")))
-    assert repair.execute(plan_of(active.root), tmp_path / "b").failed is False
+    assert plans.execute(plan_of(active.root), tmp_path / "b").failed is False
     assert (active.org / "local_orphan.json").read_bytes() == tmp.read_bytes()
     assert (active.org / "local_bom.json").read_bytes() == dump(record("local_bom"))
     assert not (active.org / "local_orphan.json.tmp").exists()
@@ -75,7 +75,7 @@ def test_what_the_active_account_has_is_never_overwritten_or_doubled(tmp_path):
     assert got["local_gone"][0] == got["local_cli_gone"][0] == repair.SKIP_DELETED
     assert got["local_broken"][0] == repair.LEAVE
     assert plan.to_do == []
-    report = repair.execute(plan, tmp_path / "b")
+    report = plans.execute(plan, tmp_path / "b")
     assert report.run_id is None
     assert files_only(snapshot(tmp_path / "Claude")) == before
 
@@ -87,7 +87,7 @@ def test_the_same_session_in_two_other_accounts_is_adopted_once(tmp_path):
     third.json("local_twice", lastActivityAt=T0 + 9000, title="newer elsewhere")
     plan = plan_of(active.root)
     assert sorted(a.action for a in plan.actions) == ["adopt", "leave"]  # newest first: the newer one wins
-    repair.execute(plan, tmp_path / "b")
+    plans.execute(plan, tmp_path / "b")
     assert json.loads((active.org / "local_twice.json").read_bytes())["title"] == "newer elsewhere"
 
 

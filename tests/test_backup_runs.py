@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from app.core import backups
-from conftest import DataFolder, dump, record, run_cli, snapshot
+
+from conftest import DataFolder, run_cli, snapshot
 
 RUN_ID = "20261120-080000.000-abcd"
 
@@ -141,7 +143,7 @@ def test_a_backup_whose_bytes_differ_from_the_manifest_is_never_restored(tmp_pat
     folder.tmp("local_a")
     assert run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root)).returncode == 0
     repaired = (folder.org / "local_a.json").read_bytes()
-    backup = next((r for r in root.iterdir() if r.name != ".lock")).joinpath("files").iterdir().__next__()
+    backup = next(r for r in root.iterdir() if r.name != ".lock").joinpath("files").iterdir().__next__()
     backup.write_bytes(b'{"sessionId":"local_a","planted":true}')
     proc = run_cli("undo", "--last", "--backup-dir", str(root), "-y")
     assert proc.returncode == 2 and "does not hold the bytes its manifest promises" in proc.stderr
@@ -290,10 +292,10 @@ def test_backup_times_are_shown_in_local_time(tmp_path, folder):
     assert run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root)).returncode == 0
     created = backups_json(root)["runs"][0]["created"]  # the JSON keeps UTC, marked Z
     assert created.endswith("Z")
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     utc = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    kolkata = (utc + timedelta(hours=5, minutes=30)).replace(tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    kolkata = (utc + timedelta(hours=5, minutes=30)).replace(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
     text = run_cli("backups", "--backup-dir", str(root), env={"TZ": "Asia/Kolkata"}).stdout
     assert kolkata in text and utc.strftime("%Y-%m-%d %H:%M:%S") not in text
 

@@ -18,10 +18,12 @@ import sys
 import pytest
 
 from app.core import claude_process
+
 from conftest import run_cli
 
 SLEEP = shutil.which("sleep")
-pytestmark = pytest.mark.skipif(os.name == "nt" or not SLEEP, reason="starts POSIX processes under chosen names")
+pytestmark = [pytest.mark.skipif(os.name == "nt" or not SLEEP, reason="starts POSIX processes under chosen names"),
+              pytest.mark.real_processes]
 
 
 @pytest.fixture

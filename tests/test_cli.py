@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import reasons as R
+from app.core import reasons
+
 from conftest import as_unprivileged, posix_only, run_cli
 
 CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
@@ -33,7 +34,7 @@ def test_scan_json_keeps_the_documented_contract(demo_dir):
     assert {"path", "install_type", "active_account", "active_folder", "main_log"} <= set(doc["data_dirs"][0])
     assert doc["data_dirs"][0]["active_account"] == "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
     for session in doc["sessions"]:
-        assert CONTRACT_SESSION_KEYS <= set(session)
+        assert set(session) >= CONTRACT_SESSION_KEYS
         assert session["status"] in ("healthy", "orphaned", "corrupt")
     counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in ("healthy", "orphaned", "corrupt")}
     assert doc["summary"] == {**counts, "transcript-only": len(doc["transcript_only"])} and all(counts.values())
@@ -127,7 +128,7 @@ def test_scan_without_any_data_says_where_it_looked(tmp_path):
 
 def test_reasons_are_explained_in_words(demo_dir):
     out = run_cli("scan", "--data-dir", str(demo_dir)).stdout
-    assert R.describe(R.TMP_ONLY) in out and R.describe(R.ZERO_FILLED) in out
+    assert reasons.describe(reasons.TMP_ONLY) in out and reasons.describe(reasons.ZERO_FILLED) in out
 
 
 def test_version_and_help():

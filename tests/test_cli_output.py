@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, T0, DataFolder, posix_only, run_cli
 
 from app.core import demo
+
+from conftest import ROOT, T0, DataFolder, posix_only, run_cli
 
 BIDI = ["\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
         "\u2066", "\u2067", "\u2068", "\u2069"]

@@ -14,6 +14,7 @@ import pytest
 
 from app import cli
 from app.core import demo
+
 from conftest import ROOT, as_unprivileged, posix_only, record, run_cli, snapshot
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.core import conversation as C
 from test_transcripts import SID, conversation, write_transcript
+
+from app.core import conversation as C
 
 
 def all_pages(path: Path, **kw) -> list[C.Page]:

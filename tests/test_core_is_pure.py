@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import app.core
+
 from conftest import ROOT
 
 FORBIDDEN = ("PySide6", "shiboken6", "PyQt5", "PyQt6", "app.gui", "app.cli")

@@ -1,13 +1,13 @@
 """The demo data shows a user (and the screenshot) every status and every reason."""
 
-from app.core import demo, locations
-from app.core import reasons as R
+from app.core import demo, locations, reasons
 from app.core.records import STATUSES, TRANSCRIPT_ONLY
 from app.core.scan import scan
+
 from conftest import CAN_SYMLINK
 
 # Only these two cannot be carried by a demo folder; tests/test_hostile_files.py covers them.
-NOT_IN_DEMO = {R.UNREADABLE, R.TOO_LARGE}
+NOT_IN_DEMO = {reasons.UNREADABLE, reasons.TOO_LARGE}
 
 
 def test_demo_holds_every_status_and_every_reason(tmp_path):
@@ -17,21 +17,21 @@ def test_demo_holds_every_status_and_every_reason(tmp_path):
         assert info.skipped == []
     else:  # Windows without the privilege to make links
         assert len(info.skipped) == 2
-        missing |= {R.LINK_OUTSIDE, R.BROKEN_LINK}
+        missing |= {reasons.LINK_OUTSIDE, reasons.BROKEN_LINK}
     result = scan([locations.chosen(info.path)], info.transcripts)
     assert {s.status for s in result.sessions} == set(STATUSES)
     assert {s.status for s in result.transcript_only} == {TRANSCRIPT_ONLY}
     seen = {code for s in result.all_rows() for code in s.reasons}
-    assert seen == set(R.DESCRIPTIONS) - missing
+    assert seen == set(reasons.DESCRIPTIONS) - missing
     assert len(result.sessions) == info.sessions
     assert {s.active for s in result.sessions} == {True, False}
     assert any(s.transcript_found for s in result.sessions)
     # A healthy session carries only reasons that inform (and never a fatal one).
     for s in result.sessions:
         if s.status == "healthy":
-            assert set(s.reasons) <= R.INFORMATIONAL | {R.TOMBSTONED}, s
+            assert set(s.reasons) <= reasons.INFORMATIONAL | {reasons.TOMBSTONED}, s
         else:
-            assert not set(s.reasons) <= R.INFORMATIONAL, s
+            assert not set(s.reasons) <= reasons.INFORMATIONAL, s
 
 
 def test_demo_writes_nothing_outside_its_folder(tmp_path):

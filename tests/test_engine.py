@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import engine as E
-from app.core import fsops
+from app.core import engine, fsops
+
 from conftest import needs_symlinks
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc/self/fd to aim the faults")
@@ -51,11 +51,11 @@ def put(path: Path, data: bytes, mode: int = 0o640, mtime_ns: int = 1_700_000_00
 
 
 def no_temps(*folders: Path) -> bool:
-    return not [p for f in folders for p in f.iterdir() if E.is_temp_name(p.name)]
+    return not [p for f in folders for p in f.iterdir() if engine.is_temp_name(p.name)]
 
 
-def move(source: Path, target: Path, **kw) -> E.Result:
-    return E.Engine().apply(E.Item(E.MOVE, str(target), source=str(source), **kw))
+def move(source: Path, target: Path, **kw) -> engine.Result:
+    return engine.Engine().apply(engine.Item(engine.MOVE, str(target), source=str(source), **kw))
 
 
 # ---------------------------------------------------------------- moving
@@ -78,7 +78,7 @@ def test_a_move_on_one_device_is_a_rename(tmp_path):
     src = put(tmp_path / "local_a.json.tmp", b'{"a":1}')
     inode = src.stat().st_ino
     result = move(src, tmp_path / "local_a.json")
-    assert (result.outcome, result.method) == (E.DONE, "renamed")
+    assert (result.outcome, result.method) == (engine.DONE, "renamed")
     assert (tmp_path / "local_a.json").read_bytes() == b'{"a":1}'
     assert (tmp_path / "local_a.json").stat().st_ino == inode  # the same file, not a copy
     assert not src.exists()
@@ -90,7 +90,7 @@ def test_a_move_across_devices_is_a_verified_copy_then_the_source_goes(tmp_path,
     src_stat = src.stat()
     target = tmp_path / "local_a.json"
     result = move(src, target)
-    assert (result.outcome, result.method) == (E.DONE, "copied"), result.detail
+    assert (result.outcome, result.method) == (engine.DONE, "copied"), result.detail
     assert target.read_bytes() == data
     assert result.sha256 == fsops.sha256_bytes(data)
     # Metadata kept: never the 0600 of a fresh temp file, and the original times.
@@ -109,7 +109,7 @@ def test_only_a_cross_device_error_leads_to_a_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(fsops, "rename_noreplace", refuse)
     result = move(src, tmp_path / "b")
     monkeypatch.undo()
-    assert result.outcome == E.FAILED and "Permission denied" in result.detail
+    assert result.outcome == engine.FAILED and "Permission denied" in result.detail
     assert not (tmp_path / "b").exists()  # shutil.move would have copied here (B1)
     assert src.read_bytes() == b"keep me"
 
@@ -118,7 +118,7 @@ def test_a_different_target_is_never_overwritten(tmp_path):
     src = put(tmp_path / "new", b"new")
     dst = put(tmp_path / "old", b"old")
     result = move(src, dst)
-    assert result.outcome == E.FAILED and "different file" in result.detail
+    assert result.outcome == engine.FAILED and "different file" in result.detail
     assert (src.read_bytes(), dst.read_bytes()) == (b"new", b"old")
 
 
@@ -127,7 +127,7 @@ def test_keep_both_gives_the_new_copy_a_free_name(tmp_path, other_device):
     dst = put(tmp_path / "notes.txt", b"old")
     put(tmp_path / "notes (1).txt", b"older")
     result = move(src, dst, keep_both=True)
-    assert result.outcome == E.DONE
+    assert result.outcome == engine.DONE
     assert result.target == str(tmp_path / "notes (2).txt")
     assert (tmp_path / "notes (2).txt").read_bytes() == b"new"
     assert dst.read_bytes() == b"old" and (tmp_path / "notes (1).txt").read_bytes() == b"older"
@@ -137,42 +137,42 @@ def test_a_target_is_replaced_only_while_it_holds_the_bytes_we_may_replace(tmp_p
     old = put(tmp_path / "local_a.json", b"stale")
     src = put(other_device / "local_a.json.tmp", b"fresh")
     wrong = move(src, old, target_sha256=fsops.sha256_bytes(b"something else"))
-    assert wrong.outcome == E.FAILED and old.read_bytes() == b"stale" and src.exists()
+    assert wrong.outcome == engine.FAILED and old.read_bytes() == b"stale" and src.exists()
     right = move(src, old, target_sha256=fsops.sha256_bytes(b"stale"))
-    assert right.outcome == E.DONE and old.read_bytes() == b"fresh" and not src.exists()
+    assert right.outcome == engine.DONE and old.read_bytes() == b"fresh" and not src.exists()
 
 
 def test_an_identical_target_is_already_done_and_a_rerun_is_harmless(tmp_path, other_device):
     src = put(other_device / "a", b"same")
     dst = put(tmp_path / "a", b"same")
     result = move(src, dst)
-    assert result.outcome == E.IDENTICAL and not src.exists() and dst.read_bytes() == b"same"
+    assert result.outcome == engine.IDENTICAL and not src.exists() and dst.read_bytes() == b"same"
     again = move(src, dst, source_sha256=fsops.sha256_bytes(b"same"))
-    assert again.outcome == E.IDENTICAL and again.detail == "already moved"
+    assert again.outcome == engine.IDENTICAL and again.detail == "already moved"
 
 
 def test_the_same_file_under_two_names_is_refused(tmp_path):
     src = put(tmp_path / "a", b"one file")
     os.link(src, tmp_path / "b")
     result = move(src, tmp_path / "b")
-    assert result.outcome == E.FAILED and "same file" in result.detail
+    assert result.outcome == engine.FAILED and "same file" in result.detail
     assert src.read_bytes() == b"one file" and (tmp_path / "b").read_bytes() == b"one file"
 
 
 def test_a_file_onto_a_folder_and_a_folder_into_itself_are_refused(tmp_path):
     src = put(tmp_path / "a", b"file")
     (tmp_path / "dir").mkdir()
-    assert move(src, tmp_path / "dir").outcome == E.FAILED
+    assert move(src, tmp_path / "dir").outcome == engine.FAILED
     put(tmp_path / "tree" / "x", b"x")
     into_itself = move(tmp_path / "tree", tmp_path / "tree" / "sub")
-    assert into_itself.outcome == E.FAILED and "into itself" in into_itself.detail
+    assert into_itself.outcome == engine.FAILED and "into itself" in into_itself.detail
     assert src.read_bytes() == b"file" and (tmp_path / "tree" / "x").read_bytes() == b"x"
 
 
 def test_a_source_that_changed_since_the_plan_is_left_alone(tmp_path):
     src = put(tmp_path / "a", b"changed")
     result = move(src, tmp_path / "b", source_sha256=fsops.sha256_bytes(b"planned"))
-    assert result.outcome == E.FAILED and "changed since" in result.detail
+    assert result.outcome == engine.FAILED and "changed since" in result.detail
     assert src.read_bytes() == b"changed" and not (tmp_path / "b").exists()
 
 
@@ -188,16 +188,16 @@ def test_when_the_source_cannot_be_removed_both_copies_stay(tmp_path, other_devi
     monkeypatch.setattr(os, "unlink", refuse_source)
     result = move(src, tmp_path / "a")
     monkeypatch.setattr(os, "unlink", real_unlink)
-    assert result.outcome == E.SOURCE_KEPT and "both are kept" in result.detail
+    assert result.outcome == engine.SOURCE_KEPT and "both are kept" in result.detail
     assert src.read_bytes() == b"data" and (tmp_path / "a").read_bytes() == b"data"
 
 
 def test_writing_new_bytes_consumes_the_source_only_after_they_are_in_place(tmp_path):
     src = put(tmp_path / "local_a.json.tmp", b"\xef\xbb\xbf{}")
-    item = E.Item(E.WRITE, str(tmp_path / "local_a.json"), data=b"{}", source=str(src),
+    item = engine.Item(engine.WRITE, str(tmp_path / "local_a.json"), data=b"{}", source=str(src),
                   source_sha256=fsops.sha256_bytes(b"\xef\xbb\xbf{}"))
-    result = E.Engine().apply(item)
-    assert (result.outcome, result.method) == (E.DONE, "written")
+    result = engine.Engine().apply(item)
+    assert (result.outcome, result.method) == (engine.DONE, "written")
     assert (tmp_path / "local_a.json").read_bytes() == b"{}" and not src.exists()
     assert stat.S_IMODE((tmp_path / "local_a.json").stat().st_mode) == 0o640  # the source's mode
     assert no_temps(tmp_path)
@@ -205,10 +205,10 @@ def test_writing_new_bytes_consumes_the_source_only_after_they_are_in_place(tmp_
 
 def test_remove_needs_the_bytes_it_may_remove(tmp_path):
     f = put(tmp_path / "a", b"data")
-    assert E.Engine().apply(E.Item(E.REMOVE, str(f))).outcome == E.FAILED
-    assert E.Engine().apply(E.Item(E.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"other"))).outcome == E.FAILED
+    assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f))).outcome == engine.FAILED
+    assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"other"))).outcome == engine.FAILED
     assert f.read_bytes() == b"data"
-    assert E.Engine().apply(E.Item(E.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"data"))).outcome == E.DONE
+    assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"data"))).outcome == engine.DONE
     assert not f.exists()
 
 
@@ -218,7 +218,7 @@ def test_links_are_moved_as_links_never_followed(tmp_path, other_device):
     link = other_device / "link"
     os.symlink(secret, link)
     result = move(link, tmp_path / "moved")
-    assert result.outcome == E.DONE and result.method == "linked"
+    assert result.outcome == engine.DONE and result.method == "linked"
     assert os.readlink(tmp_path / "moved") == str(secret)
     assert not os.path.lexists(link) and secret.read_bytes() == b"outside"
 
@@ -231,7 +231,7 @@ def test_a_folder_moves_across_devices_file_by_file(tmp_path, other_device):
     b_bytes = (tree / "sub" / "b.json").read_bytes()
     os.symlink("a.json", tree / "sub" / "to-a")
     result = move(tree, tmp_path / "tree")
-    assert result.outcome == E.DONE, result.detail
+    assert result.outcome == engine.DONE, result.detail
     assert (tmp_path / "tree" / "a.json").read_bytes() == b"a"
     assert (tmp_path / "tree" / "sub" / "b.json").read_bytes() == b_bytes
     assert os.readlink(tmp_path / "tree" / "sub" / "to-a") == "a.json"
@@ -243,22 +243,22 @@ def test_a_path_longer_than_windows_max_path_works(tmp_path, other_device):
     src = put(other_device / "local_a.json.tmp", b"deep")
     assert len(str(deep / "local_a.json")) > 260
     deep.mkdir(parents=True)
-    assert move(src, deep / "local_a.json").outcome == E.DONE
+    assert move(src, deep / "local_a.json").outcome == engine.DONE
     assert (deep / "local_a.json").read_bytes() == b"deep"
 
 
 def test_progress_can_cancel_between_items(tmp_path):
     sources = [put(tmp_path / f"s{i}", f"{i}".encode()) for i in range(5)]
-    items = [E.Item(E.MOVE, str(tmp_path / f"t{i}"), source=str(s)) for i, s in enumerate(sources)]
-    results = E.Engine().run(items, progress=lambda done, total, item: done < 2)
-    assert [r.outcome for r in results] == [E.DONE, E.DONE, E.CANCELLED, E.CANCELLED, E.CANCELLED]
+    items = [engine.Item(engine.MOVE, str(tmp_path / f"t{i}"), source=str(s)) for i, s in enumerate(sources)]
+    results = engine.Engine().run(items, progress=lambda done, total, item: done < 2)
+    assert [r.outcome for r in results] == [engine.DONE, engine.DONE, engine.CANCELLED, engine.CANCELLED, engine.CANCELLED]
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["s2", "s3", "s4", "t0", "t1"]
 
 
 def test_a_temp_file_left_by_a_killed_run_is_swept(tmp_path):
-    put(tmp_path / f"{E.TEMP_PREFIX}{uuid.uuid4().hex}{E.TEMP_SUFFIX}", b"half a copy")
+    put(tmp_path / f"{engine.TEMP_PREFIX}{uuid.uuid4().hex}{engine.TEMP_SUFFIX}", b"half a copy")
     put(tmp_path / "local_a.json", b"{}")
-    assert len(E.sweep_temps(str(tmp_path))) == 1
+    assert len(engine.sweep_temps(str(tmp_path))) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["local_a.json"]
 
 
@@ -267,7 +267,7 @@ def test_a_temp_file_left_by_a_killed_run_is_swept(tmp_path):
 
 def _is_our_temp(fd: int) -> bool:
     try:
-        return E.TEMP_PREFIX in os.readlink(f"/proc/self/fd/{fd}")
+        return engine.TEMP_PREFIX in os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return False
 
@@ -280,7 +280,7 @@ def cross_device_move(tmp_path, other_device):
     old = put(tmp_path / "local_a.json", b"the old record")
     originals = {src: data, old: b"the old record"}
 
-    def run() -> E.Result:
+    def run() -> engine.Result:
         return move(src, old, target_sha256=fsops.sha256_bytes(b"the old record"))
 
     def nothing_lost() -> None:
@@ -317,7 +317,7 @@ def test_a_full_disk_mid_copy_loses_nothing(cross_device_move):
         return real(fd, data)
 
     result = with_fault(run, "write", disk_full)
-    assert result.outcome == E.FAILED and "No space left" in result.detail
+    assert result.outcome == engine.FAILED and "No space left" in result.detail
     nothing_lost()
 
 
@@ -325,7 +325,7 @@ def test_a_full_disk_mid_copy_loses_nothing(cross_device_move):
 def test_a_short_write_is_an_error_not_a_truncated_copy(cross_device_move):
     run, nothing_lost = cross_device_move
     result = with_fault(run, "write", lambda real, fd, data: real(fd, bytes(data[:100])) if len(data) > 100 else 0)
-    assert result.outcome == E.FAILED and "short write" in result.detail
+    assert result.outcome == engine.FAILED and "short write" in result.detail
     nothing_lost()
 
 
@@ -337,7 +337,7 @@ def test_an_io_error_on_fsync_loses_nothing(cross_device_move):
         raise OSError(errno.EIO, "Input/output error")
 
     result = with_fault(run, "fsync", io_error)
-    assert result.outcome == E.FAILED and "Input/output error" in result.detail
+    assert result.outcome == engine.FAILED and "Input/output error" in result.detail
     nothing_lost()
 
 
@@ -353,7 +353,7 @@ def test_a_source_that_changes_during_the_copy_is_not_moved(cross_device_move, t
         return real(fd, data)
 
     result = with_fault(run, "write", someone_appends)
-    assert result.outcome == E.FAILED and "changed while" in result.detail
+    assert result.outcome == engine.FAILED and "changed while" in result.detail
     assert src.read_bytes().endswith(b" more")  # the source, with its new bytes, stays
     assert (tmp_path / "local_a.json").read_bytes() == b"the old record"
     assert no_temps(tmp_path)
@@ -364,14 +364,14 @@ def test_a_folder_we_may_not_write_to_fails_cleanly(cross_device_move, monkeypat
     real_open = os.open
 
     def deny_temps(path, flags, *args, **kwargs):
-        if E.TEMP_PREFIX in str(path):
+        if engine.TEMP_PREFIX in str(path):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", deny_temps)
     result = run()
     monkeypatch.setattr(os, "open", real_open)
-    assert result.outcome == E.FAILED and "Permission denied" in result.detail
+    assert result.outcome == engine.FAILED and "Permission denied" in result.detail
     nothing_lost()
 
 
@@ -458,16 +458,16 @@ def test_a_preview_tells_what_would_happen_and_changes_nothing(tmp_path, other_d
     put(tmp_path / "other", b"old")
     (tmp_path / "folder").mkdir()
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    engine = E.Engine()
+    file_engine = engine.Engine()
 
-    def preview(target: str, **kw) -> E.Result:
-        return engine.preview(E.Item(E.MOVE, str(tmp_path / target), source=str(src), **kw))
+    def preview(target: str, **kw) -> engine.Result:
+        return file_engine.preview(engine.Item(engine.MOVE, str(tmp_path / target), source=str(src), **kw))
 
-    assert preview("fresh").outcome == E.PLANNED
-    assert preview("same").outcome == E.IDENTICAL
-    assert preview("other").outcome == E.FAILED
-    assert preview("other", target_sha256=fsops.sha256_bytes(b"old")).outcome == E.PLANNED
-    assert preview("folder").outcome == E.FAILED
-    assert preview("fresh", source_sha256=fsops.sha256_bytes(b"changed")).outcome == E.FAILED
+    assert preview("fresh").outcome == engine.PLANNED
+    assert preview("same").outcome == engine.IDENTICAL
+    assert preview("other").outcome == engine.FAILED
+    assert preview("other", target_sha256=fsops.sha256_bytes(b"old")).outcome == engine.PLANNED
+    assert preview("folder").outcome == engine.FAILED
+    assert preview("fresh", source_sha256=fsops.sha256_bytes(b"changed")).outcome == engine.FAILED
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert src.read_bytes() == b"new" and not (tmp_path / "fresh").exists()

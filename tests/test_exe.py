@@ -15,6 +15,7 @@ import pytest
 
 from app import __version__
 from app.core import demo
+
 from conftest import ROOT, run_cli
 
 EXE_NAME = "SessionRescue.exe" if sys.platform == "win32" else "SessionRescue"

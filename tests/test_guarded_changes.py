@@ -21,7 +21,8 @@ import psutil
 import pytest
 
 from app.core import backups, claude_process, locations, prune, runcheck, undo
-from conftest import OWN_PIDS, ROOT, DataFolder, run_cli
+
+from conftest import OWN_PIDS, OWN_PIDS_SIGNALLABLE, ROOT, DataFolder, run_cli
 
 KILLER = ROOT / "tests" / "kill_at.py"
 linux_root = pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
@@ -64,11 +65,8 @@ def test_a_running_repair_in_another_pid_namespace_keeps_its_lock_and_its_run(tm
     finishes, and nothing was undone behind its back."""
     root = tmp_path / "b"
     before = many_orphans(folder, 40)
-    # Not as the namespace's first process: that one (its "init") ignores a
-    # SIGSTOP sent from inside, so a shell goes first.
-    in_namespace = [*OWN_PIDS, "sh", "-c", '"$@"; exit $?', "sh"]
     frozen = at_change(60, "stop", [folder.root, root], "repair", "-y", "--data-dir", str(folder.root),
-                       "--backup-dir", str(root), prefix=in_namespace, start_new_session=True)
+                       "--backup-dir", str(root), prefix=OWN_PIDS_SIGNALLABLE, start_new_session=True)
     try:
         stopped = lambda: any(p.status() == psutil.STATUS_STOPPED for p in psutil.Process(frozen.pid).children(True))
         assert wait_for(stopped), frozen.communicate(timeout=5)
@@ -112,7 +110,6 @@ def test_the_lock_is_the_operating_systems_and_dies_with_its_holder(tmp_path):
 
 from app.core import oslock  # noqa: E402  (used above; kept beside the test that needs it most)
 
-
 # ---------------------------------------------- Claude Desktop, mid-repair
 
 
@@ -153,6 +150,7 @@ def test_a_repair_stops_when_claude_desktop_starts_and_what_is_done_stays_done(t
     assert {p.name: p.read_bytes() for p in folder.org.iterdir()} == before
 
 
+@pytest.mark.real_processes
 def test_the_guard_between_sessions_inspects_only_new_processes(tmp_path):
     """The cheap look: after one full look, only processes born since are
     inspected, so it costs a directory read, not a read of every process."""

@@ -4,9 +4,9 @@ processes.  Dialogs are answered by clicking their buttons."""
 from __future__ import annotations
 
 import os
-import sys
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from app.gui.json_highlighter import is_dark
 from app.gui.main_window import MainWindow
 from app.gui.preview import DiffView, FileTab
 from app.gui.session_model import COL_STATUS, COL_TITLE, friendly_time
+
 from conftest import ACCOUNT, ORG, ROOT, DataFolder, dump, record, run_cli
 
 
@@ -386,6 +387,7 @@ def test_backups_that_cannot_be_written_end_in_one_clear_sentence(qtbot, tmp_pat
 # ----------------------------------------------------------- Claude running
 
 
+@pytest.mark.real_processes
 def test_while_claude_desktop_runs_a_banner_shows_and_repair_waits(qtbot, demo_window, tmp_path):
     window, _ = demo_window
     window._claude_timer.setInterval(100)

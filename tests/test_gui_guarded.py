@@ -16,6 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core import backups, locations
+
 from conftest import ROOT, DataFolder
 from test_gui import answer_dialog, open_window
 

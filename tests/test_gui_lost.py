@@ -9,13 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
+from test_transcripts import CWD, conversation, padding_line, write_transcript
 
 from app.core import conversation as C
 from app.core import demo, locations
 from app.core.records import TRANSCRIPT_ONLY
+
 from conftest import T0, DataFolder, dump, files_only, record, snapshot
 from test_gui import LoopWatch, answer_dialog, click_row, demo_dir, open_window, select
-from test_transcripts import CWD, conversation, padding_line, write_transcript
 
 
 def select_id(qtbot, window, session_id: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, DataFolder, as_unprivileged, dump, needs_symlinks, record, snapshot
 
-from app.core import demo, loader, locations
-from app.core import reasons as R
+from app.core import demo, loader, locations, reasons
 from app.core.records import CORRUPT, HEALTHY
 from app.core.scan import scan
+
+from conftest import ROOT, DataFolder, as_unprivileged, dump, needs_symlinks, record, snapshot
 
 
 def scan_folder(folder: DataFolder):
@@ -37,9 +37,9 @@ def test_empty_zero_filled_and_binary_files(folder):
     folder.json("local_bin", os.urandom(1 << 16))
     folder.tmp("local_bin", bytes(range(256)) * 64)
     s = scan_folder(folder)
-    assert s["local_empty"].reasons == (R.EMPTY,)
-    assert s["local_zero"].reasons == (R.ZERO_FILLED,)
-    assert s["local_bin"].status == CORRUPT and R.BINARY in s["local_bin"].reasons
+    assert s["local_empty"].reasons == (reasons.EMPTY,)
+    assert s["local_zero"].reasons == (reasons.ZERO_FILLED,)
+    assert s["local_bin"].status == CORRUPT and reasons.BINARY in s["local_bin"].reasons
     assert all(x.status == CORRUPT for x in s.values())
 
 
@@ -50,7 +50,7 @@ def test_a_100_mb_record_is_read_and_judged(folder):
     folder.json("local_junk", b"{" + b"!" * 100_000_000)
     s = scan_folder(folder)
     assert s["local_big"].status == HEALTHY and s["local_big"].size == len(big)
-    assert s["local_junk"].reasons == (R.INVALID_JSON,)
+    assert s["local_junk"].reasons == (reasons.INVALID_JSON,)
 
 
 def test_a_record_nested_100000_levels_deep_loads_as_in_node(folder):
@@ -59,7 +59,7 @@ def test_a_record_nested_100000_levels_deep_loads_as_in_node(folder):
     folder.json("local_cut", b'{"a":' + b"[" * 100_000)
     s = scan_folder(folder)
     assert s["local_deep"].status == HEALTHY
-    assert s["local_cut"].reasons == (R.TRUNCATED,)
+    assert s["local_cut"].reasons == (reasons.TRUNCATED,)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc and sparse files")
@@ -74,8 +74,8 @@ def test_a_file_too_large_for_javascript_is_judged_without_loading_it(folder):
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')];"
             "print(json.dumps([s.status, s.reasons, s.size, int(hwm[0].split()[1]) // 1024 if hwm else 0]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    status, reasons, reported_size, peak_mb = json.loads(done.stdout)
-    assert (status, reasons, reported_size) == (CORRUPT, [R.TOO_LARGE], size)
+    status, codes, reported_size, peak_mb = json.loads(done.stdout)
+    assert (status, codes, reported_size) == (CORRUPT, [reasons.TOO_LARGE], size)
     assert peak_mb < 200  # read in chunks: never the whole 512 MB at once
 
 
@@ -83,7 +83,7 @@ def test_a_file_too_large_for_javascript_is_judged_without_loading_it(folder):
 def test_a_link_loop_is_a_broken_link(folder):
     os.symlink("local_loop.json", folder.org / "local_loop.json")
     (s,) = scan_folder(folder).values()
-    assert s.reasons == (R.BROKEN_LINK,)
+    assert s.reasons == (reasons.BROKEN_LINK,)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
@@ -95,7 +95,7 @@ def test_an_unreadable_file_is_reported_not_fatal(shared_tmp):
         p.chmod(0o755 if p.is_dir() else 0o644)
     secret.chmod(0o000)
     seen = as_unprivileged(lambda: {s.id: [s.status, list(s.reasons)] for s in scan_folder(folder).values()})
-    assert seen == {"local_ok": ["healthy", []], "local_secret": ["corrupt", [R.UNREADABLE]]}
+    assert seen == {"local_ok": ["healthy", []], "local_secret": ["corrupt", [reasons.UNREADABLE]]}
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.core import backups
-from app.core import engine as E
-from conftest import ACCOUNT, ROOT, T0, DataFolder, dump, record
+from app.core import backups, engine
+
+from conftest import ACCOUNT, OWN_PIDS_SIGNALLABLE, ROOT, T0, DataFolder, dump, killed_by, record
 
 KILLER = ROOT / "tests" / "kill_at.py"
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -62,11 +62,15 @@ def cli_main(*args: str) -> int:
 
 
 def kill_at(n: int, roots: list[Path], *args: str) -> int:
+    """0 when the command ran through; -SIGKILL when it was killed.  It runs
+    in a PID namespace of its own where it can, so that no Claude Desktop on
+    this machine (nor another test's stand-in) makes it refuse."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(KILLER), str(n), os.pathsep.join(map(str, roots)), "--", *args],
+    proc = subprocess.run([*OWN_PIDS_SIGNALLABLE, sys.executable, str(KILLER), str(n),
+                           os.pathsep.join(map(str, roots)), "--", *args],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode in (0, -signal.SIGKILL), proc.stderr
-    return proc.returncode
+    assert proc.returncode == 0 or killed_by(proc.returncode, signal.SIGKILL), proc.stderr
+    return 0 if proc.returncode == 0 else -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +112,7 @@ def test_a_repair_killed_at_any_step_loses_nothing_and_the_next_run_finishes(tmp
         assert cli_main(*repair_args(folder, backup_root)) == 0, f"killed before change {n}: the next run failed"
         final = contents(folder.org)
         assert final == repaired, f"killed before change {n}: the next run did not finish the job"
-        assert not [name for name in final if E.is_temp_name(name)]
+        assert not [name for name in final if engine.is_temp_name(name)]
         assert cli_main("undo", "--last", "--backup-dir", str(backup_root)) == 0
         assert contents(folder.org) == before, f"killed before change {n}: undo did not restore the originals"
     capsys.readouterr()

@@ -139,7 +139,7 @@ def _mutations(count: int, seed: int = 20261126) -> dict[str, bytes]:
 
     rng = random.Random(seed)
     base = ('{"sessionId":"local_a","createdAt":1,"lastActivityAt":2,"title":"Fix the café – naïve ☕",'
-            '"n":[1,-2.5e3,true,null,{"a":"\\u00e9"}]}').encode("utf-8")
+            '"n":[1,-2.5e3,true,null,{"a":"\\u00e9"}]}').encode()
     alphabet = b'{}[]",:.-+eE0123456789 \t\n\r\\/tfnul\x00\xff\xc3\xa9\xef\xbb\xbfNaInfity'
     out = {}
     for i in range(count):

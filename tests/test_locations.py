@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core import locations as L
+
 from conftest import as_unprivileged, needs_symlinks, posix_only
 
 PKG = "Claude_pzs8sxrjxfjjc"

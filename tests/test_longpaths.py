@@ -8,6 +8,7 @@ from app.core import locations
 from app.core.longpaths import plain, to_extended
 from app.core.records import HEALTHY, ORPHANED
 from app.core.scan import scan
+
 from conftest import DataFolder
 
 SID = "S-1-5-21-1004336348-1177238915-682003330-1001"

@@ -7,6 +7,7 @@ from pathlib import Path, PureWindowsPath
 
 from app.core import locations, mainlog
 from app.core.locations import DataDir, Host
+
 from conftest import run_cli
 
 FOLDER = "C:\\Users\\ana\\AppData\\Roaming\\Claude\\claude-code-sessions\\acct\\org"

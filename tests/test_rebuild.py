@@ -10,13 +10,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_transcripts import CWD, conversation, write_transcript
 
-from app.core import loader, locations, rebuild, repair
+from app.core import loader, locations, plans, rebuild, repair
 from app.core.records import HEALTHY
 from app.core.scan import scan
 from app.core.transcripts import read_info
+
 from conftest import T0, DataFolder, files_only, run_cli, snapshot
-from test_transcripts import CWD, conversation, write_transcript
 
 NODE = shutil.which("node")
 ORPHAN = "aaaaaaaa-1111-4111-8111-111111111111"
@@ -143,9 +144,9 @@ def test_the_plan_rebuilds_each_transcript_and_links_the_one_that_matches_a_reco
     # choosing one transcript plans only it; a record id chooses its link
     assert [a.id for a in rebuild.plan(result, [CLI_ONLY]).actions] == [CLI_ONLY]
     assert [a.action for a in rebuild.plan(result, ["local_lost"]).actions] == ["link"]
-    with pytest.raises(repair.PlanError, match="no transcript without a record"):
+    with pytest.raises(plans.PlanError, match="no transcript without a record"):
         rebuild.plan(result, ["ffffffff-0000-4000-8000-000000000000"])
-    with pytest.raises(repair.PlanError, match="its transcript link is not missing"):
+    with pytest.raises(plans.PlanError, match="its transcript link is not missing"):
         rebuild.plan(result, ["local_template"])
 
 
@@ -218,7 +219,7 @@ def test_a_record_changed_after_the_plan_is_not_overwritten(tmp_path):
     (folder.org / "local_lost.json").write_bytes((folder.org / "local_lost.json").read_bytes().replace(
         b'"title":"Fix', b'"title":"Edited'))
     edited = (folder.org / "local_lost.json").read_bytes()
-    report = repair.execute(plan, tmp_path / "b")
+    report = plans.execute(plan, tmp_path / "b")
     assert report.results[0].outcome == "failed"
     assert (folder.org / "local_lost.json").read_bytes() == edited
 

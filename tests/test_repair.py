@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import backups, demo, fsops, locations, repair, undo
-from app.core import engine as E
-from app.core import reasons as R
+from app.core import backups, demo, engine, fsops, locations, plans, reasons, repair, undo
 from app.core.records import HEALTHY
 from app.core.scan import scan
+
 from conftest import T0, DataFolder, as_unprivileged, dump, files_only, needs_symlinks, record, snapshot
 
 
@@ -24,8 +23,8 @@ def scan_of(root: Path):
     return scan([locations.chosen(root)])
 
 
-def repair_all(root: Path, backup_root: Path, **kw) -> repair.Report:
-    return repair.execute(repair.plan(scan_of(root), **kw), backup_root)
+def repair_all(root: Path, backup_root: Path, **kw) -> plans.Report:
+    return plans.execute(repair.plan(scan_of(root), **kw), backup_root)
 
 
 def statuses(root: Path) -> dict[str, str]:
@@ -66,7 +65,7 @@ def test_asking_for_one_session_plans_only_that_one(demo_root):
     wanted = demo.session_id("payment")
     the_plan = repair.plan(result, [wanted.removeprefix("local_")])
     assert [a.id for a in the_plan.actions] == [wanted]
-    with pytest.raises(repair.PlanError, match="no session"):
+    with pytest.raises(plans.PlanError, match="no session"):
         repair.plan(result, ["local_00000000-0000-0000-0000-000000000000"])
 
 
@@ -108,7 +107,7 @@ def test_a_second_repair_changes_nothing(demo_root, tmp_path):
     state = snapshot(demo_root)
     second = repair_all(demo_root, tmp_path / "backups")
     assert second.run_id is None and not second.failed
-    assert {r.outcome for r in second.results} == {repair.SKIPPED}
+    assert {r.outcome for r in second.results} == {plans.SKIPPED}
     assert snapshot(demo_root) == state
     assert len(backups.runs(tmp_path / "backups")) == 1
 
@@ -119,10 +118,10 @@ def test_undo_puts_back_every_byte_and_removes_what_the_repair_created(demo_root
     assert files_only(snapshot(demo_root)) != before
     run = backups.find(tmp_path / "backups", report.run_id)
     results = undo.undo(run).results
-    assert {r.outcome for r in results} == {E.DONE}
+    assert {r.outcome for r in results} == {engine.DONE}
     assert files_only(snapshot(demo_root)) == before  # bytes, sizes, modes and mtimes
     assert run.status() == backups.UNDONE
-    assert {r.outcome for r in undo.undo(run).results} == {E.IDENTICAL}  # a second undo changes nothing
+    assert {r.outcome for r in undo.undo(run).results} == {engine.IDENTICAL}  # a second undo changes nothing
 
 
 def test_undo_never_overwrites_a_session_changed_since_the_repair(demo_root, tmp_path):
@@ -134,7 +133,7 @@ def test_undo_never_overwrites_a_session_changed_since_the_repair(demo_root, tmp
     results = {r.id: r for r in undo.undo(backups.find(tmp_path / "backups", report.run_id)).results}
     assert results[demo.session_id("payment")].outcome == undo.KEPT
     assert payment.read_bytes() == newer
-    assert results[demo.session_id("leak")].outcome == E.DONE
+    assert results[demo.session_id("leak")].outcome == engine.DONE
     assert backups.find(tmp_path / "backups", None).run_id == report.run_id  # still undoable, partly
 
 
@@ -239,8 +238,8 @@ def test_a_file_changed_after_the_plan_is_not_touched(folder, tmp_path):
     tmp = folder.tmp("local_a")
     the_plan = repair.plan(scan_of(folder.root))
     tmp.write_bytes(dump(record("local_a", title="typed after the plan")))
-    report = repair.execute(the_plan, tmp_path / "backups")
-    assert report.results[0].outcome == E.FAILED and "changed since" in report.results[0].detail
+    report = plans.execute(the_plan, tmp_path / "backups")
+    assert report.results[0].outcome == engine.FAILED and "changed since" in report.results[0].detail
     assert b"typed after the plan" in tmp.read_bytes() and not (folder.org / "local_a.json").exists()
 
 
@@ -249,9 +248,9 @@ def test_cancelling_midway_loses_nothing_and_can_be_undone(folder, tmp_path):
         folder.tmp(f"local_{i}", lastActivityAt=T0 + i)
     before = files_only(snapshot(folder.root))
     the_plan = repair.plan(scan_of(folder.root))
-    report = repair.execute(the_plan, tmp_path / "backups", progress=lambda done, total, action: done < 2)
+    report = plans.execute(the_plan, tmp_path / "backups", progress=lambda done, total, action: done < 2)
     outcomes = [r.outcome for r in report.results]
-    assert outcomes.count(E.DONE) == 2 and outcomes.count(E.CANCELLED) == 4
+    assert outcomes.count(engine.DONE) == 2 and outcomes.count(engine.CANCELLED) == 4
     assert len(list(folder.org.glob("*.json"))) == 2 and len(list(folder.org.glob("*.tmp"))) == 4
     undo.undo(backups.find(tmp_path / "backups", report.run_id)).results
     assert files_only(snapshot(folder.root)) == before
@@ -280,8 +279,8 @@ def test_hostile_files_go_through_repair_without_harm(folder, tmp_path):
     before = files_only(snapshot(folder.root))
     report = repair_all(folder.root, tmp_path / "backups")
     by_id = {r.id: r for r in report.results}
-    assert by_id["local_junk"].outcome == E.DONE  # the 20 MB of junk is replaced, and kept in the backup
-    assert by_id["local_nested_bom"].outcome == E.DONE
+    assert by_id["local_junk"].outcome == engine.DONE  # the 20 MB of junk is replaced, and kept in the backup
+    assert by_id["local_nested_bom"].outcome == engine.DONE
     for name in ("local_empty.json", "local_zero.json", "local_bin.json"):
         assert by_id[name.split(".")[0]].action == repair.LEAVE
         path = str(folder.org / name)
@@ -297,7 +296,7 @@ def test_reasons_stay_consistent_after_repair(demo_root, tmp_path):
     before = {s.id: s for s in scan_of(demo_root).sessions}
     repair_all(demo_root, tmp_path / "backups")
     after = {s.id: s for s in scan_of(demo_root).sessions}
-    assert R.TMP_ONLY not in {code for s in after.values() if not s.tombstoned for code in s.reasons}
+    assert reasons.TMP_ONLY not in {code for s in after.values() if not s.tombstoned for code in s.reasons}
     for session_id, s in before.items():
         if s.status == HEALTHY:
             assert after[session_id].status == HEALTHY
@@ -315,14 +314,14 @@ def test_a_record_that_cannot_be_backed_up_is_not_changed(shared_tmp):
 
     def attempt():
         result = scan_of(folder.root)
-        report = repair.execute(repair.plan(result), backup_root)
+        report = plans.execute(repair.plan(result), backup_root)
         return [(r.action, r.outcome, r.detail) for r in report.results]
 
     results = as_unprivileged(attempt)
     secret.chmod(0o644)
     assert len(results) == 1
     action, outcome, detail = results[0]
-    assert (action, outcome) == (repair.LEAVE, repair.SKIPPED) and "could not read" in detail, results
+    assert (action, outcome) == (repair.LEAVE, plans.SKIPPED) and "could not read" in detail, results
     assert secret.read_bytes() == b"\0" * 100 and (folder.org / "local_a.json.tmp").exists()
 
 
@@ -330,16 +329,16 @@ def test_a_failed_backup_stops_the_change(folder, tmp_path, monkeypatch):
     folder.json("local_a", b"\0" * 100)
     folder.tmp("local_a")
     the_plan = repair.plan(scan_of(folder.root))
-    real_apply = E.Engine.apply
+    real_apply = engine.Engine.apply
 
-    def failing_backups(self, item):
-        if item.op == E.COPY:
-            return E.Result(item, E.FAILED, "No space left on device")
-        return real_apply(self, item)
+    def failing_backups(self, item, on_step=None):
+        if item.op == engine.COPY:
+            return engine.Result(item, engine.FAILED, "No space left on device")
+        return real_apply(self, item, on_step)
 
-    monkeypatch.setattr(E.Engine, "apply", failing_backups)
-    report = repair.execute(the_plan, tmp_path / "backups")
-    assert report.results[0].outcome == E.FAILED and "backup failed" in report.results[0].detail
+    monkeypatch.setattr(engine.Engine, "apply", failing_backups)
+    report = plans.execute(the_plan, tmp_path / "backups")
+    assert report.results[0].outcome == engine.FAILED and "backup failed" in report.results[0].detail
     assert (folder.org / "local_a.json").read_bytes() == b"\0" * 100 and (folder.org / "local_a.json.tmp").exists()
 
 
@@ -352,8 +351,8 @@ def test_the_journal_records_every_step(folder, tmp_path):
     assert names[0] == backups.RUN_STARTED and names[-1] == backups.RUN_COMPLETE
     steps = [(Path(e["path"]).name, e["state"]) for e in events if e["event"] == "step"]
     backup_name = next(p.name for p in run.files_dir.iterdir())
-    assert steps == [(backup_name, E.COPIED), (backup_name, E.VERIFIED), (backup_name, E.PROMOTED),
-                     ("local_a.json", E.PROMOTED), ("local_a.json", E.SOURCE_REMOVED)]
+    assert steps == [(backup_name, engine.COPIED), (backup_name, engine.VERIFIED), (backup_name, engine.PROMOTED),
+                     ("local_a.json", engine.PROMOTED), ("local_a.json", engine.SOURCE_REMOVED)]
     assert backups.describe(run).status == backups.COMPLETE
 
 
@@ -363,9 +362,9 @@ def test_a_title_that_is_not_valid_utf8_text_is_repaired_and_undone(folder, tmp_
     raw = dump(record("local_odd", title="x")).replace(b'"title":"x"', b'"title":"\\ud800 odd"')
     folder.tmp("local_odd", raw)
     report = repair_all(folder.root, tmp_path / "backups")
-    assert [r.outcome for r in report.results] == [E.DONE]
+    assert [r.outcome for r in report.results] == [engine.DONE]
     assert (folder.org / "local_odd.json").read_bytes() == raw
     run = backups.find(tmp_path / "backups", None)
     assert run.manifest().actions[0].title == "\ud800 odd"
-    assert [r.outcome for r in undo.undo(run).results] == [E.DONE]
+    assert [r.outcome for r in undo.undo(run).results] == [engine.DONE]
     assert (folder.org / "local_odd.json.tmp").read_bytes() == raw

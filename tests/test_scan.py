@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-
-from app.core import locations
-from app.core import reasons as R
+from app.core import locations, reasons
 from app.core.records import CORRUPT, HEALTHY, ORPHANED
 from app.core.scan import scan
+
 from conftest import ACCOUNT, ORG, T0, DataFolder, dump, needs_symlinks, record
 
 
@@ -31,7 +30,7 @@ def test_a_loadable_json_is_healthy(folder):
 def test_a_tmp_without_json_is_orphaned(folder):
     folder.tmp("local_a", title="Lost to EXDEV")
     (s,) = scan_one(folder).sessions
-    assert (s.status, s.reasons, s.title) == (ORPHANED, (R.TMP_ONLY,), "Lost to EXDEV")
+    assert (s.status, s.reasons, s.title) == (ORPHANED, (reasons.TMP_ONLY,), "Lost to EXDEV")
     assert s.json is None and s.tmp.path.endswith("local_a.json.tmp")
 
 
@@ -39,35 +38,35 @@ def test_a_newer_tmp_makes_the_session_orphaned(folder):
     folder.json("local_a", lastActivityAt=T0 + 1000, title="old")
     folder.tmp("local_a", lastActivityAt=T0 + 9000, title="new")
     (s,) = scan_one(folder).sessions
-    assert (s.status, s.reasons, s.title) == (ORPHANED, (R.TMP_NEWER,), "new")
+    assert (s.status, s.reasons, s.title) == (ORPHANED, (reasons.TMP_NEWER,), "new")
 
 
 def test_an_older_tmp_is_a_leftover_of_a_healthy_session(folder):
     folder.json("local_a", lastActivityAt=T0 + 9000)
     folder.tmp("local_a", lastActivityAt=T0 + 1000)
     (s,) = scan_one(folder).sessions
-    assert (s.status, s.reasons) == (HEALTHY, (R.TMP_LEFTOVER,))
+    assert (s.status, s.reasons) == (HEALTHY, (reasons.TMP_LEFTOVER,))
 
 
 def test_an_unloadable_tmp_beside_a_good_json_stays_healthy(folder):
     folder.json("local_a")
     folder.tmp("local_a", b"\0" * 100)
     (s,) = scan_one(folder).sessions
-    assert (s.status, s.reasons) == (HEALTHY, (R.TMP_UNLOADABLE,))
+    assert (s.status, s.reasons) == (HEALTHY, (reasons.TMP_UNLOADABLE,))
 
 
 def test_a_broken_json_with_a_good_tmp_is_orphaned_and_says_why(folder):
     folder.json("local_a", b"\0" * 4096)
     folder.tmp("local_a")
     (s,) = scan_one(folder).sessions
-    assert (s.status, s.reasons) == (ORPHANED, (R.JSON_UNLOADABLE, R.ZERO_FILLED))
+    assert (s.status, s.reasons) == (ORPHANED, (reasons.JSON_UNLOADABLE, reasons.ZERO_FILLED))
 
 
 def test_no_loadable_copy_is_corrupt(folder):
     folder.json("local_a", b"\0" * 4096)
     folder.tmp("local_a", b'{"sessionId":"local_a"')
     (s,) = scan_one(folder).sessions
-    assert s.status == CORRUPT and s.reasons == (R.ZERO_FILLED, R.TRUNCATED)
+    assert s.status == CORRUPT and s.reasons == (reasons.ZERO_FILLED, reasons.TRUNCATED)
     assert {d["file"] for d in s.to_json()["details"]} == {"json", "tmp"}
 
 
@@ -81,7 +80,7 @@ def test_a_tombstoned_id_is_never_orphaned(folder):
     folder.write("deleted_local_c", str(T0).encode())
     sessions = by_id(scan_one(folder))
     assert all(s.status != ORPHANED for s in sessions.values())
-    assert all(R.TOMBSTONED in s.reasons and s.tombstoned for s in sessions.values())
+    assert all(reasons.TOMBSTONED in s.reasons and s.tombstoned for s in sessions.values())
     assert sessions["local_a"].status == CORRUPT
 
 
@@ -110,8 +109,8 @@ def test_a_link_out_of_the_data_folder_is_reported_and_never_followed(folder, tm
     os.symlink(tmp_path / "nowhere.json", folder.org / "local_b.json")
     sessions = by_id(scan_one(folder))
     a = sessions["local_a"]
-    assert (a.status, a.reasons, a.title, a.size) == (CORRUPT, (R.LINK_OUTSIDE,), None, None)
-    assert sessions["local_b"].reasons == (R.LINK_OUTSIDE,)
+    assert (a.status, a.reasons, a.title, a.size) == (CORRUPT, (reasons.LINK_OUTSIDE,), None, None)
+    assert sessions["local_b"].reasons == (reasons.LINK_OUTSIDE,)
 
 
 @needs_symlinks
@@ -131,7 +130,7 @@ def test_a_link_inside_the_data_folder_is_read_like_the_app_reads_it(folder):
     os.symlink("local_missing.json", folder.org / "local_b.json")
     sessions = by_id(scan_one(folder))
     assert sessions["local_a"].status == HEALTHY and sessions["local_a"].json.is_link
-    assert sessions["local_b"].reasons == (R.BROKEN_LINK,)
+    assert sessions["local_b"].reasons == (reasons.BROKEN_LINK,)
 
 
 def test_active_account_comes_from_config_json(folder):

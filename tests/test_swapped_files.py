@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import ROOT, needs_symlinks, snapshot
 
-from app.core import engine as E
-from app.core import fsops
+from app.core import engine, fsops
+
+from conftest import ROOT, needs_symlinks, snapshot
 
 T = TypeVar("T")
 
@@ -77,21 +77,21 @@ def session(tmp_path: Path, with_record: bool) -> Session:
 ITEMS = ["promote", "replace", "normalize", "backup"]
 
 
-def item_for(kind: str, s: Session) -> E.Item:
+def item_for(kind: str, s: Session) -> engine.Item:
     pin = fsops.sha256_bytes(PLANNED_BYTES)
     old = fsops.sha256_bytes(OLD_RECORD)
     if kind == "promote":
-        return E.Item(E.MOVE, str(s.record), source=str(s.tmp), source_sha256=pin)
+        return engine.Item(engine.MOVE, str(s.record), source=str(s.tmp), source_sha256=pin)
     if kind == "replace":
-        return E.Item(E.MOVE, str(s.record), source=str(s.tmp), source_sha256=pin, target_sha256=old)
+        return engine.Item(engine.MOVE, str(s.record), source=str(s.tmp), source_sha256=pin, target_sha256=old)
     if kind == "normalize":
-        return E.Item(E.WRITE, str(s.record), data=FIXED_RECORD, source=str(s.tmp), source_sha256=pin,
+        return engine.Item(engine.WRITE, str(s.record), data=FIXED_RECORD, source=str(s.tmp), source_sha256=pin,
                       target_sha256=old)
     assert kind == "backup"
-    return E.Item(E.COPY, str(s.backup), source=str(s.tmp), source_sha256=pin, direct=True)
+    return engine.Item(engine.COPY, str(s.backup), source=str(s.tmp), source_sha256=pin, direct=True)
 
 
-def planned(tmp_path: Path, kind: str) -> tuple[Session, E.Item]:
+def planned(tmp_path: Path, kind: str) -> tuple[Session, engine.Item]:
     s = session(tmp_path, with_record=kind in ("replace", "normalize"))
     return s, item_for(kind, s)
 
@@ -147,16 +147,16 @@ def test_a_tmp_swapped_for_a_link_after_planning_is_not_moved_or_backed_up(tmp_p
     os.symlink(pointed, s.tmp)
     before = snapshot(tmp_path)
 
-    result = E.Engine().apply(item)
+    result = engine.Engine().apply(item)
 
-    assert result.outcome == E.FAILED, (result.outcome, result.method, result.detail)
+    assert result.outcome == engine.FAILED, (result.outcome, result.method, result.detail)
     assert result.detail == (f"{s.tmp} is no longer the file that was planned (it is now a link); "
                              "it was left as it is")
     assert snapshot(tmp_path) == before  # nothing written, moved, linked or removed, anywhere
     assert os.readlink(s.tmp) == str(pointed)
     assert not s.backup.exists() and not os.path.lexists(s.backup)
-    preview = E.Engine().preview(item)
-    assert (preview.outcome, preview.detail) == (E.FAILED, result.detail)
+    preview = engine.Engine().preview(item)
+    assert (preview.outcome, preview.detail) == (engine.FAILED, result.detail)
 
 
 @needs_fifos
@@ -170,11 +170,11 @@ def test_a_tmp_swapped_for_a_fifo_after_planning_fails_at_once_and_the_fifo_stay
 
     out = in_a_child(item, watch=s.tmp)
 
-    assert out["apply"]["outcome"] == E.FAILED, out
+    assert out["apply"]["outcome"] == engine.FAILED, out
     expected = (f"{s.tmp} is no longer the file that was planned (it is now a named pipe (FIFO)); "
                 "it was left as it is")
     assert out["apply"]["detail"] == expected
-    assert (out["preview"]["outcome"], out["preview"]["detail"]) == (E.FAILED, expected)
+    assert (out["preview"]["outcome"], out["preview"]["detail"]) == (engine.FAILED, expected)
     assert out["opened"] == 0 and out["opened_for_writing"] == []  # refused on sight, never opened
     assert snapshot(tmp_path) == before
     assert s.tmp.is_fifo() and not os.path.lexists(s.backup)
@@ -189,14 +189,14 @@ def test_a_tmp_swapped_for_a_folder_after_planning_is_not_moved_or_copied_file_b
     (s.tmp / "inside.json").write_bytes(PLANNED_BYTES)  # the planned bytes, but in a folder
     before = snapshot(tmp_path)
 
-    result = E.Engine().apply(item)
+    result = engine.Engine().apply(item)
 
-    assert result.outcome == E.FAILED, (result.outcome, result.method, result.detail)
+    assert result.outcome == engine.FAILED, (result.outcome, result.method, result.detail)
     assert result.detail == (f"{s.tmp} is no longer the file that was planned (it is now a folder); "
                              "it was left as it is")
     assert snapshot(tmp_path) == before
     assert (s.tmp / "inside.json").read_bytes() == PLANNED_BYTES and not os.path.lexists(s.backup)
-    assert E.Engine().preview(item).outcome == E.FAILED
+    assert engine.Engine().preview(item).outcome == engine.FAILED
 
 
 # ------------------------------------------------- swapped during the run
@@ -207,7 +207,7 @@ def test_a_tmp_swapped_for_a_folder_after_planning_is_not_moved_or_copied_file_b
 # ``watch`` for writing is recorded; none may happen.
 CHILD = r'''
 import json, os, sys
-from app.core import engine as E
+from app.core import engine
 
 spec = json.loads(sys.argv[1])
 watch, swap, at = spec["watch"], spec["swap"], spec["at"]
@@ -236,16 +236,16 @@ sys.addaudithook(hook)
 fields = dict(spec["item"])
 if fields["data"] is not None:
     fields["data"] = bytes.fromhex(fields["data"])
-item = E.Item(**fields)
-engine = E.Engine()
-applied = engine.apply(item)
-previewed = engine.preview(item)
+item = engine.Item(**fields)
+file_engine = engine.Engine()
+applied = file_engine.apply(item)
+previewed = file_engine.preview(item)
 print(json.dumps({"apply": {"outcome": applied.outcome, "detail": applied.detail, "method": applied.method},
                   "preview": {"outcome": previewed.outcome, "detail": previewed.detail}, **seen}))
 '''
 
 
-def in_a_child(item: E.Item, watch: Path, swap: str = "", at: int = 0, link_to: Path | None = None) -> Any:
+def in_a_child(item: engine.Item, watch: Path, swap: str = "", at: int = 0, link_to: Path | None = None) -> Any:
     """Apply, then preview, ``item`` in a separate process (see CHILD); what
     it reports.  A child still running after PROMPT seconds is killed and the
     test fails: it was waiting on a FIFO."""
@@ -297,8 +297,8 @@ def test_a_file_swapped_while_the_engine_works_is_refused_at_once_and_left_as_it
     out = in_a_child(item, watch=watch, swap=swap, at=at, link_to=pointed)
 
     assert out["opened"] >= at, out  # the swap did happen, where the test meant it to
-    assert out["apply"]["outcome"] == E.FAILED and says in out["apply"]["detail"], out
-    assert out["preview"]["outcome"] == E.FAILED, out
+    assert out["apply"]["outcome"] == engine.FAILED and says in out["apply"]["detail"], out
+    assert out["preview"]["outcome"] == engine.FAILED, out
     assert out["opened_for_writing"] == [], out
     assert watch.is_fifo() if swap == "fifo" else os.readlink(watch) == str(pointed)
     assert pointed.read_bytes() == (PLANNED_BYTES if which == "tmp" else OLD_RECORD)
@@ -307,7 +307,7 @@ def test_a_file_swapped_while_the_engine_works_is_refused_at_once_and_left_as_it
     elif kind == "promote":
         assert not os.path.lexists(s.record)
     assert not os.path.lexists(s.backup)
-    assert not [p for p in s.record.parent.iterdir() if E.is_temp_name(p.name)]
+    assert not [p for p in s.record.parent.iterdir() if engine.is_temp_name(p.name)]
 
 
 # ------------------------------------------------------------ hashing
@@ -344,8 +344,8 @@ def test_an_unpinned_link_is_still_moved_as_a_link(tmp_path: Path) -> None:
     pointed.write_bytes(OTHER_BYTES)
     link = tmp_path / "link"
     os.symlink(pointed, link)
-    result = E.Engine().apply(E.Item(E.MOVE, str(tmp_path / "moved"), source=str(link)))
-    assert (result.outcome, result.method) == (E.DONE, "renamed"), result.detail
+    result = engine.Engine().apply(engine.Item(engine.MOVE, str(tmp_path / "moved"), source=str(link)))
+    assert (result.outcome, result.method) == (engine.DONE, "renamed"), result.detail
     assert os.readlink(tmp_path / "moved") == str(pointed) and not os.path.lexists(link)
     assert pointed.read_bytes() == OTHER_BYTES
 
@@ -355,6 +355,6 @@ def test_a_fifo_where_the_record_should_be_is_a_conflict_and_is_left_alone(tmp_p
     s, item = planned(tmp_path, "replace")
     s.record.unlink()
     os.mkfifo(s.record)
-    result = promptly(lambda: E.Engine().apply(item), s.record)
-    assert result.outcome == E.FAILED and "a different file is already at" in result.detail
+    result = promptly(lambda: engine.Engine().apply(item), s.record)
+    assert result.outcome == engine.FAILED and "a different file is already at" in result.detail
     assert s.record.is_fifo() and s.tmp.read_bytes() == PLANNED_BYTES

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.core import demo, locations
-from app.core import reasons as R
+from app.core import demo, locations, reasons
 from app.core.records import TRANSCRIPT_ONLY, summary_line
 from app.core.scan import scan
 from app.core.transcripts import HEAD, TAIL, read_info
+
 from conftest import T0, DataFolder, dump, posix_only, record
 
 SID = "0f0e0d0c-0b0a-4909-8807-060504030201"
@@ -164,7 +164,7 @@ def test_only_transcripts_that_nothing_names_are_listed(tmp_path):
     result = scan([locations.chosen(folder.root)], projects)
     assert sorted(s.id for s in result.transcript_only) == sorted([ids["orphan"], ids["cli-only"]])
     for s in result.transcript_only:
-        assert s.status == TRANSCRIPT_ONLY and s.reasons == (R.NO_RECORD,)
+        assert s.status == TRANSCRIPT_ONLY and s.reasons == (reasons.NO_RECORD,)
         assert s.transcript is not None and s.transcript.cwd == CWD and s.transcript_path
     assert result.summary()[TRANSCRIPT_ONLY] == 2
     assert "2 transcripts have no record and can be rebuilt" in summary_line(result)
@@ -186,10 +186,10 @@ def test_a_record_that_lost_its_link_is_matched_by_folder_and_time_and_nothing_e
     evidence = " ".join(result.links[0].evidence)
     assert "same folder" in evidence and "starts 20 s after" in evidence
     lost = next(s for s in result.sessions if s.id == "local_lost")
-    assert R.UNLINKED in lost.reasons and lost.status == "healthy"
+    assert reasons.UNLINKED in lost.reasons and lost.status == "healthy"
     by_id = {s.id: s.reasons for s in result.transcript_only}
-    assert by_id[match] == (R.NO_RECORD, R.LINK_PROPOSED)
-    assert by_id[elsewhere] == by_id[later] == (R.NO_RECORD,)
+    assert by_id[match] == (reasons.NO_RECORD, reasons.LINK_PROPOSED)
+    assert by_id[elsewhere] == by_id[later] == (reasons.NO_RECORD,)
 
 
 def test_a_linked_record_is_never_proposed_and_each_transcript_goes_to_one_record(tmp_path):

@@ -20,8 +20,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, DataFolder, run_cli
 from test_watcher import user_env
+
+from conftest import ROOT, DataFolder, run_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Xvfb and trayer are X11 programs")
 INTERVAL = "0.2"

@@ -19,6 +19,7 @@ import pytest
 
 from app.core import autostart, backups, oslock
 from app.core.locations import Host
+
 from conftest import ROOT, DataFolder, run_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stand-in follows the Linux rule")

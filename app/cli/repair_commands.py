@@ -29,15 +29,14 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import backups, claude_process, locations, plans, prune, repair, transaction, undo
-from app.core import engine as E
+from app.core import backups, claude_process, engine, locations, planners, plans, prune, transaction, undo
 from app.core.kinds import Kind
 from app.core.records import human_size
 from app.core.scan import scan
 
-OUTCOME_WORDS = {E.DONE: "repaired", E.IDENTICAL: "already repaired", E.SOURCE_KEPT: "repaired, source kept",
-                 E.FAILED: "failed", repair.SKIPPED: "left as is", E.CANCELLED: "not done",
-                 repair.PLANNED: "would be repaired"}
+OUTCOME_WORDS = {engine.DONE: "repaired", engine.IDENTICAL: "already repaired", engine.SOURCE_KEPT: "repaired, source kept",
+                 engine.FAILED: "failed", plans.SKIPPED: "left as is", engine.CANCELLED: "not done",
+                 plans.PLANNED: "would be repaired"}
 
 
 def _err(text: str) -> None:
@@ -104,7 +103,7 @@ def _notes(lines: list[str], quiet: bool) -> None:
 class Job:
     """What differs between the commands that plan and change sessions."""
 
-    kind: Kind  # also the planner's name in plans.PLANNERS
+    kind: Kind  # also the planner's name in planners.PLANNERS
     ids: str  # the option naming what to act on
     done: str  # the outcome word for a change made
     opt_in: bool = False  # True: changes only when a person (or --yes) confirms
@@ -116,11 +115,11 @@ REBUILD = Job(Kind.REBUILD, "transcript", "rebuilt/linked", opt_in=True)
 
 
 def _words(job: Job) -> dict[str, str]:
-    return {**OUTCOME_WORDS, E.DONE: job.done, E.SOURCE_KEPT: f"{job.done}, source kept",
-            repair.PLANNED: f"would be {job.done}"}
+    return {**OUTCOME_WORDS, engine.DONE: job.done, engine.SOURCE_KEPT: f"{job.done}, source kept",
+            plans.PLANNED: f"would be {job.done}"}
 
 
-def _print_plan(the_plan: repair.Plan, root: Path | None, job: Job = REPAIR) -> None:
+def _print_plan(the_plan: plans.Plan, root: Path | None, job: Job = REPAIR) -> None:
     to_do = the_plan.to_do
     print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to {job.kind}, "
           f"{len(the_plan.actions) - len(to_do)} to leave as they are."
@@ -130,28 +129,28 @@ def _print_plan(the_plan: repair.Plan, root: Path | None, job: Job = REPAIR) -> 
               f"{safe(action.reason)}")
 
 
-def _undo_hint(report: repair.Report, args: argparse.Namespace, root: Path) -> str:
+def _undo_hint(report: plans.Report, args: argparse.Namespace, root: Path) -> str:
     where = f" --backup-dir {safe(root)}" if root != backups.default_root() else ""
     return f"{PROG} undo {report.run_id}{where}"
 
 
-def _print_report(report: repair.Report, job: Job, args: argparse.Namespace, root: Path) -> None:
+def _print_report(report: plans.Report, job: Job, args: argparse.Namespace, root: Path) -> None:
     words = _words(job)
     print()
     for r in report.results:
-        if r.outcome == repair.PLANNED:
+        if r.outcome == plans.PLANNED:
             continue
         print(f"  {words.get(r.outcome, r.outcome):20} {cut(r.id, 20):20} {cut(r.title, 30):30} "
               f"{safe(r.detail)}")
     counts = report.summary()
-    print(f"\n{counts[E.DONE] + counts[E.SOURCE_KEPT]} {job.done}, {counts[E.IDENTICAL]} already done, "
-          f"{counts[repair.SKIPPED]} left as they are, {counts[E.FAILED]} failed"
-          + (f", {counts[E.CANCELLED]} not done" if counts[E.CANCELLED] else "") + ".")
+    print(f"\n{counts[engine.DONE] + counts[engine.SOURCE_KEPT]} {job.done}, {counts[engine.IDENTICAL]} already done, "
+          f"{counts[plans.SKIPPED]} left as they are, {counts[engine.FAILED]} failed"
+          + (f", {counts[engine.CANCELLED]} not done" if counts[engine.CANCELLED] else "") + ".")
     if report.stopped:
         print(safe(report.stopped))
     if report.run_id:
         print(f"Backups of the files this run touched: {safe(report.backup_dir)}")
-        if counts[E.DONE] + counts[E.SOURCE_KEPT]:
+        if counts[engine.DONE] + counts[engine.SOURCE_KEPT]:
             print(f"To undo this {job.kind}: {_undo_hint(report, args, root)}")
 
 
@@ -175,7 +174,7 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
         print(f"No Claude Desktop sessions were found, so there is nothing to {job.kind}. " + looked_in(searched),
               file=sys.stderr)
         if args.json:
-            emit_json({**repair.Report(None, None, args.dry_run, []).to_json(), "notes": []})
+            emit_json({**plans.Report(None, None, args.dry_run, []).to_json(), "notes": []})
         return EXIT_OK
     root = _backup_root(args, dirs)
     try:
@@ -189,7 +188,7 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
                          f"asked, or add --yes (see the plan first with --dry-run)")
     guard = _guard(args, str(job.kind))
 
-    def confirm(the_plan: repair.Plan) -> bool:
+    def confirm(the_plan: plans.Plan) -> bool:
         if not _asks(args):
             return True
         _print_plan(the_plan, root, job)
@@ -207,7 +206,7 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     except backups.BackupError as exc:
         hint = "" if args.backup_dir else "; choose another folder with --backup-dir"
         raise UsageError(f"{exc}{hint}") from None
-    except repair.PlanError as exc:
+    except plans.PlanError as exc:
         raise UsageError(str(exc)) from None
     finally:
         if show_progress:
@@ -224,12 +223,12 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     return EXIT_FAILED if report.failed or report.stopped else EXIT_OK
 
 
-def _plan(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> repair.Plan:
+def _plan(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> plans.Plan:
     chosen = getattr(args, job.ids)
     result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job.kind != Kind.REPAIR or bool(chosen))
     try:
-        return plans.PLANNERS[job.kind](result, chosen)
-    except repair.PlanError as exc:
+        return planners.PLANNERS[job.kind](result, chosen)
+    except plans.PlanError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -238,21 +237,21 @@ def _dry(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> i
     if running and not args.json:
         _err(f"note: {claude_process.message(running)}")
     the_plan = _plan(args, dirs, job)
-    report = repair.dry_run(the_plan)
+    report = plans.dry_run(the_plan)
     if args.json:
         _output(report, args, job, Path(), [])
     else:
         _print_plan(the_plan, None, job)
         counts = report.summary()
-        failing = [r for r in report.results if r.outcome == E.FAILED]
+        failing = [r for r in report.results if r.outcome == engine.FAILED]
         for r in failing:
             print(f"  {'would fail':13} {cut(r.id, 20):20} {safe(r.detail)}")
-        print(f"\nDry run: nothing was changed. {counts[repair.PLANNED]} session(s) would be {job.done}"
+        print(f"\nDry run: nothing was changed. {counts[plans.PLANNED]} session(s) would be {job.done}"
               + (f", {len(failing)} would fail." if failing else "."))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _output(report: repair.Report, args: argparse.Namespace, job: Job, root: Path, notes: list[str]) -> None:
+def _output(report: plans.Report, args: argparse.Namespace, job: Job, root: Path, notes: list[str]) -> None:
     if args.json:
         emit_json({**report.to_json(), "notes": notes})
     else:
@@ -289,8 +288,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if done.how == undo.DECLINED:
         print("Nothing was changed.")
         return EXIT_OK
-    words = {E.DONE: "restored", E.IDENTICAL: "nothing to undo", undo.KEPT: "kept (changed since)",
-             E.FAILED: "failed", E.CANCELLED: "not undone"}
+    words = {engine.DONE: "restored", engine.IDENTICAL: "nothing to undo", undo.KEPT: "kept (changed since)",
+             engine.FAILED: "failed", engine.CANCELLED: "not undone"}
     for r in done.results:
         print(f"  {words.get(r.outcome, r.outcome):22} {cut(r.id, 20):20} {safe(r.detail)}")
     if done.how == undo.BY_RECOVERY:
@@ -298,8 +297,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if done.stopped:
         print(safe(done.stopped))
         return EXIT_CLAUDE_RUNNING
-    bad = [r for r in done.results if r.outcome not in (E.DONE, E.IDENTICAL)]
-    restored = sum(r.outcome == E.DONE for r in done.results)
+    bad = [r for r in done.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
+    restored = sum(r.outcome == engine.DONE for r in done.results)
     print(f"\nUndid run {safe(done.run_id)}: {restored} session(s) restored"
           + (f", {len(bad)} not restored (see above); the backups stay in {safe(root / done.run_id)}." if bad
              else "."))

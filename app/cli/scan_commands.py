@@ -23,8 +23,7 @@ from app.cli.common import (
     safe,
 )
 from app.core import demo as demo_data
-from app.core import locations
-from app.core import reasons as R
+from app.core import locations, reasons
 from app.core.records import ScanResult, human_size, local_time, summary_line
 from app.core.scan import scan
 
@@ -83,7 +82,7 @@ def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
     if used:
         print("\nReasons:", file=out)
         for code in used:
-            print(f"  {code:16} {R.describe(code)}", file=out)
+            print(f"  {code:16} {reasons.describe(code)}", file=out)
 
 
 def _report(result: ScanResult, as_json: bool) -> None:

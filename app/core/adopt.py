@@ -25,13 +25,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from app.core import engine as E
 from app.core import fsops, repair
-from app.core.backups import FileChange, Snapshot
+from app.core.engine import COPY, WRITE, Item
+from app.core.kinds import Kind
+from app.core.plans import Action, FileChange, Plan, bare_id, named_sessions
 from app.core.records import FolderReport, ScanResult, Session
-from app.core.repair import LEAVE, NOTHING, SKIP_DELETED, SKIP_LINK, Action, Plan, bare_id
+from app.core.repair import LEAVE, NOTHING, SKIP_DELETED, SKIP_LINK
+from app.core.runcheck import Snapshot
 
-ADOPT = "adopt"
+ADOPT = Kind.ADOPT.value  # the action's name: the same word as its kind
 
 
 def other_account_sessions(scan: ScanResult) -> list[Session]:
@@ -58,10 +60,9 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
     link = repair.link_problem(session)
     if link:
         return Action(session, SKIP_LINK, f"{link}; links are never followed or copied")
-    found = repair.candidates(session)
-    if not found:
+    best = repair.best_copy(session)
+    if best is None:
         return Action(session, LEAVE, "no copy of this session loads; it was left where it is")
-    best = max(found, key=lambda c: (c.last_ms, c.rank))
     try:
         if best.fixed is not None:
             data = best.fixed.data
@@ -91,10 +92,10 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
     planned[target] = sha
     after = Snapshot(sha, size)
     if data is None:
-        item = E.Item(E.COPY, target, source=best.file.path, source_sha256=sha)
+        item = Item(COPY, target, source=best.file.path, source_sha256=sha)
         where = "its .tmp copy" if best.file is session.tmp else "its record"
     else:
-        item = E.Item(E.WRITE, target, data=data)
+        item = Item(WRITE, target, data=data)
         where = f"its record, fixed ({'; '.join(best.fixed.notes)})" if best.fixed else "its record"
     reason = (f"copies {where} into the active account ({folder.active_account}/{folder.active_org}); "
               "the original stays where it is")
@@ -103,7 +104,7 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     """Adopt every session of another account, or the ones named."""
-    named = repair.named_sessions(scan, ids)
+    named = named_sessions(scan, ids)
     chosen = other_account_sessions(scan) if named is None else named
     actives = {f.active_folder for f in scan.folders if f.active_folder}
     in_active = {(s.folder, bare_id(s.id)): s for s in scan.sessions if s.folder in actives}
@@ -111,4 +112,4 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
                      if s.folder in actives and s.cli_session_id}
     planned: dict[str, str] = {}
     actions = [plan_session(s, scan.folder_of(s), in_active, cli_in_active, planned) for s in chosen]
-    return Plan(actions, [f.data_dir for f in scan.folders], kind=ADOPT)
+    return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.ADOPT)

@@ -31,7 +31,7 @@ import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def root_for(data_dirs: Sequence[Any]) -> Path:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def check_root(root: Path, data_dirs: Sequence[Any]) -> None:
@@ -405,7 +405,7 @@ class RunInfo:
         except ValueError:
             return "?"
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
     def to_json(self) -> dict[str, Any]:

@@ -15,8 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from app.core import jsjson, loader
-from app.core import reasons as R
+from app.core import jsjson, loader, reasons
 from app.core.longpaths import extended
 from app.core.records import FileState
 
@@ -24,7 +23,7 @@ PREVIEW_LIMIT = 256 * 1024  # characters shown before "Show all"
 LINE_LIMIT = 2_000  # characters of one line shown before "Show all" (laying out a huge line is slow)
 _AROUND = 48  # bytes shown either side of a fault
 _HEX_LIMIT = 4096
-_NOT_TEXT = {R.BINARY, R.ZERO_FILLED, R.EMPTY, R.TOO_LARGE}
+_NOT_TEXT = {reasons.BINARY, reasons.ZERO_FILLED, reasons.EMPTY, reasons.TOO_LARGE}
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -91,8 +90,8 @@ def view_file(state: FileState, limit: int | None = PREVIEW_LIMIT) -> FileView:
     """The file as a person should see it."""
     base = dict(path=state.path, kind=state.kind, size=state.size, problems=state.problems, detail=state.detail,
                 error_line=state.error_line, error_column=state.error_column)
-    if R.LINK_OUTSIDE in state.problems or R.BROKEN_LINK in state.problems or R.TOO_LARGE in state.problems:
-        note = f"(not shown: {R.describe(state.problems[0])}; {state.detail})"
+    if reasons.LINK_OUTSIDE in state.problems or reasons.BROKEN_LINK in state.problems or reasons.TOO_LARGE in state.problems:
+        note = f"(not shown: {reasons.describe(state.problems[0])}; {state.detail})"
         return FileView(text=note, pretty=False, complete=True, full_length=len(note), **base)
     fault = state.error_offset if state.error_offset is not None and not state.loadable else None
     # A big file is previewed by its head alone: parsing and formatting it

@@ -15,7 +15,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ ACTIVE_ORG = "0d9e4f7a-2c31-4b5a-8e6f-1a2b3c4d5e6f"
 OTHER_ACCOUNT = "b21e6c4d-8f0a-4e3b-9c5d-7a6b5c4d3e2f"
 OTHER_ORG = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
 
-_BASE_MS = int(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc).timestamp() * 1000)
+_BASE_MS = int(datetime(2026, 11, 20, 9, 0, tzinfo=UTC).timestamp() * 1000)
 _HOUR = 3_600_000
 _NS = uuid.UUID("6c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5")
 
@@ -179,7 +179,7 @@ def _other_account_record(name: str, title: str, hours_ago: float) -> dict[str, 
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 

@@ -141,13 +141,26 @@ def sweep_temps(folder: str) -> list[str]:
     return removed
 
 
+@dataclass
+class _Decision:
+    """What an item will do, as :meth:`Engine._decide` found it."""
+
+    form: str  # remove, write, file, tree, link, case (a case-only rename), moved (already done)
+    new_sha: str | None = None  # the bytes the target will hold
+    state: str = "absent"  # the target now: absent, replaceable, identical (nothing to do)
+    target: str = ""  # where the bytes go (a free name under keep_both)
+    read: os.stat_result | None = None  # the fstat of the source whose bytes were hashed
+    detail: str = ""
+    kept_both: bool = False
+
+
 class Engine:
     """Carries out items one by one.  ``cancel()`` (from any thread) stops the
     run between items and cuts short a wait on a locked file."""
 
-    def __init__(self, on_step: StepHook | None = None, lock_deadline: float = 10.0):
-        self.on_step = on_step
+    def __init__(self, lock_deadline: float = 10.0):
         self.lock_deadline = lock_deadline
+        self._on_step: StepHook | None = None  # the hook of the item being carried out
         self._cancelled = threading.Event()
         self._unsynced_dirs: set[str] | None = None  # None: each folder is fsync'd at once
 
@@ -184,7 +197,8 @@ class Engine:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
-    def run(self, items: Iterable[Item], progress: Progress | None = None) -> list[Result]:
+    def run(self, items: Iterable[Item], progress: Progress | None = None,
+            on_step: StepHook | None = None) -> list[Result]:
         """Carry out ``items`` in order.  ``progress(done, total, item)`` is
         called before each; returning False cancels the rest."""
         items = list(items)
@@ -195,23 +209,32 @@ class Engine:
             if self.cancelled:
                 results.extend(Result(rest, CANCELLED, "cancelled before it started") for rest in items[index:])
                 break
-            results.append(self.apply(item))
+            results.append(self.apply(item, on_step))
         return results
 
-    def apply(self, item: Item) -> Result:
-        """Carry out one item; a failure is a result, never an exception."""
+    def apply(self, item: Item, on_step: StepHook | None = None) -> Result:
+        """Carry out one item; a failure is a result, never an exception.
+        ``on_step(item, step)`` hears each step as it is made (a journal)."""
         result = Result(item, DONE, target=item.target)
-        return self._guarded(result, lambda: self._dispatch(item, result))
+        previous, self._on_step = self._on_step, on_step
+        try:
+            return self._guarded(result, lambda: self._carry_out(self._decide(item), result))
+        finally:
+            self._on_step = previous
 
-    def _dispatch(self, item: Item, result: Result) -> None:
-        if item.op == REMOVE:
-            self._remove(item, result)
-        elif item.op == WRITE:
-            self._write(item, result)
-        elif item.op in (MOVE, COPY):
-            self._transfer(item, result)
-        else:
-            raise ItemFailed(f"unknown operation {item.op!r}")
+    def preview(self, item: Item) -> Result:
+        """What :meth:`apply` would do, found by the very checks it makes
+        (:meth:`_decide`), changing nothing: ``planned``,
+        ``already-identical``, or ``failed`` and why."""
+        result = Result(item, PLANNED, target=item.target)
+
+        def look() -> None:
+            decision = self._decide(item)
+            result.target, result.sha256 = decision.target, decision.new_sha
+            if decision.state == "identical":
+                result.outcome, result.detail = IDENTICAL, decision.detail
+
+        return self._guarded(result, look)
 
     def _guarded(self, result: Result, work: Callable[[], None]) -> Result:
         """Run ``work`` for one item; turn what stops it into a failed result."""
@@ -227,43 +250,90 @@ class Engine:
             result.outcome, result.detail = FAILED, fsops.describe_error(exc)
         return result
 
-    def preview(self, item: Item) -> Result:
-        """What :meth:`apply` would do, found by the same checks, changing
-        nothing: ``planned``, ``already-identical``, or ``failed`` and why."""
-        result = Result(item, PLANNED, target=item.target)
-        return self._guarded(result, lambda: self._preview(item, result))
+    # ------------------------------------------------------------- deciding
 
-    def _preview(self, item: Item, result: Result) -> None:
-        new_sha = item.target_sha256 if item.op == REMOVE else None
+    def _decide(self, item: Item) -> _Decision:
+        """What ``item`` will do, checked against the disk as it is now; an
+        item that must not be done raises ItemFailed, saying why.  Both
+        apply() and preview() decide here, so a dry run cannot drift from
+        the real one."""
+        if item.op == REMOVE:
+            return self._decide_remove(item)
         if item.op == WRITE:
             if item.data is None:
                 raise ItemFailed("nothing to write")
-            new_sha = fsops.sha256_bytes(item.data)
-        if item.source is not None:
-            src_st, checked, _ = self._check_source(item, item.source)
-            if item.op in (MOVE, COPY):
-                if not (stat.S_ISREG(src_st.st_mode) or stat.S_ISDIR(src_st.st_mode)
-                        or stat.S_ISLNK(src_st.st_mode)):
-                    raise ItemFailed(f"{item.source} is not a regular file")  # as _transfer says
-                self._check_paths(item.source, item.target, src_st)
-                if stat.S_ISREG(src_st.st_mode):
-                    new_sha = checked or fsops.sha256_file(item.source)[0]
-        state = self._target_state(item, new_sha or "", item.target)
-        if item.op == REMOVE:
-            if state == "absent":
-                result.outcome, result.detail = IDENTICAL, "already gone"
-            elif state != "replaceable":
-                raise ItemFailed(f"{item.target} has changed since it was planned; it would be left as it is")
-        elif state == "identical":
-            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
-        elif state == "conflict" and not item.keep_both:
-            raise ItemFailed(f"a different file is already at {item.target}; it would be left as it is")
+            read = self._check_source(item, item.source)[2] if item.source is not None else None
+            return self._decide_target(item, _Decision("write", fsops.sha256_bytes(item.data), read=read))
+        if item.op not in (MOVE, COPY):
+            raise ItemFailed(f"unknown operation {item.op!r}")
+        if item.source is None:
+            raise ItemFailed("no source given")
+        return self._decide_transfer(item, item.source)
+
+    def _decide_remove(self, item: Item) -> _Decision:
+        if item.target_sha256 is None:
+            raise ItemFailed("refusing to remove a file without knowing what it must hold")
+        state = self._target_state(item, "", item.target)
+        if state == "absent":
+            return _Decision("remove", state="identical", target=item.target, detail="already gone")
+        if state != "replaceable":
+            raise ItemFailed(f"{item.target} has changed since it was planned; it was left as it is")
+        return _Decision("remove", item.target_sha256, state=state, target=item.target)
+
+    def _decide_transfer(self, item: Item, source: str) -> _Decision:
+        try:
+            src_st = os.lstat(extended(source))
+        except FileNotFoundError:
+            if item.op == MOVE and item.source_sha256 and self._target_state(
+                    item, item.source_sha256, item.target) == "identical":
+                return _Decision("moved", item.source_sha256, state="identical", target=item.target,
+                                 detail="already moved")
+            raise ItemFailed(f"{source} is missing") from None
+        if item.source_sha256 is not None:
+            # Planned (or backed up) as a file with these bytes: a link or a
+            # folder now in its place is not that file, whatever it holds.
+            _require_regular(source, src_st.st_mode)
+        self._check_paths(source, item.target, src_st)
+        if stat.S_ISDIR(src_st.st_mode):
+            return _Decision("tree", target=item.target)
+        if stat.S_ISLNK(src_st.st_mode):
+            if fsops.lexists(item.target):
+                raise ItemFailed(f"something is already at {item.target}; it was left as it is")
+            return _Decision("link", target=item.target)
+        if not stat.S_ISREG(src_st.st_mode):
+            raise ItemFailed(f"{source} is not a regular file")
+        _, new_sha, read = self._check_source(item, source)
+        if new_sha is None or read is None:
+            try:
+                new_sha, _, read = fsops.hash_regular(source)
+            except fsops.NotRegularFile as exc:  # it was a file a moment ago
+                raise ItemFailed(f"{source} changed while we worked (it is now {exc.kind}); "
+                                 "it was left as it is") from None
+        if _case_only_rename(source, item.target):
+            return _Decision("case", new_sha, target=item.target, read=read)
+        return self._decide_target(item, _Decision("file", new_sha, read=read))
+
+    def _decide_target(self, item: Item, decision: _Decision) -> _Decision:
+        """Where the new bytes go, and what is there now: "absent",
+        "replaceable", "identical" (already done), or a conflict, which fails
+        the item, or (``keep_both``) sends the bytes to a free name."""
+        assert decision.new_sha is not None
+        state = self._target_state(item, decision.new_sha, item.target)
+        decision.target = item.target
+        if state == "identical":
+            decision.detail = "the target already holds these bytes"
+        elif state == "conflict":
+            if not item.keep_both:
+                raise ItemFailed(f"a different file is already at {item.target}; it was left as it is")
+            decision.target, state, decision.kept_both = self._free_name(item.target), "absent", True
+        decision.state = state
+        return decision
 
     # -------------------------------------------------------------- helpers
 
     def _step(self, item: Item, state: str) -> None:
-        if self.on_step is not None:
-            self.on_step(item, state)
+        if self._on_step is not None:
+            self._on_step(item, state)
 
     def _retry(self, fn: Callable[[], object], target: str) -> object:
         return fsops.retry_locked(fn, target, self._cancelled, self.lock_deadline)
@@ -297,65 +367,59 @@ class Engine:
                 return candidate
         raise ItemFailed(f"no free name next to {target}")
 
-    def _resolve_target(self, item: Item, new_sha: str, result: Result) -> tuple[str, str]:
-        """Decide where the new bytes go (also set as ``result.target``), and
-        what is there now (see _target_state; "identical": already done)."""
-        state = self._target_state(item, new_sha, item.target)
-        if state == "conflict":
-            if not item.keep_both:
-                raise ItemFailed(f"a different file is already at {item.target}; it was left as it is")
-            result.target = self._free_name(item.target)
-            result.warnings.append(f"kept both: the new copy is {os.path.basename(result.target)}")
-            return "absent", result.target
-        result.target = item.target
-        return state, item.target
+    # ------------------------------------------------------------- carrying out
 
-    # --------------------------------------------------------------- remove
-
-    def _remove(self, item: Item, result: Result) -> None:
-        if item.target_sha256 is None:
-            raise ItemFailed("refusing to remove a file without knowing what it must hold")
-        state = self._target_state(item, "", item.target)
-        if state == "absent":
-            result.outcome, result.detail = IDENTICAL, "already gone"
+    def _carry_out(self, decision: _Decision, result: Result) -> None:
+        """Do what :meth:`_decide` found; the disk is checked again at each
+        step that could lose something (the name still holds what was read,
+        a replaced target still holds what may be replaced)."""
+        item = result.item
+        result.sha256, result.target = decision.new_sha, decision.target
+        if decision.kept_both:
+            result.warnings.append(f"kept both: the new copy is {os.path.basename(decision.target)}")
+        if decision.state == "identical":
+            result.outcome, result.detail = IDENTICAL, decision.detail
+            if item.source is not None and item.op in (MOVE, WRITE) and decision.form != "moved":
+                self._remove_source(item, item.source, result, decision.read)
             return
-        if state != "replaceable":
-            raise ItemFailed(f"{item.target} has changed since it was planned; it was left as it is")
-        self._retry(lambda: os.unlink(extended(item.target)), item.target)
-        self._sync_dir(os.path.dirname(item.target))
-        self._step(item, REMOVED)
-        result.method, result.sha256 = "removed", item.target_sha256
-
-    # ---------------------------------------------------------------- write
-
-    def _write(self, item: Item, result: Result) -> None:
-        if item.data is None:
-            raise ItemFailed("nothing to write")
-        new_sha = fsops.sha256_bytes(item.data)
-        result.sha256 = new_sha
-        if item.source is not None:
-            self._check_source(item, item.source)
-        state, target = self._resolve_target(item, new_sha, result)
-        if state == "identical":
-            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
+        if decision.form == "remove":
+            self._retry(lambda: os.unlink(extended(item.target)), item.target)
+            self._sync_dir(os.path.dirname(item.target))
+            self._step(item, REMOVED)
+            result.method = "removed"
+        elif decision.form == "write":
+            self._write(item, decision, result)
+        elif decision.form == "tree":
+            self._transfer_tree(item, result)
+        elif decision.form == "link":
+            self._transfer_link(item, result)
+        elif decision.form == "case":
+            assert item.source is not None
+            self._case_rename(item.source, item.target)
+            result.method = "renamed"
         else:
-            mode = _mode_of(item.source) or _mode_of(item.target) or 0o644
+            self._transfer_file(item, decision, result)
 
-            def fill(fd: int, temp: str) -> None:
-                fsops.write_all(fd, item.data)  # type: ignore[arg-type]
-                _set_metadata(fd, temp, result.warnings, mode, None)
+    def _write(self, item: Item, decision: _Decision, result: Result) -> None:
+        data = item.data
+        assert data is not None and decision.new_sha is not None
+        mode = _mode_of(item.source) or _mode_of(item.target) or 0o644
 
-            temp = self._new_temp(target, fill)
-            try:
-                self._verify(temp, new_sha, len(item.data))
-                self._step(item, VERIFIED)
-                self._promote(temp, target, replace=(state == "replaceable"), item=item,
-                              expected=item.target_sha256)
-            finally:
-                self._discard(temp)
-            result.method = "written"
+        def fill(fd: int, temp: str) -> None:
+            fsops.write_all(fd, data)
+            _set_metadata(fd, temp, result.warnings, mode, None)
+
+        temp = self._new_temp(decision.target, fill)
+        try:
+            self._verify(temp, decision.new_sha, len(data))
+            self._step(item, VERIFIED)
+            self._promote(temp, decision.target, replace=(decision.state == "replaceable"), item=item,
+                          expected=item.target_sha256)
+        finally:
+            self._discard(temp)
+        result.method = "written"
         if item.source is not None:
-            self._remove_source(item, item.source, result)
+            self._remove_source(item, item.source, result, decision.read)
 
     # ------------------------------------------------------------ move/copy
 
@@ -378,33 +442,6 @@ class Engine:
             raise ItemFailed(f"{source} has changed since it was planned; it was left as it is")
         return st, current, read
 
-    def _transfer(self, item: Item, result: Result) -> None:
-        source = item.source
-        if source is None:
-            raise ItemFailed("no source given")
-        try:
-            src_st = os.lstat(extended(source))
-        except FileNotFoundError:
-            if item.op == MOVE and item.source_sha256 and self._target_state(
-                    item, item.source_sha256, item.target) == "identical":
-                result.outcome, result.detail = IDENTICAL, "already moved"
-                result.sha256 = item.source_sha256
-                return
-            raise ItemFailed(f"{source} is missing") from None
-        if item.source_sha256 is not None:
-            # Planned (or backed up) as a file with these bytes: a link or a
-            # folder now in its place is not that file, whatever it holds.
-            _require_regular(source, src_st.st_mode)
-        self._check_paths(source, item.target, src_st)
-        if stat.S_ISDIR(src_st.st_mode):
-            self._transfer_tree(item, result)
-        elif stat.S_ISLNK(src_st.st_mode):
-            self._transfer_link(item, result)
-        elif stat.S_ISREG(src_st.st_mode):
-            self._transfer_file(item, source, result)
-        else:
-            raise ItemFailed(f"{source} is not a regular file")
-
     def _check_paths(self, source: str, target: str, src_st: os.stat_result) -> None:
         """Refuse what would destroy the source: the same file under two names
         (a hard link, or a case-only difference), a file onto a folder or a
@@ -426,31 +463,16 @@ class Engine:
             if dst_real == src_real or dst_real.startswith(src_real.rstrip(os.sep) + os.sep):
                 raise ItemFailed(f"cannot move {source} into itself")
 
-    def _transfer_file(self, item: Item, source: str, result: Result) -> None:
-        _, new_sha, read = self._check_source(item, source)
-        if new_sha is None or read is None:
-            try:
-                new_sha, _, read = fsops.hash_regular(source)
-            except fsops.NotRegularFile as exc:  # it was a file a moment ago, in _transfer
-                raise ItemFailed(f"{source} changed while we worked (it is now {exc.kind}); "
-                                 "it was left as it is") from None
-        result.sha256 = new_sha
-        if _case_only_rename(source, item.target):
-            self._case_rename(source, item.target)
-            result.method = "renamed"
-            return
-        state, target = self._resolve_target(item, new_sha, result)
-        if state == "identical":
-            result.outcome, result.detail = IDENTICAL, "the target already holds these bytes"
-            if item.op == MOVE:
-                self._remove_source(item, source, result, read)
-            return
+    def _transfer_file(self, item: Item, decision: _Decision, result: Result) -> None:
+        source, target, read = item.source, decision.target, decision.read
+        assert source is not None and read is not None and decision.new_sha is not None
+        replace = decision.state == "replaceable"
         if item.op == MOVE:
             # The hash took a while: the name must still hold what was hashed
             # (a rename moves whatever is there, link or FIFO alike).
             _still_the_same(source, read)
             try:
-                self._rename(source, target, replace=(state == "replaceable"))
+                self._rename(source, target, replace=replace)
                 result.method = "renamed"
                 self._step(item, PROMOTED)
                 self._step(item, SOURCE_REMOVED)
@@ -458,7 +480,7 @@ class Engine:
             except OSError as exc:
                 if not fsops.is_cross_device(exc):
                     raise
-        self._copy_file(item, source, new_sha, read, target, replace=(state == "replaceable"), result=result)
+        self._copy_file(item, source, decision.new_sha, read, target, replace=replace, result=result)
         result.method = "copied"
         if item.op == MOVE:
             self._remove_source(item, source, result, read)
@@ -682,7 +704,7 @@ class Engine:
             # Links to folders show up among dirnames; they move as links.
             for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))] + filenames:
                 sub = Item(item.op, os.path.join(out_dir, name), source=os.path.join(dirpath, name))
-                sub_result = self.apply(sub)
+                sub_result = self.apply(sub, self._on_step)
                 if sub_result.outcome not in (DONE, IDENTICAL):
                     failures.append(f"{sub.source}: {sub_result.detail}")
         if failures:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from app.core import jsjson
-from app.core import reasons as R
+from app.core import jsjson, reasons
 
 # V8's longest string (buffer.constants.MAX_STRING_LENGTH on 64-bit Node).
 # readFile(..., "utf8") of a longer text throws, so such a record never loads.
@@ -66,7 +65,7 @@ def timestamp_ms(value: Any) -> float | None:
             return None
         if moment.tzinfo is None:  # JavaScript reads a date-time without zone as local time
             moment = moment.astimezone()
-        return moment.astimezone(timezone.utc).timestamp() * 1000
+        return moment.astimezone(UTC).timestamp() * 1000
     return None
 
 
@@ -79,23 +78,23 @@ def check_record(value: Any, stem: str) -> tuple[tuple[str, ...], str]:
         kind = type(value).__name__ if value is not None else "null"
         kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
                 "bool": "a boolean"}.get(kind, kind)
-        return (R.NOT_OBJECT,), f"the file holds {kind}, not an object"
+        return (reasons.NOT_OBJECT,), f"the file holds {kind}, not an object"
     problems: list[str] = []
     details: list[str] = []
     session_id = value.get("sessionId")
     if session_id != stem:
-        problems.append(R.ID_MISMATCH)
+        problems.append(reasons.ID_MISMATCH)
         shown = "missing" if session_id is None else repr(session_id)[:80]
         details.append(f"sessionId is {shown}, the file name says {stem}")
     for name in TIMESTAMP_FIELDS:
         stamp = value.get(name)
         if stamp is None:
-            if R.NULL_TIMESTAMP not in problems:
-                problems.append(R.NULL_TIMESTAMP)
+            if reasons.NULL_TIMESTAMP not in problems:
+                problems.append(reasons.NULL_TIMESTAMP)
             details.append(f"{name} is {'null' if name in value else 'missing'}")
         elif timestamp_ms(stamp) is None:
-            if R.BAD_TIMESTAMP not in problems:
-                problems.append(R.BAD_TIMESTAMP)
+            if reasons.BAD_TIMESTAMP not in problems:
+                problems.append(reasons.BAD_TIMESTAMP)
             details.append(f"{name} is {repr(stamp)[:60]}")
     return tuple(problems), "; ".join(details)
 
@@ -111,22 +110,22 @@ def _unparsable(data: bytes, text: str, error: jsjson.JsonError) -> Verdict:
     stripped = data.rstrip(b"\0")
     if len(stripped) < len(data):
         # Zeros at the end: the file's length was written, its contents were not.
-        problems: tuple[str, ...] = (R.ZERO_FILLED,)
+        problems: tuple[str, ...] = (reasons.ZERO_FILLED,)
         try:
             jsjson.parse(jsjson.decode_like_node(stripped)[0])
         except jsjson.JsonError as inner:
             if inner.at_end:
-                problems = (R.TRUNCATED, R.ZERO_FILLED)
+                problems = (reasons.TRUNCATED, reasons.ZERO_FILLED)
             elif b"\0" in stripped:
-                problems = (R.BINARY, R.ZERO_FILLED)
+                problems = (reasons.BINARY, reasons.ZERO_FILLED)
             else:
-                problems = (R.INVALID_JSON, R.ZERO_FILLED)
+                problems = (reasons.INVALID_JSON, reasons.ZERO_FILLED)
         zeros = len(data) - len(stripped)
         return Verdict(False, problems, f"{zeros:,} zero bytes from byte {len(stripped):,}", **where)
     if error.at_end:
-        return Verdict(False, (R.TRUNCATED,), f"the record stops at byte {len(data):,}", **where)
+        return Verdict(False, (reasons.TRUNCATED,), f"the record stops at byte {len(data):,}", **where)
     if b"\0" in data[:65536] or (error.message.startswith("Unexpected token") and _looks_binary(data)):
-        return Verdict(False, (R.BINARY,), f"binary data ({error})", **where)
+        return Verdict(False, (reasons.BINARY,), f"binary data ({error})", **where)
     if any(text.startswith(word, error.pos) for word in ("NaN", "Infinity", "-Infinity")):
         # Python's lenient parser still reads it, which is enough to show the
         # user which session this is.
@@ -134,9 +133,9 @@ def _unparsable(data: bytes, text: str, error: jsjson.JsonError) -> Verdict:
             salvaged = json.loads(text)
         except (ValueError, RecursionError):
             salvaged = None
-        return Verdict(False, (R.NAN_OR_INFINITY,), str(error),
+        return Verdict(False, (reasons.NAN_OR_INFINITY,), str(error),
                        fields=salvaged if isinstance(salvaged, dict) else None, **where)
-    return Verdict(False, (R.INVALID_JSON,), str(error), **where)
+    return Verdict(False, (reasons.INVALID_JSON,), str(error), **where)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -148,13 +147,13 @@ def _looks_binary(data: bytes) -> bool:
 def check_bytes(data: bytes, stem: str) -> Verdict:
     """Apply Claude Desktop's loader to a record file's bytes."""
     if not data.strip(b" \t\r\n"):
-        return Verdict(False, (R.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
+        return Verdict(False, (reasons.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
     if data[0] == 0 and not data.strip(b"\0"):
-        return Verdict(False, (R.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
+        return Verdict(False, (reasons.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
     if len(data) > MAX_JS_STRING and (units := utf16_units(data)) > MAX_JS_STRING:
-        return Verdict(False, (R.TOO_LARGE,), f"{units:,} characters; JavaScript's limit is {MAX_JS_STRING:,}")
+        return Verdict(False, (reasons.TOO_LARGE,), f"{units:,} characters; JavaScript's limit is {MAX_JS_STRING:,}")
     text, bad_utf8 = jsjson.decode_like_node(data)
-    notes = (R.INVALID_UTF8,) if bad_utf8 else ()
+    notes = (reasons.INVALID_UTF8,) if bad_utf8 else ()
     if data.startswith(BOM):
         # Rejected by the app, but readable to us: keep the fields so the user
         # can recognise it, and so a repair can strip the mark.
@@ -162,10 +161,10 @@ def check_bytes(data: bytes, stem: str) -> Verdict:
             value = jsjson.parse(text[1:])
         except jsjson.JsonError as error:
             after = _unparsable(data[len(BOM):], text[1:], error)
-            return after._replace(problems=(R.BOM, *after.problems),
+            return after._replace(problems=(reasons.BOM, *after.problems),
                                   error_offset=(after.error_offset or 0) + len(BOM))
         problems, detail = check_record(value, stem)
-        return Verdict(False, (R.BOM, *problems, *notes), "; ".join(filter(None, ("starts with EF BB BF", detail))),
+        return Verdict(False, (reasons.BOM, *problems, *notes), "; ".join(filter(None, ("starts with EF BB BF", detail))),
                        fields=value if isinstance(value, dict) else None,
                        error_line=1, error_column=1, error_offset=0)
     try:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import os
 
-from app.core import backfill
-from app.core import reasons as R
+from app.core import backfill, reasons
 from app.core.records import TRANSCRIPT_ONLY, FolderReport, Session, newest_first
 from app.core.transcripts import TranscriptIndex, TranscriptInfo, read_info
 
@@ -38,15 +37,15 @@ def find(index: TranscriptIndex, folders: list[FolderReport],
     links = backfill.propose(sessions, infos)
     linked = {link.transcript.id for link in links}
     for link in links:
-        link.session.reasons = (*link.session.reasons, R.UNLINKED)
+        link.session.reasons = (*link.session.reasons, reasons.UNLINKED)
     rows = [_transcript_session(info, info.id in linked) for info in infos]
     rows.sort(key=newest_first)
     return rows, links
 
 
 def _transcript_session(info: TranscriptInfo, linked: bool) -> Session:
-    reasons = (R.NO_RECORD, R.LINK_PROPOSED) if linked else (R.NO_RECORD,)
-    return Session(info.id, TRANSCRIPT_ONLY, reasons, "", "", False, os.path.dirname(info.path), None, None,
+    codes = (reasons.NO_RECORD, reasons.LINK_PROPOSED) if linked else (reasons.NO_RECORD,)
+    return Session(info.id, TRANSCRIPT_ONLY, codes, "", "", False, os.path.dirname(info.path), None, None,
                    False, info.title, info.cwd, info.model, info.first_ms,
                    info.last_ms if info.last_ms is not None else info.mtime * 1000, info.turns, info.id,
                    info.path, info.size, False, info)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from app.core import jsjson, loader
-from app.core import reasons as R
+from app.core import jsjson, loader, reasons
 
-FIXABLE = frozenset({R.BOM, R.NULL_TIMESTAMP})
+FIXABLE = frozenset({reasons.BOM, reasons.NULL_TIMESTAMP})
 
 
 class Fixed(NamedTuple):
@@ -31,7 +30,7 @@ class Fixed(NamedTuple):
 
 
 def can_fix(problems: tuple[str, ...]) -> bool:
-    fatal = set(problems) - R.INFORMATIONAL
+    fatal = set(problems) - reasons.INFORMATIONAL
     return bool(fatal) and fatal <= FIXABLE
 
 
@@ -44,7 +43,7 @@ def normalized(data: bytes, stem: str, mtime_ms: float) -> Fixed | None:
     verdict = loader.check_bytes(data, stem)
     if verdict.loadable:
         return Fixed(data, tuple(notes), _last(verdict.fields)) if notes else None
-    if set(verdict.problems) - R.INFORMATIONAL != {R.NULL_TIMESTAMP}:
+    if set(verdict.problems) - reasons.INFORMATIONAL != {reasons.NULL_TIMESTAMP}:
         return None
     try:
         value = jsjson.parse(jsjson.decode_like_node(data)[0])

@@ -1,18 +1,383 @@
-"""Every kind of plan, by the name its backup run carries.
+"""Plans, and how a plan is carried out: the machinery every kind of change
+shares (repair, adopt, rebuild).
 
-Both front ends look the planner up here: the CLI by its command, the window
-by the button pressed, and again by ``Plan.kind`` when it must plan anew (an
-interrupted run was undone first).  Each takes a scan and the ids a user
-named (None: all it applies to) and returns a :class:`repair.Plan`.
+A plan is data.  For each session it says what will happen and why, and it
+holds the exact engine items that do it, each pinned to the bytes the plan
+saw.  A front end shows the plan (the window in its confirmation, the CLI for
+``--dry-run``); :func:`execute` carries out exactly that list and nothing
+else, backing up every file before it changes, journaling each step, and
+looking between sessions whether Claude Desktop has started.
+
+The planners (repair.py, adopt.py, rebuild.py) decide what to do; which
+sessions each applies to is decided here, once (:func:`applies_to`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from app.core import adopt, rebuild, repair
-from app.core.records import ScanResult
+from app.core import backups, claude_process, fsops, reasons
+from app.core.engine import CANCELLED, COPY, DONE, FAILED, IDENTICAL, PLANNED, SOURCE_KEPT, Engine, Item
+from app.core.kinds import Kind
+from app.core.locations import DataDir
+from app.core.longpaths import extended
+from app.core.records import ScanResult, Session
+from app.core.runcheck import Snapshot
 
-Planner = Callable[[ScanResult, Iterable[str] | None], repair.Plan]
+SKIPPED = "skipped"
+OUTCOMES = (DONE, IDENTICAL, SOURCE_KEPT, FAILED, SKIPPED, CANCELLED, PLANNED)
 
-PLANNERS: dict[str, Planner] = {"repair": repair.plan, adopt.ADOPT: adopt.plan, rebuild.REBUILD: rebuild.plan}
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a plan changes: what it holds before, and after (None: absent)."""
+
+    path: str
+    before: Snapshot | None
+    after: Snapshot | None
+
+
+class PlanError(Exception):
+    """What was asked cannot be planned (an unknown session id, say)."""
+
+
+@dataclass
+class Action:
+    """What will happen to one session, and why."""
+
+    session: Session
+    action: str
+    reason: str
+    changes: tuple[FileChange, ...] = ()
+    items: tuple[Item, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    @property
+    def changes_files(self) -> bool:
+        return bool(self.items)
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+    data_dirs: list[DataDir] = field(default_factory=list)  # the folders it was made from
+    kind: Kind = Kind.REPAIR  # also what its backup run is called
+
+    @property
+    def to_do(self) -> list[Action]:
+        return [a for a in self.actions if a.changes_files]
+
+    def fingerprint(self) -> tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...]:
+        """What the plan does, as comparable data: for each session its
+        action, and every file it touches with the bytes it holds now.  Two
+        plans with one fingerprint do the same thing (a rebuilt record's new
+        id may differ; what it is made from may not)."""
+        return tuple((a.id, a.action, tuple((c.path if c.before else os.path.dirname(c.path),
+                                             c.before.sha256 if c.before else None) for c in a.changes))
+                     for a in self.actions)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def snapshot(path: str) -> Snapshot:
+    """What a file holds now: the bytes' hash and size, its mtime and mode."""
+    st = os.lstat(extended(path))
+    sha, size = fsops.sha256_file(path)
+    return Snapshot(sha, size, st.st_mtime_ns, st.st_mode & 0o7777)
+
+
+def applies_to(kind: Kind, session: Session) -> bool:
+    """Whether a plan of ``kind`` can do anything for ``session``: the one
+    rule both the window (which buttons a selection enables) and the CLI
+    follow.  A repair looks at any record; adopt at records of another
+    account; rebuild at transcripts without a record, and records that lost
+    their link to one."""
+    if kind == Kind.REPAIR:
+        return session.is_record
+    if kind == Kind.ADOPT:
+        return session.is_record and not session.active
+    return not session.is_record or reasons.UNLINKED in session.reasons
+
+
+def named_sessions(scan: ScanResult, ids: Iterable[str] | None) -> list[Session] | None:
+    """The records a user named (None when they named none), in scan order;
+    PlanError, in one sentence, for an id that is no record."""
+    if ids is None:
+        return None
+    wanted = {bare_id(i) for i in ids}
+    unknown = sorted(wanted - {bare_id(s.id) for s in scan.sessions})
+    if unknown and unknown[0] in {bare_id(s.id) for s in scan.transcript_only}:
+        raise PlanError(f"{unknown[0]} is a transcript without a record; 'rebuild' makes one for it")
+    if unknown:
+        raise PlanError(f"no session {unknown[0]} was found" + (f" (and {len(unknown) - 1} more)"
+                                                                if len(unknown) > 1 else ""))
+    return [s for s in scan.sessions if bare_id(s.id) in wanted]
+
+
+def bare_id(session_id: str) -> str:
+    return session_id.removeprefix("local_").lower()
+
+
+# --------------------------------------------------------------- executing
+
+
+@dataclass
+class Outcome:
+    id: str
+    action: str
+    outcome: str
+    detail: str
+    title: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "action": self.action, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass
+class Report:
+    run_id: str | None
+    backup_dir: str | None
+    dry_run: bool
+    results: list[Outcome]
+    # Why the run stopped before its end, in one sentence (Claude Desktop
+    # started, or the journal could not be written); None when it did not.
+    stopped: str | None = None
+    stopped_by_claude: bool = False
+
+    def summary(self) -> dict[str, int]:
+        counts = {outcome: 0 for outcome in OUTCOMES}
+        for r in self.results:
+            counts[r.outcome] += 1
+        counts["total"] = len(self.results)
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        return any(r.outcome == FAILED for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "backup_dir": self.backup_dir, "dry_run": self.dry_run,
+                "results": [r.to_json() for r in self.results], "summary": self.summary(), "stopped": self.stopped}
+
+
+def _outcome(action: Action, outcome: str, detail: str) -> Outcome:
+    return Outcome(action.id, action.action, outcome, detail, action.session.title)
+
+
+def dry_run(the_plan: Plan, files: Engine | None = None) -> Report:
+    """The plan as a report, each change checked against the disk as it is now
+    (the engine's preview, which decides as apply does), so that what would
+    fail says so.  Changes nothing."""
+    files = files or Engine()
+    results = []
+    for action in the_plan.actions:
+        if not action.changes_files:
+            results.append(_outcome(action, SKIPPED, action.reason))
+            continue
+        previews = [files.preview(item) for item in action.items]
+        failed = [p for p in previews if p.outcome == FAILED]
+        if failed:
+            results.append(_outcome(action, FAILED, f"would fail: {failed[0].detail}"))
+        elif all(p.outcome == IDENTICAL for p in previews):
+            results.append(_outcome(action, IDENTICAL, "already repaired"))
+        else:
+            results.append(_outcome(action, PLANNED, action.reason))
+    return Report(None, None, True, results)
+
+
+def manifest_entries(actions: list[Action]) -> list[dict[str, Any]]:
+    """The manifest's list of actions: every file each changes, before and
+    after, and the name its backup will have in the run's files/."""
+    entries, index = [], 0
+    for action in actions:
+        files = []
+        for change in action.changes:
+            backup = None
+            if change.before is not None:
+                index += 1
+                backup = f"{backups.FILES}/{index:05d}-{os.path.basename(change.path)}"
+            files.append({"path": change.path, "before": change.before.to_json() if change.before else None,
+                          "after": change.after.to_json() if change.after else None, "backup": backup})
+        entries.append({"id": action.id, "action": action.action, "reason": action.reason,
+                        "title": action.session.title, "account": action.session.account,
+                        "org": action.session.org, "files": files})
+    return entries
+
+
+# Sessions per batch: backed up together, their backups made durable with one
+# folder fsync, then changed together with one fsync of Claude's folder.
+BATCH = 64
+ProgressHook = Callable[[int, int, Action], bool]
+
+
+class _Journal:
+    """The run's journal, for a run in progress: a line that cannot be
+    written (a full disk) is remembered, never raised in the middle of a
+    file's change; the run then stops before its next session."""
+
+    def __init__(self, run: backups.Run):
+        self.run = run
+        self.error: OSError | None = None
+
+    def log(self, event: str, sync: bool = False, **fields: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            self.run.log(event, sync, **fields)
+        except OSError as exc:
+            self.error = exc
+
+    def step(self, item: Item, step: str) -> None:
+        """The engine's hook: each step of each file, as it is made."""
+        self.log("step", path=item.target, state=step)
+
+
+@dataclass
+class _Execution:
+    """One run being carried out: where it writes, what watches it, and what
+    each session came to so far."""
+
+    run: backups.Run
+    journal: _Journal
+    files: Engine
+    progress: ProgressHook | None
+    guard: claude_process.Guard | None
+    total: int
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    done: int = 0
+    stopped: str | None = None  # the guard's sentence, or "journal"
+    by_claude: bool = False
+
+    def back_up(self, action: Action, entry: dict[str, Any]) -> Outcome | None:
+        """A verified copy of every file the action changes; an outcome if that failed."""
+        for change, spec in zip(action.changes, entry["files"], strict=True):
+            if change.before is None:
+                continue
+            saved = self.files.apply(Item(COPY, str(self.run.path / spec["backup"]), source=change.path,
+                                          source_sha256=change.before.sha256, direct=True), self.journal.step)
+            if not saved.ok:
+                return _outcome(action, FAILED, f"not changed: the backup failed ({saved.detail})")
+        return None
+
+    def change(self, action: Action) -> Outcome:
+        """Change one session's files, its backups being durable already."""
+        results = []
+        for item in action.items:
+            results.append(self.files.apply(item, self.journal.step))
+            if results[-1].outcome == FAILED:
+                break
+        outcomes = {r.outcome for r in results}
+        warnings = [w for r in results for w in r.warnings]
+        if FAILED in outcomes:
+            detail = next(r.detail for r in results if r.outcome == FAILED)
+            return _outcome(action, FAILED, detail + "; the backup is kept")
+        if SOURCE_KEPT in outcomes:
+            return _outcome(action, SOURCE_KEPT, next(r.detail for r in results if r.outcome == SOURCE_KEPT))
+        if outcomes == {IDENTICAL}:
+            return _outcome(action, IDENTICAL, "already repaired")
+        return _outcome(action, DONE, "; ".join([action.reason, *warnings]))
+
+    def batch(self, batch: list[tuple[Action, dict[str, Any]]], start: int) -> None:
+        """Back up a batch of sessions, make the backups durable, then change them."""
+        failed_backups = {}
+        for action, entry in batch:
+            if self.files.cancelled:
+                break
+            failed_backups[id(action)] = self.back_up(action, entry)
+            self.journal.log(backups.BACKED_UP, id=action.id)
+        # Every backup of this batch is durable before any original changes.
+        self.files.sync_dirs()
+        for offset, (action, _) in enumerate(batch):
+            if not self._may_go_on(action, start + offset) or id(action) not in failed_backups:
+                return
+            outcome = failed_backups[id(action)] or self.change(action)
+            self.outcomes[id(action)] = outcome
+            self.done += outcome.outcome in (DONE, SOURCE_KEPT)
+            self.journal.log(backups.ACTION_DONE, id=action.id, outcome=outcome.outcome)
+        self.files.sync_dirs()
+
+    def _may_go_on(self, action: Action, index: int) -> bool:
+        """Before each session: the journal still writes, the user has not
+        cancelled, and Claude Desktop has not started."""
+        if self.journal.error is not None:
+            self.stopped = "journal"
+            return False
+        if self.progress is not None and self.progress(index, self.total, action) is False:
+            self.files.cancel()
+        found = self.guard.appeared() if self.guard is not None else []
+        if found:
+            self.stopped, self.by_claude = claude_process.message(found), True
+            return False
+        return not self.files.cancelled
+
+    def not_started(self, action: Action) -> Outcome:
+        why = ("not started: Claude Desktop started" if self.by_claude else
+               "not started: the journal could not be written" if self.stopped else "cancelled before it started")
+        return _outcome(action, CANCELLED, why + "; not changed")
+
+    def stopped_sentence(self, backup_dir: str, kind: str) -> str | None:
+        """Why the run ended early, and what that means for the sessions done."""
+        sessions = f"{self.done} session{'s' * (self.done != 1)}"
+        if self.by_claude:
+            return (f"{self.stopped} The {kind} stopped there: {sessions} changed before that stay as they are "
+                    f"(and can be undone); the rest were not touched. Quit Claude Desktop fully, then try again.")
+        error = self.journal.error
+        if error is None:
+            return None
+        why = "the disk is full" if error.errno == errno.ENOSPC else fsops.describe_error(error)
+        if not self.done:
+            return f"The {kind} stopped before changing anything: its journal could not be written ({why})."
+        return (f"The {kind} stopped after {sessions}: its journal could not be written ({why}). The next repair "
+                f"undoes those {self.done} first, from their backups in {backup_dir}, then repairs again; "
+                "nothing is lost.")
+
+
+def execute(the_plan: Plan, backup_root: Path, files: Engine | None = None, progress: ProgressHook | None = None,
+            guard: claude_process.Guard | None = None) -> Report:
+    """Carry out the plan: for each session, back up the files it changes,
+    then change them.  ``progress(done, total, action)`` is called before each
+    session; returning False cancels the rest (the finished ones stay
+    finished, and can be undone).  Between sessions, ``guard`` looks whether
+    Claude Desktop has started: if so, the run stops there.  Sessions that
+    need nothing are reported as skipped.  Call it through
+    transaction.run, which holds the backup folder's lock and has recovered
+    interrupted runs first."""
+    files = files or Engine()
+    backups.check_root(backup_root, the_plan.data_dirs)
+    to_do = the_plan.to_do
+    skipped = {id(a): _outcome(a, SKIPPED, a.reason) for a in the_plan.actions if not a.changes_files}
+    if not to_do:
+        return Report(None, None, False, list(skipped.values()))
+    entries = manifest_entries(to_do)
+    try:
+        run = backups.Run.create(backup_root, entries, the_plan.kind)
+    except OSError as exc:
+        why = "the disk is full" if exc.errno == errno.ENOSPC else fsops.describe_error(exc)
+        raise backups.BackupError(f"nothing was changed: the backup could not be started in {backup_root} "
+                                  f"({why})") from None
+    doing = _Execution(run, _Journal(run), files, progress, guard, len(to_do), skipped)
+    work = list(zip(to_do, entries, strict=True))
+    try:
+        with files.batched_dir_syncs():
+            for start in range(0, len(work), BATCH):
+                doing.batch(work[start:start + BATCH], start)
+                if files.cancelled or doing.stopped:
+                    break
+        for action in to_do:
+            doing.outcomes.setdefault(id(action), doing.not_started(action))
+        report = Report(run.run_id, str(run.path), False, [doing.outcomes[id(a)] for a in the_plan.actions],
+                        stopped_by_claude=doing.by_claude)
+        doing.journal.log(backups.RUN_COMPLETE, sync=True, summary=report.summary())
+        report.stopped = doing.stopped_sentence(str(run.path), the_plan.kind)
+    finally:
+        run.close()
+    return report

@@ -11,7 +11,7 @@ Two things bring a conversation back into the sidebar (storage reference §6):
   list the conversation twice.
 
 Both are opt-in: nothing here runs unless a person asks for it, and the plan,
-with its evidence, is shown first.  Both go through :func:`repair.execute`, so
+with its evidence, is shown first.  Both go through :func:`plans.execute`, so
 they are backed up, journaled and undone like every repair.
 
 A rebuilt record holds the fields the issue names, taken from the transcript.
@@ -32,13 +32,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.core import backfill, fsops, jsjson, loader, repair
-from app.core import engine as E
-from app.core.backups import FileChange, Snapshot
+from app.core.engine import WRITE, Item
+from app.core.kinds import Kind
+from app.core.plans import Action, FileChange, Plan, PlanError, bare_id, snapshot
 from app.core.records import HEALTHY, FolderReport, ScanResult, Session
-from app.core.repair import LEAVE, Action, Plan, PlanError, bare_id
+from app.core.repair import LEAVE
+from app.core.runcheck import Snapshot
 from app.core.transcripts import TranscriptInfo
 
-REBUILD, LINK = "rebuild", "link"
+# The actions' names: a new record is a "rebuild" (the kind's own word), a
+# record given its transcript back a "link".
+REBUILD, LINK = Kind.REBUILD.value, "link"
 
 # Fields that belong to one session: never taken from another record.
 PER_SESSION = frozenset({
@@ -141,7 +145,7 @@ def _rebuild_action(session: Session, folder: FolderReport, template: dict[str, 
     reason = (f"a new record {session_id} is made from the transcript ({turns} turn(s); title from its "
               f"{info.title_source or 'default'})" + ("" if template else "; no healthy record to take the shape "
                                                       "from, so defaults are used"))
-    return Action(session, REBUILD, reason, (FileChange(target, None, after),), (E.Item(E.WRITE, target, data=data),))
+    return Action(session, REBUILD, reason, (FileChange(target, None, after),), (Item(WRITE, target, data=data),))
 
 
 def linked_bytes(data: bytes, transcript_id: str) -> bytes | None:
@@ -169,7 +173,7 @@ def _link_action(link: backfill.Link) -> Action:
     new = linked_bytes(data, link.transcript.id) if data is not None else None
     if new is None or not loader.check_bytes(new, record.id).loadable:
         return Action(record, LEAVE, "its record could not be rewritten safely; left as it is")
-    before = repair.snapshot(record.json.path)
+    before = snapshot(record.json.path)
     if before.sha256 != fsops.sha256_bytes(data):
         return Action(record, LEAVE, "its record changed while it was read; scan again")
     after = Snapshot(fsops.sha256_bytes(new), len(new))
@@ -177,7 +181,7 @@ def _link_action(link: backfill.Link) -> Action:
               f"{'null' if record.cli_session_id is None else record.cli_session_id}"
               f"{', transcriptUnavailable is dropped' if record.transcript_unavailable else ''}): "
               + "; ".join(link.evidence))
-    item = E.Item(E.WRITE, record.json.path, data=new, target_sha256=before.sha256)
+    item = Item(WRITE, record.json.path, data=new, target_sha256=before.sha256)
     return Action(record, LINK, reason, (FileChange(record.json.path, before, after),), (item,))
 
 
@@ -211,4 +215,4 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
         else:
             assert folder is not None
             actions.append(_rebuild_action(session, folder, template))
-    return Plan(actions, [f.data_dir for f in scan.folders], kind=REBUILD)
+    return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.REBUILD)

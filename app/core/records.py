@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.core.locations import DataDir
@@ -179,7 +179,7 @@ def iso_time(ms: float | None) -> str | None:
     if ms is None:
         return None
     try:
-        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -26,9 +26,8 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from app.core import loader, locations, mainlog
+from app.core import loader, locations, mainlog, reasons
 from app.core import lost_transcripts as lost
-from app.core import reasons as R
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
 from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session, newest_first
@@ -74,25 +73,25 @@ def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: st
         except OSError:
             shown = target
         if not _inside(target, root_real):
-            return _refused(path, kind, R.LINK_OUTSIDE, f"points to {shown}", True)
+            return _refused(path, kind, reasons.LINK_OUTSIDE, f"points to {shown}", True)
         if not os.path.isfile(target):
-            return _refused(path, kind, R.BROKEN_LINK, f"points to {shown}", True)
+            return _refused(path, kind, reasons.BROKEN_LINK, f"points to {shown}", True)
         open_path = extended(target)  # a link inside the data folder: the app follows it, so do we
     try:
         fd = os.open(open_path, _OPEN_FLAGS | _NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # it became a link after we listed it: never follow it
-            return _refused(path, kind, R.LINK_OUTSIDE, "became a link while scanning; not followed", True)
-        return _refused(path, kind, R.UNREADABLE, exc.strerror or str(exc), is_link)
+            return _refused(path, kind, reasons.LINK_OUTSIDE, "became a link while scanning; not followed", True)
+        return _refused(path, kind, reasons.UNREADABLE, exc.strerror or str(exc), is_link)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return _refused(path, kind, R.UNREADABLE, "not a regular file", is_link)
+            return _refused(path, kind, reasons.UNREADABLE, "not a regular file", is_link)
         if st.st_size > loader.MAX_JS_STRING and _js_length(fd) > loader.MAX_JS_STRING:
-            return _refused(path, kind, R.TOO_LARGE, f"{st.st_size:,} bytes", is_link, st)
+            return _refused(path, kind, reasons.TOO_LARGE, f"{st.st_size:,} bytes", is_link, st)
         data = _read_all(fd, st.st_size)
     except OSError as exc:
-        return _refused(path, kind, R.UNREADABLE, exc.strerror or str(exc), is_link)
+        return _refused(path, kind, reasons.UNREADABLE, exc.strerror or str(exc), is_link)
     finally:
         os.close(fd)
     verdict = loader.check_bytes(data, stem)
@@ -139,26 +138,26 @@ def _text(fields: dict | None, name: str) -> str | None:
 
 
 def _classify(js: FileState | None, tmp: FileState | None, tombstoned: bool) -> tuple[str, list[str]]:
-    reasons: list[str] = [R.TOMBSTONED] if tombstoned else []
+    codes: list[str] = [reasons.TOMBSTONED] if tombstoned else []
     if js is not None and js.loadable:
         newer = (tmp is not None and tmp.loadable
                  and (tmp.last_activity_ms or 0) > (js.last_activity_ms or 0))
         if newer and not tombstoned:
-            return ORPHANED, [R.TMP_NEWER, *js.problems, *tmp.problems]
-        reasons.extend(js.problems)
+            return ORPHANED, [reasons.TMP_NEWER, *js.problems, *tmp.problems]
+        codes.extend(js.problems)
         if tmp is not None:
-            reasons.append(R.TMP_LEFTOVER if tmp.loadable else R.TMP_UNLOADABLE)
-        return HEALTHY, reasons
+            codes.append(reasons.TMP_LEFTOVER if tmp.loadable else reasons.TMP_UNLOADABLE)
+        return HEALTHY, codes
     if tmp is not None and tmp.loadable:
-        reasons.extend([R.TMP_ONLY] if js is None else [R.JSON_UNLOADABLE, *js.problems])
-        reasons.extend(tmp.problems)
+        codes.extend([reasons.TMP_ONLY] if js is None else [reasons.JSON_UNLOADABLE, *js.problems])
+        codes.extend(tmp.problems)
         # Deleted in the app: the .tmp is what is left of a session the user
         # removed, never something to bring back.
-        return (CORRUPT if tombstoned else ORPHANED), reasons
+        return (CORRUPT if tombstoned else ORPHANED), codes
     for f in (js, tmp):
         if f is not None:
-            reasons.extend(f.problems)
-    return CORRUPT, reasons
+            codes.extend(f.problems)
+    return CORRUPT, codes
 
 
 def _group(folder: str) -> tuple[dict[str, dict[str, os.DirEntry[str]]], set[str]]:
@@ -195,7 +194,7 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
     tmp, tmp_fields = read_file_state(files["tmp"], "tmp", stem, root_real) if "tmp" in files else (None, None)
     tombstoned = stem in tombstones or (bool(tombstones) and bool(
         {_text(js_fields, "cliSessionId"), _text(tmp_fields, "cliSessionId")} & tombstones))
-    status, reasons = _classify(js, tmp, tombstoned)
+    status, codes = _classify(js, tmp, tombstoned)
     # Describe the copy that is (or should be) in the sidebar; else whichever we could read.
     primary, fields = (tmp, tmp_fields) if status == ORPHANED else (js, js_fields)
     if fields is None and tmp_fields is not None:
@@ -209,7 +208,7 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
         turns = cli_id = title = cwd = model = created = None
     unavailable = bool(fields) and fields.get("transcriptUnavailable") is True
     # Positional: this runs once per session, and keyword calls cost twice as much.
-    return Session(stem, status, tuple(dict.fromkeys(reasons)), account, org, False, folder, js, tmp, tombstoned,
+    return Session(stem, status, tuple(dict.fromkeys(codes)), account, org, False, folder, js, tmp, tombstoned,
                    title, cwd, model, created, primary.last_activity_ms if primary else None,
                    turns if type(turns) is int else None, cli_id, transcripts.find(cli_id),
                    primary.size if primary else None, unavailable)

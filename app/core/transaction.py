@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, plans, repair, undo
-from app.core import engine as E
+from app.core import backups, claude_process, engine, planners, plans, undo
 from app.core.kinds import Kind
 from app.core.locations import DataDir
 from app.core.scan import scan
@@ -48,8 +47,8 @@ class Result:
     carried out: the user declined, or (``plan_changed``) the plan differs
     from the one confirmed and must be confirmed again."""
 
-    plan: repair.Plan | None = None
-    report: repair.Report | None = None
+    plan: plans.Plan | None = None
+    report: plans.Report | None = None
     recovery: undo.Recovery = field(default_factory=undo.Recovery)
     plan_changed: bool = False
     declined: bool = False
@@ -59,16 +58,16 @@ class Result:
         return self.recovery.sentences()
 
 
-Fingerprint = Any  # repair.Plan.fingerprint()
+Fingerprint = Any  # plans.Plan.fingerprint()
 
 
-def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[repair.Plan], bool] | None = None,
-        expected: Fingerprint | None = None, engine: E.Engine | None = None,
-        progress: Callable[[int, int, repair.Action], bool] | None = None) -> Result:
+def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[plans.Plan], bool] | None = None,
+        expected: Fingerprint | None = None, file_engine: engine.Engine | None = None,
+        progress: Callable[[int, int, plans.Action], bool] | None = None) -> Result:
     """Carry out one job, guarded.  ``guard`` None means the user chose to go
     ahead while Claude Desktop runs (--ignore-running).  Raises
     claude_process.ClaudeRunning, backups.Busy, backups.BackupError (one
-    sentence each), or repair.PlanError for ids that name nothing."""
+    sentence each), or plans.PlanError for ids that name nothing."""
     if guard is not None:
         found = guard.running()
         if found:
@@ -77,7 +76,7 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[repair.
     backups.ensure_writable(job.backup_root)
     result = Result()
     with backups.exclusive(job.backup_root):
-        result.recovery = undo.recover(job.backup_root, engine, guard)
+        result.recovery = undo.recover(job.backup_root, file_engine, guard)
         if result.recovery.stopped:
             raise claude_process.ClaudeRunning(guard.running() if guard is not None else [])
         # A repair reads the records only.  Adopt needs main.log (the folder
@@ -86,12 +85,12 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[repair.
         # is for.
         details = job.kind != Kind.REPAIR or job.ids is not None
         found_now = scan(list(job.data_dirs), job.transcripts, details=details)
-        result.plan = plans.PLANNERS[job.kind](found_now, job.ids)
+        result.plan = planners.PLANNERS[job.kind](found_now, job.ids)
         if expected is not None and result.plan.fingerprint() != expected:
             result.plan_changed = True
             return result
         if result.plan.to_do and confirm is not None and not confirm(result.plan):
             result.declined = True
             return result
-        result.report = repair.execute(result.plan, job.backup_root, engine, progress, guard)
+        result.report = plans.execute(result.plan, job.backup_root, file_engine, progress, guard)
     return result

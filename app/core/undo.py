@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core import backups, claude_process, oslock, runcheck
-from app.core import engine as E
+from app.core import backups, claude_process, engine, oslock, runcheck
 from app.core.backups import Run, RunInfo
 from app.core.runcheck import Damaged, Entry, Manifest
 
@@ -51,12 +50,12 @@ def _set_aside(run: Run, number: int, path: str) -> str:
     return str(run.files_dir / f"undone-{number:05d}-{os.path.basename(path)}")
 
 
-def _restore_items(run: Run, entry: Entry, number: int) -> list[E.Item] | str:
+def _restore_items(run: Run, entry: Entry, number: int) -> list[engine.Item] | str:
     """The engine items that put one session's files back, or (a str) why
     they are kept as they are.  Raises Damaged when the run cannot be trusted.
     ``number`` makes the names of the set-aside copies unique in the run."""
-    restores: list[E.Item] = []
-    removals: list[E.Item] = []
+    restores: list[engine.Item] = []
+    removals: list[engine.Item] = []
     for index, change in enumerate(entry.files):
         now = backups.current_sha(change.path)
         if now == (change.before.sha256 if change.before else None):
@@ -69,23 +68,23 @@ def _restore_items(run: Run, entry: Entry, number: int) -> list[E.Item] | str:
         aside = _set_aside(run, number * 100 + index, change.path)
         if change.before is None:
             # A file the run made: moved into the run's folder, not deleted.
-            removals.append(E.Item(E.MOVE, aside, source=change.path, source_sha256=now, keep_both=True))
+            removals.append(engine.Item(engine.MOVE, aside, source=change.path, source_sha256=now, keep_both=True))
             continue
         backup = runcheck.backup_path(run.path, change)
         if backup is None or backups.current_sha(str(backup)) != change.before.sha256:
             raise Damaged(f"the backup of {change.path} is missing, or does not hold the bytes its manifest "
                           "promises")
         if now is not None:  # what is there now is kept, before it is replaced
-            restores.append(E.Item(E.COPY, aside, source=change.path, source_sha256=now, keep_both=True,
+            restores.append(engine.Item(engine.COPY, aside, source=change.path, source_sha256=now, keep_both=True,
                                    direct=True))
-        restores.append(E.Item(E.COPY, change.path, source=str(backup), source_sha256=change.before.sha256,
+        restores.append(engine.Item(engine.COPY, change.path, source=str(backup), source_sha256=change.before.sha256,
                                target_sha256=now))
     # Put every old file back before taking away any new one: at no moment is
     # the session without a copy.
     return restores + removals
 
 
-def check(run: Run) -> tuple[Manifest, list[tuple[Entry, list[E.Item] | str]]]:
+def check(run: Run) -> tuple[Manifest, list[tuple[Entry, list[engine.Item] | str]]]:
     """The run's manifest and, last session first, what undoing each would
     do.  Changes nothing; raises Damaged if any part of the run is not to be
     trusted, so that a damaged run is never partly acted on."""
@@ -97,12 +96,12 @@ def check(run: Run) -> tuple[Manifest, list[tuple[Entry, list[E.Item] | str]]]:
 # -------------------------------------------------------------------- undo
 
 
-def undo(run: Run, engine: E.Engine | None = None, progress: Progress | None = None,
+def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress | None = None,
          guard: claude_process.Guard | None = None) -> UndoReport:
     """Put back, byte for byte, every file the run changed, and remove the
     files it made.  Files changed since the run are kept, never overwritten.
     Raises Damaged (having changed nothing) if the run cannot be trusted."""
-    engine = engine or E.Engine()
+    file_engine = file_engine or engine.Engine()
     run.manifest()  # first: a folder that is not one of our runs is never written into, not even a lock
     run.hold()
     try:
@@ -112,41 +111,41 @@ def undo(run: Run, engine: E.Engine | None = None, progress: Progress | None = N
         # it changed: remove them, in the run's own (checked) folders only.
         folders = {os.path.dirname(c.path) for entry in manifest.actions for c in entry.files}
         for folder in sorted(f for f in folders if runcheck.folder_problem(os.path.join(f, "x")) is None):
-            E.sweep_temps(folder)
-        E.sweep_temps(str(run.files_dir))
+            engine.sweep_temps(folder)
+        engine.sweep_temps(str(run.files_dir))
         report = UndoReport(run.run_id, [])
         for index, (entry, work) in enumerate(planned):
             if progress is not None and progress(index, len(planned), entry.id) is False:
-                engine.cancel()
+                file_engine.cancel()
             found = guard.appeared() if guard is not None else []
             if found:
                 report.stopped = (f"{claude_process.message(found)} The undo stopped there; the next repair or "
                                   "undo finishes it.")
-            if engine.cancelled or report.stopped:
+            if file_engine.cancelled or report.stopped:
                 why = "not undone: Claude Desktop started" if report.stopped else "cancelled"
-                report.results.extend(UndoResult(e.id, E.CANCELLED, why) for e, _ in planned[index:])
+                report.results.extend(UndoResult(e.id, engine.CANCELLED, why) for e, _ in planned[index:])
                 break
-            report.results.append(_undo_entry(engine, entry, work))
+            report.results.append(_undo_entry(file_engine, entry, work))
             result = report.results[-1]
             run.log("action-undone", id=entry.id, outcome=result.outcome, detail=result.detail)
-        if not any(r.outcome == E.CANCELLED for r in report.results):
-            kept = [r.id for r in report.results if r.outcome not in (E.DONE, E.IDENTICAL)]
+        if not any(r.outcome == engine.CANCELLED for r in report.results):
+            kept = [r.id for r in report.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
             run.log(backups.UNDO_DONE, sync=True, kept=kept)
     finally:
         run.close()
     return report
 
 
-def _undo_entry(engine: E.Engine, entry: Entry, work: list[E.Item] | str) -> UndoResult:
+def _undo_entry(file_engine: engine.Engine, entry: Entry, work: list[engine.Item] | str) -> UndoResult:
     if isinstance(work, str):
         return UndoResult(entry.id, KEPT, work)
     if not work:
-        return UndoResult(entry.id, E.IDENTICAL, "nothing to undo")
+        return UndoResult(entry.id, engine.IDENTICAL, "nothing to undo")
     for item in work:
-        result = engine.apply(item)
+        result = file_engine.apply(item)
         if not result.ok:
-            return UndoResult(entry.id, E.FAILED, result.detail)
-    return UndoResult(entry.id, E.DONE, "restored")
+            return UndoResult(entry.id, engine.FAILED, result.detail)
+    return UndoResult(entry.id, engine.DONE, "restored")
 
 
 # ----------------------------------------------------------------- recovery
@@ -165,7 +164,7 @@ class Recovery:
         """What to tell the user, one sentence each."""
         out = []
         for report in self.undone:
-            kept = [r for r in report.results if r.outcome not in (E.DONE, E.IDENTICAL)]
+            kept = [r for r in report.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
             out.append(f"An interrupted run ({report.run_id}) was found and undone first"
                        + (f"; {len(kept)} session(s) had changed since and were left as they are." if kept
                           else "."))
@@ -175,7 +174,7 @@ class Recovery:
         return out
 
 
-def recover(root: Path, engine: E.Engine | None = None, guard: claude_process.Guard | None = None) -> Recovery:
+def recover(root: Path, file_engine: engine.Engine | None = None, guard: claude_process.Guard | None = None) -> Recovery:
     """Undo every run in ``root`` that was interrupted (nobody holds its lock
     and it never finished), and finish every interrupted undo, newest first.
     A damaged run is reported and skipped; it never blocks the others."""
@@ -184,7 +183,7 @@ def recover(root: Path, engine: E.Engine | None = None, guard: claude_process.Gu
         if run.status() not in (backups.INTERRUPTED, backups.UNDO_INTERRUPTED):
             continue
         try:
-            report = undo(run, engine, guard=guard)
+            report = undo(run, file_engine, guard=guard)
         except Damaged as exc:
             recovery.damaged.append((run.run_id, f"it is damaged ({exc})"))
             continue
@@ -225,7 +224,7 @@ class UndoOutcome:
 
 
 def undo_run(root: Path, run_id: str | None, guard: claude_process.Guard | None,
-             confirm: Callable[[RunInfo], bool] | None = None, engine: E.Engine | None = None,
+             confirm: Callable[[RunInfo], bool] | None = None, file_engine: engine.Engine | None = None,
              progress: Progress | None = None) -> UndoOutcome:
     """Undo the run named ``run_id`` (None: the last one), guarded as every
     change is: never while Claude Desktop runs, one at a time.  The one rule
@@ -243,14 +242,14 @@ def undo_run(root: Path, run_id: str | None, guard: claude_process.Guard | None,
         if confirm is not None and not confirm(backups.describe(run)):
             return UndoOutcome(run.run_id, DECLINED)
         if status in (backups.INTERRUPTED, backups.UNDO_INTERRUPTED):
-            recovery = recover(root, engine, guard)
+            recovery = recover(root, file_engine, guard)
             mine = next((r for r in recovery.undone if r.run_id == run.run_id), None)
             if mine is None:
                 why = next((w for i, w in recovery.damaged if i == run.run_id), "it could not be undone")
                 raise backups.BackupError(f"the run {run.run_id} was interrupted, and {why}")
             return UndoOutcome(run.run_id, BY_RECOVERY, mine.results, mine.stopped, recovery)
         try:
-            report = undo(run, engine, progress, guard)
+            report = undo(run, file_engine, progress, guard)
         except Damaged as exc:
             raise backups.BackupError(f"the run {run.run_id} is damaged: {exc}; it was left as it is") from None
         return UndoOutcome(run.run_id, UNDONE_NOW, report.results, report.stopped)

@@ -27,8 +27,7 @@ import platformdirs
 import psutil
 
 from app import APP_NAME
-from app.core import autostart, backups, claude_process, locations, oslock, prune, repair, transaction
-from app.core import engine as E
+from app.core import autostart, backups, claude_process, engine, locations, oslock, plans, prune, transaction
 from app.core.kinds import Kind
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ class RepairEvent:
 
     when: float
     reason: str
-    report: repair.Report | None = None
+    report: plans.Report | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # runs recovered or left alone, backups pruned
 
@@ -101,11 +100,11 @@ class RepairEvent:
         if self.report is None:
             return 0
         counts = self.report.summary()
-        return counts[E.DONE] + counts[E.SOURCE_KEPT]
+        return counts[engine.DONE] + counts[engine.SOURCE_KEPT]
 
     @property
     def failed(self) -> int:
-        return self.report.summary()[E.FAILED] if self.report else 0
+        return self.report.summary()[engine.FAILED] if self.report else 0
 
     @property
     def worth_telling(self) -> bool:
@@ -179,7 +178,7 @@ class Watcher:
             log.info("%s; will try again", exc)
             self._retry = RETRY if reason == RETRY else reason
             return None
-        except (backups.BackupError, repair.PlanError, OSError) as exc:
+        except (backups.BackupError, plans.PlanError, OSError) as exc:
             event.error = str(exc)
         else:
             event.report = done.report

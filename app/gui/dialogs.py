@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import adopt, backups, rebuild, repair
-from app.core import engine as E
+from app.core import adopt, backups, engine, plans, rebuild, repair
 from app.gui.session_model import human_size
 
 ACTION_WORDS = {repair.PROMOTE: "Bring back", repair.REPLACE: "Replace with newer copy",
@@ -54,9 +53,9 @@ WORDS = {
                      "Rebuild {n}", "rebuilt", "Rebuild finished", "Undo this rebuild",
                      "Start Claude Desktop again to see the rebuilt sessions in its sidebar."),
 }
-OUTCOME_WORDS = {E.DONE: "Repaired", E.IDENTICAL: "Already repaired", E.SOURCE_KEPT: "Repaired (copy kept)",
-                 E.FAILED: "Failed", repair.SKIPPED: "Left as is", E.CANCELLED: "Cancelled",
-                 repair.PLANNED: "Would be repaired"}
+OUTCOME_WORDS = {engine.DONE: "Repaired", engine.IDENTICAL: "Already repaired", engine.SOURCE_KEPT: "Repaired (copy kept)",
+                 engine.FAILED: "Failed", plans.SKIPPED: "Left as is", engine.CANCELLED: "Cancelled",
+                 plans.PLANNED: "Would be repaired"}
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
@@ -82,7 +81,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
 class ConfirmRepairDialog(QDialog):
     """What will happen to each session, and that backups are kept."""
 
-    def __init__(self, plan: repair.Plan, backup_root: Path, parent: QWidget | None = None,
+    def __init__(self, plan: plans.Plan, backup_root: Path, parent: QWidget | None = None,
                  notes: list[str] | None = None):
         super().__init__(parent)
         to_do = plan.to_do
@@ -124,7 +123,7 @@ class SummaryDialog(QDialog):
 
     OPEN_FOLDER, UNDO = 10, 11
 
-    def __init__(self, report: repair.Report, parent: QWidget | None = None, kind: str = "repair",
+    def __init__(self, report: plans.Report, parent: QWidget | None = None, kind: str = "repair",
                  notes: list[str] | None = None):
         super().__init__(parent)
         words = WORDS.get(kind, WORDS["repair"])
@@ -139,18 +138,18 @@ class SummaryDialog(QDialog):
         self.notes.setVisible(bool(self.notes.text()))
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.notes)
-        repaired = counts[E.DONE] + counts[E.SOURCE_KEPT]
-        parts = [f"<b>{repaired} {words.done}</b>", f"{counts[E.IDENTICAL]} already done",
-                 f"{counts[repair.SKIPPED]} left as they are"]
-        if counts[E.FAILED]:
-            parts.append(f"<b style='color:#c8372d'>{counts[E.FAILED]} failed</b>")
-        if counts[E.CANCELLED]:
-            parts.append(f"{counts[E.CANCELLED]} not done")
+        repaired = counts[engine.DONE] + counts[engine.SOURCE_KEPT]
+        parts = [f"<b>{repaired} {words.done}</b>", f"{counts[engine.IDENTICAL]} already done",
+                 f"{counts[plans.SKIPPED]} left as they are"]
+        if counts[engine.FAILED]:
+            parts.append(f"<b style='color:#c8372d'>{counts[engine.FAILED]} failed</b>")
+        if counts[engine.CANCELLED]:
+            parts.append(f"{counts[engine.CANCELLED]} not done")
         self.headline = QLabel(", ".join(parts) + ".")
         layout.addWidget(self.headline)
-        shown = [r for r in report.results if r.outcome != repair.SKIPPED] + \
-                [r for r in report.results if r.outcome == repair.SKIPPED]
-        outcome_words = {**OUTCOME_WORDS, E.DONE: words.done.capitalize()}
+        shown = [r for r in report.results if r.outcome != plans.SKIPPED] + \
+                [r for r in report.results if r.outcome == plans.SKIPPED]
+        outcome_words = {**OUTCOME_WORDS, engine.DONE: words.done.capitalize()}
         self.table = _table(["Result", "Session", "Details"],
                             [[outcome_words.get(r.outcome, r.outcome), r.title or r.id, r.detail] for r in shown])
         layout.addWidget(self.table, 1)

@@ -11,8 +11,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, contents, conversation, locations, plans, repair, transaction, undo
-from app.core import engine as E
+from app.core import (
+    backups,
+    claude_process,
+    contents,
+    conversation,
+    engine,
+    locations,
+    planners,
+    plans,
+    transaction,
+    undo,
+)
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
 from app.gui.tasks import UserFacingError
@@ -63,10 +73,10 @@ def check_claude(report: Report, check: ClaudeCheck) -> list:
     return check()
 
 
-def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kind: str = "repair") -> repair.Plan:
+def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kind: str = "repair") -> plans.Plan:
     try:
-        return plans.PLANNERS[kind](result, ids)
-    except repair.PlanError as exc:
+        return planners.PLANNERS[kind](result, ids)
+    except plans.PlanError as exc:
         raise UserFacingError(sentence(str(exc))) from None
 
 
@@ -76,21 +86,21 @@ def read_page(report: Report, path: str, offset: int):
 
 
 def run_change(report: Report, job: transaction.Job, expected: transaction.Fingerprint,
-               engine: E.Engine) -> transaction.Result:
+               file_engine: engine.Engine) -> transaction.Result:
     """Carry out the plan the user confirmed, through core's one guarded
     transaction.  If the plan made under the lock is not the one confirmed
     (an interrupted run was undone first, or a file changed since), nothing
     is done and the new plan comes back, to be shown and confirmed again."""
 
-    def progress(done: int, total: int, action: repair.Action) -> bool:
+    def progress(done: int, total: int, action: plans.Action) -> bool:
         report((done, total, action.session.title or action.id))
         return True
 
     try:
-        return transaction.run(job, claude_process.Guard(), expected=expected, engine=engine, progress=progress)
+        return transaction.run(job, claude_process.Guard(), expected=expected, file_engine=file_engine, progress=progress)
     except claude_process.ClaudeRunning as exc:
         raise UserFacingError(f"{exc} Nothing was changed.") from None
-    except (backups.BackupError, repair.PlanError) as exc:
+    except (backups.BackupError, plans.PlanError) as exc:
         raise UserFacingError(sentence(str(exc))) from None
 
 

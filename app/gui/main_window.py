@@ -39,9 +39,19 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import autostart, backups, claude_process, demo, locations, repair, transaction, undo, watcher
-from app.core import engine as E
-from app.core import reasons as R
+from app.core import (
+    autostart,
+    backups,
+    claude_process,
+    demo,
+    engine,
+    locations,
+    plans,
+    reasons,
+    transaction,
+    undo,
+    watcher,
+)
 from app.core.kinds import Kind
 from app.core.records import ScanResult, Session, summary_line
 from app.gui import jobs, resources
@@ -75,7 +85,7 @@ class MainWindow(QMainWindow):
     # Plain data out, for whoever listens (the tests, screenshot mode).
     scan_finished = Signal(object)  # ScanResult
     preview_shown = Signal(str)  # session id
-    repair_finished = Signal(object)  # repair.Report
+    repair_finished = Signal(object)  # plans.Report
     undo_finished = Signal(object)  # (run id, results, already undone)
     claude_state_changed = Signal(bool)
     job_failed = Signal(str)
@@ -104,7 +114,7 @@ class MainWindow(QMainWindow):
         self._claude: list = []
         self._checking = False
         self._busy = False  # a repair or an undo is running
-        self._engine: E.Engine | None = None
+        self._engine: engine.Engine | None = None
         self._progress: QProgressDialog | None = None
         self._plan_ids: list[str] | None = None
         self._plan_kind = "repair"
@@ -667,7 +677,7 @@ class MainWindow(QMainWindow):
                          on_error=self._on_job_failed)
 
     @Slot(object)
-    def _on_plan(self, plan: repair.Plan) -> None:
+    def _on_plan(self, plan: plans.Plan) -> None:
         self._busy = False
         self._update_actions()
         if not plan.to_do:
@@ -678,7 +688,7 @@ class MainWindow(QMainWindow):
             return
         self._confirm_plan(plan)
 
-    def _confirm_plan(self, plan: repair.Plan, why: str | None = None, notes: list[str] | None = None) -> None:
+    def _confirm_plan(self, plan: plans.Plan, why: str | None = None, notes: list[str] | None = None) -> None:
         dialog = ConfirmRepairDialog(plan, self.backup_root_for(), self, [*(notes or []), *([why] if why else [])])
         self.confirm_dialog = dialog  # reachable by tests
         if dialog.exec() != ConfirmRepairDialog.DialogCode.Accepted:
@@ -686,10 +696,10 @@ class MainWindow(QMainWindow):
             return
         self.start_repair(plan)
 
-    def start_repair(self, plan: repair.Plan) -> None:
+    def start_repair(self, plan: plans.Plan) -> None:
         self._busy = True
         self._update_actions()
-        self._engine = E.Engine()
+        self._engine = engine.Engine()
         self._progress = QProgressDialog("Getting ready…", "Cancel", 0, len(plan.to_do), self)
         self._progress.setWindowTitle({"adopt": "Copying", "rebuild": "Rebuilding"}.get(plan.kind, "Repairing"))
         self._progress.setWindowModality(Qt.WindowModality.WindowModal)
@@ -760,7 +770,7 @@ class MainWindow(QMainWindow):
             return
         counts = report.summary()
         words = {"adopt": "Copied", "rebuild": "Rebuilt"}.get(self._plan_kind, "Repaired")
-        self.status_label.setText(f"{words} {counts[E.DONE] + counts[E.SOURCE_KEPT]}, failed {counts[E.FAILED]}.")
+        self.status_label.setText(f"{words} {counts[engine.DONE] + counts[engine.SOURCE_KEPT]}, failed {counts[engine.FAILED]}.")
         self.repair_finished.emit(report)
         self.refresh()
         dialog = SummaryDialog(report, self, self._plan_kind, done.notes())
@@ -824,8 +834,8 @@ class MainWindow(QMainWindow):
     def _on_undo_done(self, done: undo.UndoOutcome) -> None:
         self._busy = False
         self._update_actions()
-        restored = sum(1 for r in done.results if r.outcome == E.DONE)
-        kept = [r for r in done.results if r.outcome not in (E.DONE, E.IDENTICAL)]
+        restored = sum(1 for r in done.results if r.outcome == engine.DONE)
+        kept = [r for r in done.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
         text = (f"The run {done.run_id} was already undone." if done.how == undo.ALREADY else
                 f"Undid the run {done.run_id}: {restored} session(s) put back as they were.")
         if kept:
@@ -929,4 +939,4 @@ def _adopt_ids(chosen: list[Session]) -> list[str]:
 
 
 def _rebuild_ids(chosen: list[Session]) -> list[str]:
-    return [s.id for s in chosen if not s.is_record or R.UNLINKED in s.reasons]
+    return [s.id for s in chosen if not s.is_record or reasons.UNLINKED in s.reasons]

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import reasons as R
+from app.core import reasons
 from app.core.backfill import Link
 from app.core.contents import FileView
 from app.core.conversation import Page
@@ -73,12 +73,12 @@ class FileTab(QWidget):
         self.set_view(view)
 
     def set_view(self, view: FileView) -> None:
-        fatal = [c for c in view.problems if c not in R.INFORMATIONAL]
+        fatal = [c for c in view.problems if c not in reasons.INFORMATIONAL]
         if view.problems:
             where = (f" Line {view.error_line}, column {view.error_column}."
                      if view.error_line is not None and fatal else "")
             verdict = "Claude Desktop will not load this file" if fatal else "This file loads"
-            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(R.describe(c))}</li>" for c in view.problems)
+            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(reasons.describe(c))}</li>" for c in view.problems)
             detail = f"<br>{html.escape(view.detail)}" if view.detail else ""
             self.problem.setText(f"<b>{verdict}.</b>{where}<ul style='margin:2px'>{lines}</ul>{detail}")
             self.problem.show()

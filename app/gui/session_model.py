@@ -16,8 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QIcon
 
-from app.core import reasons as R
-from app.core import records
+from app.core import reasons, records
 from app.core.records import STATUSES, TRANSCRIPT_ONLY, Session
 from app.gui import resources
 
@@ -179,7 +178,7 @@ class SessionModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(s: Session, col: int) -> str | None:
         if col == COL_REASONS or col == COL_STATUS:
-            return "\n".join(f"{code}: {R.describe(code)}" for code in s.reasons) or "loads in Claude Desktop"
+            return "\n".join(f"{code}: {reasons.describe(code)}" for code in s.reasons) or "loads in Claude Desktop"
         if col == COL_ACCOUNT:
             if not s.is_record:
                 return "a transcript that no session record points to"
