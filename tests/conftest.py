@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -17,6 +18,14 @@ import pytest
 
 # Real Qt, without a screen (the window's tests need it; harmless elsewhere).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The tests' own user folders: the key that seals backup runs, the default
+# backup folder, logs and the watcher's lock are made there, never in the real
+# home of whoever runs the suite.  (Subprocesses inherit them.)
+_USER_DIRS = tempfile.mkdtemp(prefix="session-rescue-tests-")
+for _name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    os.environ[_name] = os.path.join(_USER_DIRS, _name.split("_")[1].lower())
+atexit.register(shutil.rmtree, _USER_DIRS, True)
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "11111111-1111-4111-8111-111111111111"
@@ -85,7 +94,8 @@ def no_claude_desktop_in_process(request, monkeypatch):
         return
     from app.core import claude_process
 
-    monkeypatch.setattr(claude_process, "read_processes", lambda platform, only=None: ({os.getpid()}, []))
+    monkeypatch.setattr(claude_process, "read_processes",
+                        lambda platform, only=None: ({os.getpid()}, [], set()))
 
 
 @pytest.fixture

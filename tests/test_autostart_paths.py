@@ -106,19 +106,49 @@ def reference_argv(value: str) -> list[str]:
 # ----------------------------------------------------------------- Linux
 
 
+def through_env(cmd: list[str]) -> list[str]:
+    """What the entry runs: a program whose path holds a "%" is started by env
+    (GLib looks for the program before it undoes "%%")."""
+    return ["env", *cmd] if "%" in cmd[0] else cmd
+
+
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_any_path_reads_back_and_runs_as_the_exact_command(host: Host, text: str) -> None:
     cmd = hostile_command(text)
     entry = autostart.enable(host, cmd)
     value = exec_value(entry)
     assert autostart.status(host).command == [*cmd, "watch"]  # what "autostart status" shows
-    assert reference_argv(value) == [*cmd, "watch"]  # what a launcher runs
+    assert reference_argv(value) == through_env([*cmd, "watch"])  # what a launcher runs
     assert "%" not in value.replace("%%", ""), f"a bare % is left in {value!r}"
 
 
 def test_a_percent_sign_in_the_path_is_not_a_field_code(host: Host) -> None:
     entry = autostart.enable(host, ["/opt/100% %f/session-rescue", "%u", "%%"])
-    assert exec_value(entry) == '"/opt/100%% %%f/session-rescue" %%u %%%% watch'
+    assert exec_value(entry) == 'env "/opt/100%% %%f/session-rescue" %%u %%%% watch'
+    assert autostart.status(host).command == ["/opt/100% %f/session-rescue", "%u", "%%", "watch"]
+
+
+def test_a_percent_only_in_the_arguments_needs_no_env(host: Host) -> None:
+    entry = autostart.enable(host, ["/opt/apps/session-rescue", "100%"])
+    assert exec_value(entry) == "/opt/apps/session-rescue 100%% watch"
+
+
+@pytest.mark.parametrize("cmd", [["env", "--data-dir", "/d"], ["env", "/opt/100%/session-rescue"]],
+                         ids=["env-then-option", "env-then-percent-path"])
+def test_a_command_that_is_env_itself_reads_back_exactly(host: Host, cmd: list[str]) -> None:
+    autostart.enable(host, cmd)
+    assert autostart.status(host).command == [*cmd, "watch"]
+
+
+@pytest.mark.parametrize("program", ["/opt/100%=x/session-rescue", "-x%/session-rescue"],
+                         ids=["percent-and-equals", "percent-and-leading-dash"])
+def test_a_program_path_env_would_misread_is_refused_and_nothing_is_written(host: Host, program: str) -> None:
+    # env takes "NAME=VALUE" for a variable to set (GNU env: any argument
+    # holding "="), and "-x" for an option, not for the program to run.
+    with pytest.raises(OSError) as refused:
+        autostart.enable(host, [program])
+    assert "'%'" in str(refused.value) and "\n" not in str(refused.value)
+    assert not autostart.entry_path(host).parent.exists()
 
 
 def test_a_backslash_in_a_quoted_argument_is_four_in_the_file(host: Host) -> None:
@@ -200,25 +230,64 @@ def glib_launch(gio_python: str, entry: Path, out: Path) -> list[str] | None:
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_glib_launches_the_exact_command(host: Host, tmp_path: Path, gio_python: str, text: str) -> None:
-    # GLib checks that the program exists before it undoes "%%" (a GLib
-    # quirk: it would look for ".../100%%/prog"), so a "%" goes in the
-    # argument only here; the next test shows what GLib does with the rest.
-    folder = "plain" if "%" in text else text
-    program = recorder(tmp_path / "apps" / folder / "prog")
+    # The text is in the program's folder and in its argument.  GLib checks
+    # that the program exists before it undoes "%%" (it would look for
+    # ".../100%%/prog" and refuse the entry, silently): a program whose path
+    # holds a "%" is started through env, and must still receive exactly this.
+    program = recorder(tmp_path / "apps" / text / "prog")
     entry = autostart.enable(host, [str(program), text])
     assert glib_launch(gio_python, entry, tmp_path / "argv") == [str(program), text, "watch"]
 
 
-@pytest.mark.parametrize("code", ["%f", "%u", "%U"])
+PERCENT_NAMES = {"percent-f": "prog%f", "percent-u-first": "%u prog", "double-percent": "prog%%",
+                 "percent-percent-f": "%%f", "trailing-percent": "100%", "percent-and-quote": "it's 100% \"x\""}
+
+
+@pytest.mark.parametrize("name", PERCENT_NAMES.values(), ids=PERCENT_NAMES.keys())
+def test_glib_launches_a_program_whose_own_name_holds_a_percent(host: Host, tmp_path: Path, gio_python: str,
+                                                                name: str) -> None:
+    program = recorder(tmp_path / "apps" / "plain" / name)
+    entry = autostart.enable(host, [str(program), "--data-dir", str(tmp_path / "100% %f")])
+    assert glib_launch(gio_python, entry, tmp_path / "argv") == [str(program), "--data-dir",
+                                                                 str(tmp_path / "100% %f"), "watch"]
+    assert autostart.status(host).command == [str(program), "--data-dir", str(tmp_path / "100% %f"), "watch"]
+
+
+@pytest.mark.parametrize("code", ["%f", "%u", "%U", "%%"])
 def test_a_percent_in_the_program_path_never_runs_another_program(host: Host, tmp_path: Path, gio_python: str,
                                                                   code: str) -> None:
     # Were the field code left bare, GLib would fill it with nothing and run
-    # the decoy "apps/odd  dir/prog" instead.
+    # the decoy "apps/odd  dir/prog" instead (or, for "%%", "apps/odd % dir/prog").
     program = recorder(tmp_path / "apps" / f"odd {code} dir" / "prog")
     recorder(tmp_path / "apps" / "odd  dir" / "prog")
+    recorder(tmp_path / "apps" / "odd % dir" / "prog")
     entry = autostart.enable(host, [str(program)])
-    ran = glib_launch(gio_python, entry, tmp_path / "argv")
-    assert ran is None or ran == [str(program), "watch"]  # GLib refuses it (see above), or runs it right
+    assert glib_launch(gio_python, entry, tmp_path / "argv") == [str(program), "watch"]
+
+
+# ------------------------------------------------ the program it starts
+
+
+def test_the_python_form_does_not_search_the_folder_it_starts_in(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """At logon the entry starts in the home folder: a folder named "app"
+    there must not be the program that runs."""
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "pytest")])  # not the session-rescue script
+    monkeypatch.delattr(sys, "frozen", raising=False)
+    cmd = autostart.command()
+    assert cmd == [sys.executable, "-P", "-m", "app"]
+    decoy = tmp_path / "home" / "app"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    (decoy / "__main__.py").write_text("print('the decoy ran')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    done = subprocess.run([*cmd, "--version"], cwd=decoy.parent, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and "decoy" not in done.stdout and "session-rescue" in done.stdout, done
+    # Without -P, the same folder would have won: the test is not vacuous.
+    plain = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=decoy.parent, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert plain.stdout.strip() == "the decoy ran"
 
 
 # ---------------------------------------------------------------- Windows

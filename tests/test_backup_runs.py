@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core import backups
+from app.core import backups, seal
 
-from conftest import DataFolder, run_cli, snapshot
+from conftest import DataFolder, dump, record, run_cli, snapshot
 
 RUN_ID = "20261120-080000.000-abcd"
 
@@ -30,17 +30,23 @@ def sha(data: bytes) -> str:
 
 
 def plant(root: Path, files: list[dict], run_id: str = RUN_ID, journal: bytes | None = b"",
-          manifest: object | None = None, **extra) -> Path:
+          manifest: object | None = None, sealed: bool = True, **extra) -> Path:
     """A run folder made by hand, as an attacker (or a bad editor) would:
     our format marker, the given files, and a journal without an end (so it
-    looks interrupted, and recovery would carry it out)."""
+    looks interrupted, and recovery would carry it out).  Sealed with this
+    user's key by default, as if the attacker had it (or a buggy version of
+    ours had made it): what a run may do is checked *beyond* its seal, and
+    these tests check that.  ``sealed=False`` is a run that arrived as data."""
     run = root / run_id
     (run / "files").mkdir(parents=True)
     if manifest is None:
         manifest = {"format": 2, "run_id": run_id, "kind": "repair", "created": "2026-11-20T08:00:00.000Z",
                     "tool": "session-rescue 1.0", "actions": [{"id": "local_x", "action": "promote", "reason": "",
                                                                 "title": "x", "files": files}], **extra}
-    (run / "manifest.json").write_bytes(manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode())
+    raw = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
+    (run / "manifest.json").write_bytes(raw)
+    if sealed:
+        (run / "manifest.seal").write_text(seal.seal(raw))
     if journal is not None:
         (run / "journal.jsonl").write_bytes(journal)
     return run
@@ -143,12 +149,32 @@ def test_a_backup_whose_bytes_differ_from_the_manifest_is_never_restored(tmp_pat
     folder.tmp("local_a")
     assert run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root)).returncode == 0
     repaired = (folder.org / "local_a.json").read_bytes()
-    backup = next(r for r in root.iterdir() if r.name != ".lock").joinpath("files").iterdir().__next__()
+    backup = next(backups.runs(root)[-1].files_dir.iterdir())
     backup.write_bytes(b'{"sessionId":"local_a","planted":true}')
     proc = run_cli("undo", "--last", "--backup-dir", str(root), "-y")
     assert proc.returncode == 2 and "does not hold the bytes its manifest promises" in proc.stderr
     assert (folder.org / "local_a.json").read_bytes() == repaired
     assert not (folder.org / "local_a.json.tmp").exists()
+
+
+def test_a_run_planted_to_look_genuine_in_every_way_but_its_seal_is_never_acted_on(tmp_path, folder):
+    """Real paths, true hashes, the attacker's bytes as the "backup", a
+    journal with no end: everything a genuine interrupted run has, but the
+    seal only this user's Session Rescue can make.  The next repair (and the
+    watcher) must leave the healthy session exactly as it is."""
+    root = tmp_path / "b"
+    target = folder.json("local_x", title="the user's work")
+    now, evil = target.read_bytes(), dump(record("local_x", title="planted"))
+    run = plant(root, [{"path": str(target), "before": {"sha256": sha(evil), "size": len(evil)},
+                        "after": {"sha256": sha(now), "size": len(now)}, "backup": "files/00001-local_x.json"}],
+                sealed=False)
+    (run / "files" / "00001-local_x.json").write_bytes(evil)
+    folder.tmp("local_orphan")
+    proc = run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes() == now
+    assert "no valid seal" in proc.stderr and status_of(root) == "damaged"
+    assert not list((run / "files").glob("undone-*"))
 
 
 # ------------------------------------------------------------ foreign folders

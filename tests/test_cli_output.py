@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import demo
+from app.core import demo, seal
 
 from conftest import ROOT, T0, DataFolder, posix_only, run_cli
 
@@ -126,14 +126,18 @@ CREATED = "\x1b]0;pwned\x07\u2066" + "2025-01-01T00:00:00.000Z"
 
 def plant_runs(root: Path) -> None:
     """Complete runs, and one a kill cut short (no journal: undone first by
-    any undo), all with hostile manifests or names."""
+    any undo), all with hostile manifests or names, sealed as this user's
+    Session Rescue seals its own (so they are listed and undone, not set
+    aside as damaged)."""
     for name, kind, complete in ((RUN_OK, "repair", True), (RUN_BAD_KIND, KIND, True),
                                  (RUN_NAMED, "repair", True), (RUN_CUT, "repair", False)):
         run = root / name
         (run / "files").mkdir(parents=True)
         manifest = {"format": 1, "run_id": name, "kind": kind, "created": CREATED,
                     "tool": "session-rescue 1.0", "owner": None, "actions": []}
-        (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        raw = json.dumps(manifest).encode("utf-8")
+        (run / "manifest.json").write_bytes(raw)
+        (run / "manifest.seal").write_text(seal.seal(raw))
         if complete:
             events = [{"t": CREATED, "event": "run-started"}, {"t": CREATED, "event": "run-complete"}]
             (run / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")

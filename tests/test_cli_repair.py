@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.core import demo
+from app.core import backups, demo
 
 from conftest import ROOT, as_unprivileged, posix_only, record, run_cli, snapshot
 
@@ -65,7 +65,7 @@ def test_a_second_repair_changes_nothing(demo_dir, tmp_path):
     assert code == 0 and doc["run_id"] is None and doc["summary"]["done"] == 0
     assert snapshot(demo_dir) == state
     # No new run; the backup folder's lock file stays, naming its last holder.
-    lock = str(tmp_path / "b" / ".lock")
+    lock = str(tmp_path / "b" / backups.LOCK)
     assert {k: v for k, v in snapshot(tmp_path / "b").items() if k not in (str(tmp_path / "b"), lock)} == \
         {k: v for k, v in runs.items() if k != lock}
 
@@ -98,7 +98,7 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
     listing = run_cli("backups", *b)
     assert doc["run_id"] in listing.stdout and "complete" in listing.stdout
     undo = run_cli("undo", doc["run_id"], *b)
-    assert undo.returncode == 0 and "9 session(s) restored" in undo.stdout
+    assert undo.returncode == 0 and "9 session(s) put back" in undo.stdout
     assert files_only(snapshot(demo_dir)) == before
     listed = json.loads(run_cli("backups", "--json", *b).stdout)
     assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(doc["run_id"], "undone")]
@@ -112,7 +112,6 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
     (["undo"], "say which change to undo"),
     (["undo", "x", "--last"], "not both"),
     (["undo", "20000101-000000-abcdef"], "there is no run"),
-    (["undo", "--last"], "there is no change to undo"),
 ])
 def test_a_usage_error_is_one_line_and_exit_code_2(args, says, folder, tmp_path):
     folder.tmp("local_a")
@@ -125,6 +124,12 @@ def test_a_usage_error_is_one_line_and_exit_code_2(args, says, folder, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_undo_last_with_nothing_to_undo_says_so_and_makes_no_folder(tmp_path):
+    proc = run_cli("undo", "--last", "--backup-dir", str(tmp_path / "b"))
+    assert proc.returncode == 0 and "There is no change to undo" in proc.stdout
+    assert not (tmp_path / "b").exists()
 
 
 @posix_only
@@ -199,6 +204,6 @@ def test_only_one_repair_runs_at_a_time_and_a_dead_ones_lock_is_taken_over(folde
     finally:
         holder.kill()  # SIGKILL: its lock file stays behind, naming a process that is gone
         holder.wait()
-    assert (root / ".lock").exists()
+    assert (root / backups.LOCK).exists()
     done = run_cli("repair", "--data-dir", str(folder.root), "--backup-dir", str(root))
     assert done.returncode == 0 and (folder.org / "local_a.json").exists()

@@ -377,9 +377,9 @@ def test_backups_that_cannot_be_written_end_in_one_clear_sentence(qtbot, tmp_pat
     answer_dialog("OK", warning)
     with qtbot.waitSignal(window.job_failed, timeout=30_000) as failed:
         qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
-    assert failed.args[0].startswith("Cannot write backups")  # one sentence, capitalised
+    assert failed.args[0].startswith("The backup folder") and "is a file, not a folder" in failed.args[0]
     qtbot.waitUntil(lambda: bool(warning), timeout=30_000)
-    assert "Cannot write backups" in warning[0] and "Traceback" not in warning[0]
+    assert "is a file, not a folder" in warning[0] and "Traceback" not in warning[0]
     assert tmp.exists() and not (folder.org / "local_a.json").exists()
     assert window.repair_all_button.isEnabled()  # ready to try again
 

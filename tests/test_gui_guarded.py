@@ -90,7 +90,7 @@ def test_the_demo_data_keeps_its_backups_inside_it(qtbot, tmp_path, monkeypatch)
     with qtbot.waitSignal(window.repair_finished, timeout=60_000) as done:
         qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
     assert Path(done.args[0].backup_dir).parent == data / backups.DEMO_BACKUPS
-    assert not (tmp_path / "user-data").exists()  # the user's real backup list never saw it
+    assert not (tmp_path / "user-data" / "Session Rescue" / "backups").exists()  # the real backup list never saw it
 
 
 def test_the_backups_dialog_shows_local_times(qtbot, tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.core import demo, locations, reasons
-from app.core.records import TRANSCRIPT_ONLY, summary_line
+from app.core.display import summary_line
+from app.core.records import TRANSCRIPT_ONLY
 from app.core.scan import scan
 from app.core.transcripts import HEAD, TAIL, read_info
 

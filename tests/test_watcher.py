@@ -237,8 +237,8 @@ def test_the_tray_lists_the_last_repairs_and_tells_the_user(qtbot, tmp_path, fol
 
     folder.tmp("local_a")
     folder.tmp("local_b")
-    keeper = Watcher(tmp_path / "backups", [locations.chosen(folder.root)])
-    tray = TrayWatcher(keeper, 0.2)
+    repair_watcher = Watcher(tmp_path / "backups", [locations.chosen(folder.root)])
+    tray = TrayWatcher(repair_watcher, 0.2)
     tray.start()
     try:
         qtbot.waitUntil(lambda: tray.last_message is not None, timeout=20_000)

@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app import __version__
 from app.cli import repair_commands, scan_commands, watch_commands
@@ -44,11 +44,26 @@ def _projects_dir_option(p: argparse.ArgumentParser) -> None:
                    help="where the Claude Code transcripts are (default: ~/.claude/projects)")
 
 
+def _number(kind: type, low: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a number of at least ``low``, or one sentence saying so."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"takes {what}, not {text!r}") from None
+        if not value >= low:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"takes {what} of at least {low:g}, not {text!r}")
+        return value  # type: ignore[no-any-return]
+    return parse
+
+
 def _keep_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keep-days", type=float, default=prune.DEFAULT_DAYS, metavar="DAYS",
-                   help=f"keep backup runs this many days (default: {prune.DEFAULT_DAYS})")
-    p.add_argument("--keep-runs", type=int, default=prune.DEFAULT_KEEP, metavar="N",
-                   help=f"keep at most the newest N runs (default: {prune.DEFAULT_KEEP})")
+    # At least one day and one run: the watcher prunes right after it repairs,
+    # and must never remove the run it has just made.
+    p.add_argument("--keep-days", type=_number(float, 1, "a number of days"), default=prune.DEFAULT_DAYS,
+                   metavar="DAYS", help=f"keep backup runs this many days (default: {prune.DEFAULT_DAYS})")
+    p.add_argument("--keep-runs", type=_number(int, 1, "a whole number of runs"), default=prune.DEFAULT_KEEP,
+                   metavar="N", help=f"keep at most the newest N runs (default: {prune.DEFAULT_KEEP})")
 
 
 def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: str) -> None:
@@ -137,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "quits, until stopped (Ctrl+C). Each repair is backed up and can be undone.")
     _data_dir_option(p_watch, "repair")
     _backup_dir_option(p_watch)
-    p_watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+    p_watch.add_argument("--interval", type=_number(float, 0.05, "a number of seconds"), default=5.0,
+                         metavar="SECONDS",
                          help="how often to look whether Claude Desktop runs (default: 5)")
     _keep_options(p_watch)
 

@@ -4,16 +4,18 @@ and the choice of data folders."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.cli.output import emit_json, neutralise
 from app.core import locations
 
-__all__ = ["EXIT_CLAUDE_RUNNING", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "PROG", "UsageError", "chosen_data_dirs",
+__all__ = ["EXIT_CLAUDE_RUNNING", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "PROG", "UsageError", "chosen_data_dirs",
            "chosen_transcripts_dir", "cut", "emit_json", "looked_in", "safe"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CLAUDE_RUNNING = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
 PROG = "session-rescue"
 
 
@@ -61,5 +63,5 @@ def chosen_transcripts_dir(args: argparse.Namespace, data_dirs: Sequence[locatio
     if getattr(args, "projects_dir", None):
         if not Path(args.projects_dir).is_dir():
             raise UsageError(f"--projects-dir {args.projects_dir}: no such folder")
-        return Path(args.projects_dir)
+        return Path(os.path.abspath(args.projects_dir))  # plans name files absolutely
     return locations.transcripts_dir(data_dirs=data_dirs)

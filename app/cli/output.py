@@ -68,24 +68,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
 
+from app.core.display import BUT_LAYOUT, DANGEROUS, REPLACEMENT, neutralise
+
 __all__ = ["DANGEROUS", "REPLACEMENT", "SafeStream", "emit_json", "json_text", "neutralise", "sanitised_console"]
-
-# The code points listed in the module's doc, as a regular-expression class.
-DANGEROUS = ("\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
-             "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls
-             "\u200b\u2028\u2029\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"  # other invisible format
-             "\ud800-\udfff")  # lone surrogates
-REPLACEMENT = "\ufffd"
-
-_ANY = re.compile(f"[{DANGEROUS}]")
-# The same, but newline and tab are layout, not danger, in a stream of lines.
-_BUT_LAYOUT = re.compile(f"(?![\\n\\t])[{DANGEROUS}]")
-
-
-def neutralise(text: str, *, keep_layout: bool = False) -> str:
-    """``text`` with each dangerous code point replaced by U+FFFD; newlines
-    and tabs too unless ``keep_layout``."""
-    return (_BUT_LAYOUT if keep_layout else _ANY).sub(REPLACEMENT, text)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -96,7 +81,7 @@ def json_text(value: Any, indent: int | None = 2) -> str:
     """``value`` as JSON (as ``json.dumps(value, indent=indent,
     ensure_ascii=False)``) with every dangerous code point written as a
     ``\\uXXXX`` escape: it parses back to exactly ``value``."""
-    return _BUT_LAYOUT.sub(_escape, json.dumps(value, indent=indent, ensure_ascii=False))
+    return BUT_LAYOUT.sub(_escape, json.dumps(value, indent=indent, ensure_ascii=False))
 
 
 def emit_json(value: Any, out: IO[str] | None = None) -> None:

@@ -11,14 +11,20 @@ only asks and prints.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from app.cli.common import (
     EXIT_CLAUDE_RUNNING,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     PROG,
     UsageError,
@@ -30,8 +36,8 @@ from app.cli.common import (
     safe,
 )
 from app.core import backups, claude_process, engine, locations, planners, plans, prune, transaction, undo
+from app.core.display import human_size, sentence
 from app.core.kinds import Kind
-from app.core.records import human_size
 from app.core.scan import scan
 
 OUTCOME_WORDS = {engine.DONE: "repaired", engine.IDENTICAL: "already repaired", engine.SOURCE_KEPT: "repaired, source kept",
@@ -44,10 +50,19 @@ def _err(text: str) -> None:
 
 
 def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | None = None) -> Path:
-    """--backup-dir, or the default for these folders (the demo data keeps its own)."""
-    if args.backup_dir:
-        return Path(args.backup_dir)
-    return backups.root_for(data_dirs or [])
+    """--backup-dir, or the default for these folders (the demo data keeps its
+    own); a --backup-dir that is a file is a usage error, in one sentence."""
+    root = Path(os.path.abspath(args.backup_dir)) if args.backup_dir else backups.root_for(data_dirs or [])
+    try:
+        backups.check_folder(root)
+    except backups.BackupError as exc:
+        raise UsageError(str(exc)) from None
+    return root
+
+
+def _where(root: Path) -> str:
+    """``--backup-dir ROOT`` for a command line, when ROOT is not the default."""
+    return "" if root == backups.default_root() else f" --backup-dir {safe(root)}"
 
 
 def _guard(args: argparse.Namespace, doing: str) -> claude_process.Guard | None:
@@ -56,14 +71,35 @@ def _guard(args: argparse.Namespace, doing: str) -> claude_process.Guard | None:
         return claude_process.Guard()
     found = claude_process.running()
     if found:
-        _err(f"warning: {claude_process.message(found)} Going ahead with {doing} because of --ignore-running; "
-             "Claude Desktop may overwrite the changed files when it next saves.")
+        _err(f"warning: Claude Desktop is running ({claude_process.names(found)}). Going ahead with the {doing} "
+             "because of --ignore-running; Claude Desktop may overwrite the changed files when it next saves.")
     return None
 
 
-def _refused(exc: claude_process.ClaudeRunning, doing: str) -> int:
-    _err(f"{exc} Nothing was changed. (--ignore-running {doing}s anyway, at your own risk.)")
+def _refused(exc: claude_process.ClaudeRunning) -> int:
+    _err(f"{exc} Nothing was changed. (With --ignore-running it goes ahead anyway, at your own risk.)")
     return EXIT_CLAUDE_RUNNING
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(file_engine: engine.Engine) -> Iterator[None]:
+    """While files change, a first Ctrl+C stops the job between two sessions
+    (what is done stays done, and can be undone); a second one stops it now
+    (the next run then undoes what this one did).  Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        file_engine.cancel()
+        print("\nStopping after the current session (Ctrl+C again stops at once)…", file=sys.stderr, flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _asks(args: argparse.Namespace) -> bool:
@@ -130,8 +166,7 @@ def _print_plan(the_plan: plans.Plan, root: Path | None, job: Job = REPAIR) -> N
 
 
 def _undo_hint(report: plans.Report, args: argparse.Namespace, root: Path) -> str:
-    where = f" --backup-dir {safe(root)}" if root != backups.default_root() else ""
-    return f"{PROG} undo {report.run_id}{where}"
+    return f"{PROG} undo {report.run_id}{_where(root)}"
 
 
 def _print_report(report: plans.Report, job: Job, args: argparse.Namespace, root: Path) -> None:
@@ -196,10 +231,13 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
 
     show_progress = sys.stderr.isatty() and not args.json
     request = transaction.Job(job.kind, dirs, root, chosen_transcripts_dir(args, dirs), getattr(args, job.ids))
+    file_engine = engine.Engine()
     try:
-        done = transaction.run(request, guard, confirm, progress=_progress_printer(show_progress))
+        with _ctrl_c_cancels(file_engine):
+            done = transaction.run(request, guard, confirm, file_engine=file_engine,
+                                   progress=_progress_printer(show_progress))
     except claude_process.ClaudeRunning as exc:
-        return _refused(exc, str(job.kind))
+        return _refused(exc)
     except backups.Busy as exc:
         _err(str(exc))
         return EXIT_FAILED
@@ -212,6 +250,9 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
         if show_progress:
             print(file=sys.stderr)
     _notes(done.notes(), args.json)
+    if done.stopped:
+        _err(done.stopped)
+        return EXIT_CLAUDE_RUNNING
     if done.declined:
         print("Nothing was changed.")
         return EXIT_OK
@@ -220,6 +261,8 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     _output(report, args, job, root, done.notes())
     if report.stopped_by_claude:
         return EXIT_CLAUDE_RUNNING
+    if file_engine.cancelled and report.run_id:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if report.failed or report.stopped else EXIT_OK
 
 
@@ -266,6 +309,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
         raise UsageError("give a run id or --last, not both")
     if not args.run_id and not args.last:
         raise UsageError(f"say which change to undo: a run id (see '{PROG} backups') or --last")
+    run_id = args.run_id
+    if run_id and os.sep in run_id and os.path.isdir(run_id) and not args.backup_dir:
+        # The run's folder, as a repair printed it: its parent is the backup folder.
+        args.backup_dir, run_id = os.path.dirname(os.path.abspath(run_id)), os.path.basename(os.path.abspath(run_id))
     root = _backup_root(args)
 
     def confirm(info: backups.RunInfo) -> bool:
@@ -273,34 +320,45 @@ def cmd_undo(args: argparse.Namespace) -> int:
                         "session(s))?", args)
 
     try:
-        done = undo.undo_run(root, args.run_id, _guard(args, "undo"), confirm)
+        done = undo.undo_run(root, run_id, _guard(args, "undo"), confirm)
     except claude_process.ClaudeRunning as exc:
-        return _refused(exc, "undo")
+        return _refused(exc)
+    except backups.NothingToUndo as exc:
+        print(sentence(str(exc)))
+        return EXIT_OK
     except backups.Busy as exc:
         _err(str(exc))
         return EXIT_FAILED
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
-    _notes(done.recovery.sentences(), False)
+    return _print_undo(done, root)
+
+
+def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
+    others = [n for n, r in zip(done.recovery.sentences(), done.recovery.undone, strict=False)
+              if r.run_id != done.run_id] + done.recovery.sentences()[len(done.recovery.undone):]
+    _notes(others, False)
     if done.how == undo.ALREADY:
         print(f"Run {safe(done.run_id)} is already undone; nothing was changed.")
         return EXIT_OK
     if done.how == undo.DECLINED:
         print("Nothing was changed.")
         return EXIT_OK
-    words = {engine.DONE: "restored", engine.IDENTICAL: "nothing to undo", undo.KEPT: "kept (changed since)",
-             engine.FAILED: "failed", engine.CANCELLED: "not undone"}
+    words = {engine.DONE: "put back", undo.KEPT: "kept (changed since)", engine.FAILED: "failed",
+             engine.CANCELLED: "not undone"}
     for r in done.results:
-        print(f"  {words.get(r.outcome, r.outcome):22} {cut(r.id, 20):20} {safe(r.detail)}")
-    if done.how == undo.BY_RECOVERY:
-        print(f"Run {safe(done.run_id)} had been interrupted; it is now undone completely.")
+        if r.outcome != engine.IDENTICAL:  # nothing to undo: counted below, not listed
+            print(f"  {words.get(r.outcome, r.outcome):20} {cut(r.title or r.id, 40):40} {safe(r.detail)}")
     if done.stopped:
         print(safe(done.stopped))
         return EXIT_CLAUDE_RUNNING
     bad = [r for r in done.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
     restored = sum(r.outcome == engine.DONE for r in done.results)
-    print(f"\nUndid run {safe(done.run_id)}: {restored} session(s) restored"
-          + (f", {len(bad)} not restored (see above); the backups stay in {safe(root / done.run_id)}." if bad
+    same = sum(r.outcome == engine.IDENTICAL for r in done.results)
+    how = " (it had been interrupted)" if done.how == undo.BY_RECOVERY else ""
+    print(f"\nUndid run {safe(done.run_id)}{how}: {restored} session(s) put back as they were"
+          + (f", {same} already as they were" if same else "")
+          + (f", {len(bad)} not put back (see above); the backups stay in {safe(root / done.run_id)}." if bad
              else "."))
     return EXIT_FAILED if bad else EXIT_OK
 
@@ -321,36 +379,38 @@ def cmd_backups(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Backups in {safe(root)} (newest last; times are local):")
     rows = [("RUN ID", "MADE", "KIND", "STATUS", "SESSIONS", "FILES", "SIZE")]
-    rows += [(i.run_id, i.created_local, i.kind, i.status, str(i.sessions), str(i.files), human_size(i.size))
-             for i in infos]
+    rows += [(i.run_id, i.created_local, i.kind or "?", i.status, str(i.sessions), str(i.files),
+              human_size(i.size)) for i in infos]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for r in rows:
         print("  " + "  ".join(safe(cell).ljust(w) for cell, w in zip(r, widths, strict=True)))
     for info in infos:
         if info.problem:
-            print(f"\n{safe(info.run_id)} is damaged: {safe(info.problem)}. It is never used for an undo; look "
-                  f"at it, or delete the folder {safe(info.path)} yourself.")
-    print(f"\nTo undo one: {PROG} undo RUN_ID (or {PROG} undo --last)")
+            print(f"\n{safe(info.run_id)} is damaged: {safe(info.problem)}. It is never used for an undo; its "
+                  f"files stay in {safe(info.path)}.")
+    print(f"\nTo undo one: {PROG} undo RUN_ID{_where(root)} (or {PROG} undo --last{_where(root)})")
     return EXIT_OK
 
 
 def _prune(args: argparse.Namespace) -> int:
-    if args.keep_days < 0 or args.keep_runs < 0:
-        raise UsageError("--keep-days and --keep-runs take a number of 0 or more")
     root = _backup_root(args)
     policy = prune.Policy(args.keep_days, args.keep_runs)
-    if not args.dry_run and not _asks(args) and not args.yes:
-        raise UsageError("prune removes backups only when confirmed: run it at a terminal to be asked, or add "
-                         "--yes (see what would go with --dry-run)")
     going = prune.chosen(backups.describe_all(root), policy)
     if not going:
-        print(f"Nothing to remove: every run in {safe(root)} is newer than {args.keep_days:g} days and among the "
-              f"newest {args.keep_runs}, or still needed.")
+        print(f"Nothing to remove in {safe(root)}: every run is newer than {args.keep_days:g} days and among the "
+              f"newest {args.keep_runs}, or is not finished (interrupted, partly undone or damaged runs are kept).")
         return EXIT_OK
-    if args.dry_run or not _confirm(f"Remove {len(going)} old backup run(s) from {safe(root)}? They can no longer "
-                                    "be undone.", args):
-        print(f"{'Dry run: ' if args.dry_run else ''}nothing was removed; {len(going)} run(s) would be: "
-              + ", ".join(safe(i.run_id) for i in going[:10]) + ("…" if len(going) > 10 else ""))
+    listed = "\n".join(f"  {safe(i.run_id)}  {i.created_local}  {i.kind or '?'}  {i.status}" for i in going[:20])
+    more = f"\n  … and {len(going) - 20} more" if len(going) > 20 else ""
+    print(f"These {len(going)} backup run(s) are older than {args.keep_days:g} days or beyond the newest "
+          f"{args.keep_runs}:\n{listed}{more}")
+    if args.dry_run:
+        print("Dry run: nothing was removed.")
+        return EXIT_OK
+    if not _asks(args) and not args.yes:
+        raise UsageError("prune deletes backups only when confirmed: run it at a terminal to be asked, or add --yes")
+    if not _confirm(f"Delete these {len(going)} backup run(s)? What they did can then no longer be undone.", args):
+        print("Nothing was removed.")
         return EXIT_OK
     try:
         with backups.exclusive(root):
@@ -358,7 +418,7 @@ def _prune(args: argparse.Namespace) -> int:
     except backups.BackupError as exc:
         _err(str(exc))
         return EXIT_FAILED
-    print(f"Removed {len(done.removed)} old backup run(s); {done.kept} kept.")
+    print(f"Removed {len(done.removed)} backup run(s); {done.kept} kept.")
     for run_id, why in done.failed:
         print(f"  kept {safe(run_id)}: {safe(why)}")
     return EXIT_FAILED if done.failed else EXIT_OK

@@ -24,7 +24,8 @@ from app.cli.common import (
 )
 from app.core import demo as demo_data
 from app.core import locations, reasons
-from app.core.records import ScanResult, human_size, local_time, summary_line
+from app.core.display import human_size, local_time, summary_line
+from app.core.records import ScanResult
 from app.core.scan import scan
 
 

@@ -4,6 +4,7 @@ the watcher at logon."""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -16,34 +17,37 @@ from app.core import autostart, backups, logfile, oslock, prune, watcher
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise UsageError("--interval must be a number of seconds above 0")
-    if args.keep_days < 0 or args.keep_runs < 0:
-        raise UsageError("--keep-days and --keep-runs take a number of 0 or more")
     dirs = chosen_data_dirs(args)[0] if args.data_dir else None  # None: discover at each repair
-    root = Path(args.backup_dir) if args.backup_dir else backups.root_for(dirs or [])
+    root = Path(os.path.abspath(args.backup_dir)) if args.backup_dir else backups.root_for(dirs or [])
     try:
+        backups.check_folder(root)
         backups.check_root(root, dirs or [])
         backups.ensure_writable(root)
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
     logfile.start(echo=True)
     lock = watcher.lock_path()  # the one watcher.running_pid() and stop_running() look at
+    watching = [str(d.path) for d in dirs] if dirs else ["every Claude data folder found"]
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
-        with oslock.held(lock, role="watcher"):
-            keeper = watcher.Watcher(root, dirs, keep=prune.Policy(args.keep_days, args.keep_runs))
+        with oslock.held(lock, role="watcher", folders=watching):
+            repair_watcher = watcher.Watcher(root, dirs, keep=prune.Policy(args.keep_days, args.keep_runs))
             stop = stop_on_signals()
             if has_display():
                 from app.gui import tray  # Qt only when there is a screen to show an icon on
 
                 if tray.available():
-                    return tray.run(keeper, args.interval, stop)
-            keeper.run(stop, args.interval)  # no tray: watch in this terminal (or service)
+                    return tray.run(repair_watcher, args.interval, stop)
+            repair_watcher.run(stop, args.interval)  # no tray: watch in this terminal (or service)
             return EXIT_OK
     except oslock.Held as exc:
-        print(f"A watcher is already keeping sessions repaired (process {exc.owner.get('pid', '?')}).")
+        folders = exc.owner.get("folders")
+        what = ", ".join(safe(f) for f in folders) if isinstance(folders, list) else "its folders"
+        print(f"A watcher (process {safe(exc.owner.get('pid', '?'))}) is already keeping sessions repaired, for "
+              f"{what}. Only one runs at a time; stop it first ('{PROG} autostart disable', or its tray menu).")
         return EXIT_OK
+    except OSError as exc:
+        raise UsageError(f"the watcher's lock {lock} cannot be used: {exc.strerror or exc}") from None
 
 
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")  # Ctrl+C; "autostart disable" and logout; Ctrl+Break

@@ -6,7 +6,9 @@
 * Linux and the BSDs: an XDG autostart entry in ``~/.config/autostart``.
 
 Every entry runs the program actually in use: the executable when frozen, the
-``session-rescue`` script when started as one, else this Python with ``-m app``.
+``session-rescue`` script when started as one, else this Python with
+``-P -m app`` (``-P``: the folder it starts in, at logon the home folder, is
+not searched for modules, so a folder there named ``app`` is not what runs).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def command() -> list[str]:
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script is not None and script.name.lower().startswith("session-rescue") and script.exists():
         return [str(script.resolve())]
-    return [sys.executable, "-m", "app"]
+    return [sys.executable, "-P", "-m", "app"]
 
 
 @dataclass
@@ -58,7 +60,7 @@ def desktop_entry(cmd: list[str]) -> str:
     """The XDG autostart entry that runs ``cmd``; OSError when an argument
     holds a character no Exec line can carry."""
     _refuse_control_characters(cmd)
-    exec_line = _desktop_escape(" ".join(_desktop_quote(part) for part in cmd))
+    exec_line = _desktop_escape(" ".join(_desktop_quote(part) for part in _through_env(cmd)))
     return ("[Desktop Entry]\nType=Application\nName=Session Rescue (keep sessions repaired)\n"
             "Comment=Repairs Claude Desktop's lost sessions each time Claude Desktop quits\n"
             f"Exec={exec_line}\nTerminal=false\nNoDisplay=true\nX-GNOME-Autostart-enabled=true\n")
@@ -76,6 +78,33 @@ _RESERVED = frozenset(' \t\n"\'\\><~|&;$*?#()`')
 _QUOTE_THESE = _RESERVED | {"="}
 _QUOTED_ESCAPES = frozenset('"`$\\')  # a backslash goes before these inside quotes
 _STRING_ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
+# GLib looks for the program (the first argument) before it undoes "%%", so
+# it looks for ".../100%%/session-rescue", finds nothing, and silently does
+# not load the entry.  A program whose path holds a "%" is therefore started
+# through env (found in PATH), which GLib finds, and which then runs the path
+# it is given, its "%%" undone by then.
+_ENV = "env"
+
+
+def _through_env(cmd: list[str]) -> list[str]:
+    """``cmd``, started through env when its program's path holds a "%" (or
+    is "env" itself, so that reading it back is exact)."""
+    if not cmd or ("%" not in cmd[0] and cmd[0] != _ENV):
+        return cmd
+    if "=" in cmd[0] or cmd[0].startswith("-"):
+        # env would take "NAME=VALUE" for a variable to set, and "-x" for an option
+        raise OSError(f"the path {cmd[0]!r} holds both a '%' and a '=' (or starts with '-'), which an autostart "
+                      "entry cannot start on Linux; move the program to another folder")
+    return [_ENV, *cmd]
+
+
+def _from_env(cmd: list[str]) -> list[str]:
+    """The inverse of _through_env: the command as the user gave it."""
+    if len(cmd) >= 2 and cmd[0] == _ENV and ("%" in cmd[1] or cmd[1] == _ENV):
+        return cmd[1:]
+    return cmd
 
 
 def _refuse_control_characters(cmd: list[str]) -> None:
@@ -249,7 +278,7 @@ def status(host: Host | None = None) -> Status:
             # the like, which a path may hold and the key file does not end lines at
             for line in path.read_text(encoding="utf-8").split("\n"):
                 if line.startswith("Exec="):
-                    cmd = _desktop_split(line[len("Exec="):])
+                    cmd = _from_env(_desktop_split(line[len("Exec="):]))
     except (OSError, ValueError):
         cmd = None
     return Status(True, path, cmd)

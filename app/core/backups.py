@@ -28,6 +28,7 @@ import errno
 import json
 import os
 import secrets
+import socket
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,13 +39,16 @@ from typing import Any
 import platformdirs
 
 from app import APP_NAME, __version__
-from app.core import fsops, jsjson, oslock, runcheck
+from app.core import fsops, jsjson, oslock, runcheck, seal
 from app.core.longpaths import extended
 from app.core.runcheck import Damaged, Manifest, Snapshot
 
 __all__ = ["Snapshot", "FileChange", "Run", "RunInfo", "Damaged"]
 
-MANIFEST, JOURNAL, FILES, LOCK, RUN_LOCK = "manifest.json", "journal.jsonl", "files", ".lock", "run.lock"
+MANIFEST, SEAL, JOURNAL, FILES = "manifest.json", "manifest.seal", "journal.jsonl", "files"
+# The lock files: the backup folder's (a name no other program uses: the
+# folder may be an ordinary one of the user's), and each run's own.
+LOCK, RUN_LOCK = ".session-rescue.lock", "run.lock"
 FORMAT = 2
 DEMO_BACKUPS = "session-rescue-backups"  # inside a demo data folder: its backups go with it
 
@@ -52,12 +56,15 @@ DEMO_BACKUPS = "session-rescue-backups"  # inside a demo data folder: its backup
 RUN_STARTED, BACKED_UP, ACTION_DONE, RUN_COMPLETE = "run-started", "backed-up", "action-done", "run-complete"
 UNDO_STARTED, UNDO_DONE, RECOVERED = "undo-started", "undo-done", "recovered"
 _MILESTONES = (RUN_STARTED, RUN_COMPLETE, UNDO_STARTED, UNDO_DONE)  # what a run's status follows
+_MILESTONE_BYTES = tuple(name.encode() for name in _MILESTONES)
 
 # What ``status`` says of a run.
 COMPLETE, INTERRUPTED, IN_PROGRESS, UNDONE, PARTLY_UNDONE, UNDO_INTERRUPTED, DAMAGED = (
     "complete", "interrupted", "in progress", "undone", "partly undone", "undo interrupted", "damaged")
 
 JOURNAL_LINE_LIMIT = 1 << 20  # a longer line is not one we wrote: skipped
+JOURNAL_SCAN = 256 << 20  # how far back from its end a journal is read for its status
+JOURNAL_READ = 1 << 30  # how much of a journal is read at most, from its start
 _JOURNAL_CHUNK = 64 << 10
 
 
@@ -67,6 +74,10 @@ class BackupError(Exception):
 
 class Busy(BackupError):
     """Another Session Rescue is repairing or undoing right now."""
+
+
+class NothingToUndo(BackupError):
+    """Every run in the backup folder is undone already (or there is none)."""
 
 
 def default_root() -> Path:
@@ -105,6 +116,7 @@ def check_root(root: Path, data_dirs: Sequence[Any]) -> None:
 
 def ensure_writable(root: Path) -> None:
     """Fail early, in one sentence, if backups cannot be written to ``root``."""
+    check_folder(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f".probe-{secrets.token_hex(4)}"
@@ -117,22 +129,42 @@ def ensure_writable(root: Path) -> None:
         raise BackupError(f"cannot write backups to {root}: {reason}") from None
 
 
+def check_folder(root: Path) -> None:
+    """A backup folder that exists must be a folder: one sentence if it is not."""
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BackupError(f"the backup folder {root} cannot be opened ({exc.strerror or exc})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise BackupError(f"the backup folder {root} is a file, not a folder; choose a folder")
+
+
 @contextlib.contextmanager
 def exclusive(root: Path) -> Iterator[None]:
     """One repair or undo at a time per backup folder, by an OS lock on
-    ``<root>/.lock``: held until this process lets go or dies, whichever PID
-    namespace or computer the other one runs in."""
+    ``<root>/.session-rescue.lock``: held until this process lets go or dies,
+    whichever PID namespace or computer the other one runs in."""
+    check_folder(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with oslock.held(root / LOCK, role="repair"):
-            yield
+        lock = oslock.acquire(root / LOCK, role="repair")
     except oslock.Held as exc:
-        raise Busy(f"another Session Rescue (process {exc.owner.get('pid', '?')}) is repairing or undoing right "
-                   "now; wait for it to finish") from None
+        who = exc.owner.get("pid", "?")
+        host = exc.owner.get("host")
+        where = f" on {host}" if isinstance(host, str) and host != socket.gethostname() else ""
+        raise Busy(f"another Session Rescue (process {who}{where}) is repairing or undoing right now; wait for it "
+                   "to finish") from None
     except OSError as exc:
-        if isinstance(exc, FileNotFoundError) or exc.errno not in (errno.ELOOP, errno.EINVAL):
-            raise
-        raise BackupError(f"the lock file {root / LOCK} is not a plain file; remove it") from None
+        if exc.errno in (errno.ELOOP, errno.EINVAL, errno.EMLINK):
+            raise BackupError(f"the lock file {root / LOCK} is not a plain file of its own; remove it") from None
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+        raise BackupError(f"cannot use the backup folder {root}: {reason}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ------------------------------------------------------------------ snapshots
@@ -189,8 +221,9 @@ class Run:
         for _ in range(5):
             # Names sort in the order the runs were made, to the millisecond:
             # "the last run" is the last name (a repair, a rebuild and an
-            # adopt can all start within one second).
-            now = datetime.now()
+            # adopt can all start within one second).  In UTC: local time
+            # goes back an hour each autumn, and with the time zone.
+            now = datetime.now(UTC)
             run_id = f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}-{secrets.token_hex(2)}"
             try:
                 (root / run_id).mkdir()
@@ -210,7 +243,9 @@ class Run:
             # manifest is there is a run whose manifest is whole.  Compact: an
             # indented dump goes through json's pure-Python encoder.
             part = run.path / (MANIFEST + ".part")
-            fsops.write_durable(str(part), jsjson.stringify(manifest))
+            raw = jsjson.stringify(manifest)
+            fsops.write_durable(str(run.path / SEAL), seal.seal(raw).encode("ascii"))
+            fsops.write_durable(str(part), raw)
             os.replace(part, run.path / MANIFEST)
             fsops.fsync_dir(str(run.path))
             fsops.fsync_dir(str(root))
@@ -227,23 +262,20 @@ class Run:
 
     def manifest(self) -> Manifest:
         """The checked manifest; :class:`runcheck.Damaged` if it cannot be trusted."""
+        raw = _read_own(self.path / MANIFEST, runcheck.MANIFEST_LIMIT, "its manifest")
         try:
-            fd = os.open(self.path / MANIFEST, os.O_RDONLY | getattr(os, "O_BINARY", 0)
-                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        except OSError as exc:
-            raise Damaged(f"its manifest cannot be read ({exc.strerror or exc})") from None
+            sealed: str | None = _read_own(self.path / SEAL, 256, "its seal").decode("ascii", "replace")
+        except Damaged:
+            sealed = None
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise Damaged("its manifest is not a plain file")
-            if st.st_size > runcheck.MANIFEST_LIMIT:
-                raise Damaged(f"its manifest is too large ({st.st_size:,} bytes)")
-            raw = _read_fd(fd, runcheck.MANIFEST_LIMIT + 1)
+            files = os.lstat(self.files_dir)
+        except FileNotFoundError:
+            files = None
         except OSError as exc:
-            raise Damaged(f"its manifest cannot be read ({exc.strerror or exc})") from None
-        finally:
-            os.close(fd)
-        return runcheck.parse(raw, self.run_id)
+            raise Damaged(f"its files/ folder cannot be read ({exc.strerror or exc})") from None
+        if files is not None and not stat.S_ISDIR(files.st_mode):
+            raise Damaged("its files/ is not a plain folder (a link, or a file)")
+        return runcheck.parse(raw, self.run_id, sealed)
 
     def log(self, event: str, sync: bool = False, **fields: Any) -> None:
         """Append a journal line.  Lines that a run's status depends on
@@ -251,9 +283,7 @@ class Run:
         flushed by the OS, because recovery reads the files themselves."""
         line = jsjson.stringify({"t": now_iso(), "event": event, **fields}) + b"\n"
         if self._journal_fd is None:
-            self._journal_fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_APPEND
-                                       | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
-                                       | getattr(os, "O_NONBLOCK", 0), 0o644)
+            self._journal_fd = _open_own_for_append(self.path / JOURNAL)
         fsops.write_all(self._journal_fd, line)
         if sync:
             fsops.full_fsync(self._journal_fd)
@@ -268,31 +298,53 @@ class Run:
 
     def last_milestone(self) -> dict[str, Any] | None:
         """The last line of the journal that a status follows (start, end,
-        undo started, undo done), read from the end: a finished run's is its
-        last line, whatever the journal's size."""
+        undo started, undo done), read from the end, and no further back than
+        JOURNAL_SCAN: a finished run's is its last line, whatever the
+        journal's size, and a journal grown huge cannot hold a repair up."""
         try:
-            fd = os.open(self.path / JOURNAL, os.O_RDONLY | getattr(os, "O_BINARY", 0)
-                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(self.path / JOURNAL, _READ_FLAGS)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise Damaged(f"its journal cannot be read ({exc.strerror or exc})") from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise Damaged("its journal is not a plain file")
-            for line in _lines_backwards(fd):
+            for line in _lines_backwards(fd, JOURNAL_SCAN):
                 event = _milestone(line)
                 if event is not None:
                     return event
+            if os.fstat(fd).st_size > JOURNAL_SCAN:
+                raise Damaged(f"its journal is larger than {JOURNAL_SCAN >> 20} MB and ends with no line it "
+                              "would have")
         finally:
             os.close(fd)
         return None
+
+    def changed_ids(self) -> set[str] | None:
+        """The sessions a *finished* run says it changed (its action-done
+        lines), or None when it cannot say (an old or unreadable journal).
+        These lines can only narrow what an undo does, never widen it: the
+        sealed manifest bounds it."""
+        ids: set[str] = set()
+        seen = False
+        for event in iter_journal(self):
+            if event.get("event") == ACTION_DONE:
+                seen = True
+                if event.get("outcome") in ("done", "copied-source-kept") and isinstance(event.get("id"), str):
+                    ids.add(event["id"])
+        return ids if seen else None
 
     def is_live(self) -> bool:
         """Is a process working on this run right now (it holds run.lock)?"""
         return oslock.is_held(self.path / RUN_LOCK)
 
     def status(self) -> str:
-        """complete, in progress, interrupted, undone, partly undone or undo
-        interrupted, from the journal's last milestone and the run's lock."""
+        """in progress (its lock is held: it is being made, or undone), else
+        complete, interrupted, undone, partly undone or undo interrupted, from
+        the journal's last milestone; damaged when the journal cannot be read."""
+        if self.is_live():
+            return IN_PROGRESS
         try:
             last = self.last_milestone()
         except (OSError, Damaged):
@@ -303,9 +355,47 @@ class Run:
             return PARTLY_UNDONE if kept else UNDONE
         if name == RUN_COMPLETE:
             return COMPLETE
-        if self.is_live():
-            return IN_PROGRESS
         return UNDO_INTERRUPTED if name == UNDO_STARTED else INTERRUPTED
+
+
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_NONBLOCK", 0))
+
+
+def _read_own(path: Path, limit: int, what: str) -> bytes:
+    """A run file's bytes: a plain file (never through a link, never a pipe),
+    at most ``limit`` bytes; Damaged, saying why, otherwise."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        raise Damaged(f"{what} cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Damaged(f"{what} is not a plain file")
+        if st.st_size > limit:
+            raise Damaged(f"{what} is too large ({st.st_size:,} bytes)")
+        return _read_fd(fd, limit + 1)
+    except OSError as exc:
+        raise Damaged(f"{what} cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def _open_own_for_append(path: Path) -> int:
+    """The journal, for appending: never through a link, never a pipe, and
+    never a file that has another name elsewhere (a hard link planted in its
+    place would have us write into a file outside the backup folder)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+            raise OSError(errno.EINVAL, "the journal is not a plain file of its own", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _read_fd(fd: int, limit: int) -> bytes:
@@ -332,14 +422,17 @@ def _milestone(line: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _lines_backwards(fd: int) -> Iterator[bytes]:
-    """The file's lines, last first, read in chunks from the end: memory stays
-    bounded however big the journal is.  A line longer than
-    JOURNAL_LINE_LIMIT is not one we wrote, and is skipped."""
+def _lines_backwards(fd: int, limit: int) -> Iterator[bytes]:
+    """The file's lines, last first, read in chunks from the end and no more
+    than ``limit`` bytes back: memory and time stay bounded however big the
+    journal is.  A line longer than JOURNAL_LINE_LIMIT is not one we wrote,
+    and is skipped.  A chunk holding no milestone's name is passed over
+    whole, without splitting it into lines."""
     pos = os.lseek(fd, 0, os.SEEK_END)
+    stop = max(0, pos - limit)
     tail, skipping = b"", False
-    while pos > 0:
-        step = min(_JOURNAL_CHUNK, pos)
+    while pos > stop:
+        step = min(_JOURNAL_CHUNK, pos - stop)
         pos -= step
         os.lseek(fd, pos, os.SEEK_SET)
         block = _read_fd(fd, step)
@@ -348,32 +441,40 @@ def _lines_backwards(fd: int) -> Iterator[bytes]:
             if cut < 0:
                 continue
             block, tail, skipping = block[:cut + 1], b"", False
-        lines = (block + tail).split(b"\n")
-        tail = lines[0]
-        yield from reversed(lines[1:])
+        data = block + tail
+        if not any(name in data for name in _MILESTONE_BYTES):
+            cut = data.find(b"\n")  # keep the first (perhaps partial) line for the next chunk
+            tail = data if cut < 0 else data[:cut]
+        else:
+            lines = data.split(b"\n")
+            tail = lines[0]
+            yield from reversed(lines[1:])
         if len(tail) > JOURNAL_LINE_LIMIT:
             tail, skipping = b"", True
-    if not skipping:
+    if not skipping and pos == 0:
         yield tail
 
 
 def iter_journal(run: Run) -> Iterator[dict[str, Any]]:
-    """Every parseable line of a run's journal, first first, streamed."""
+    """Every parseable line of a run's journal, first first, streamed (one
+    line in memory at a time), and no more than JOURNAL_READ bytes of it."""
     try:
-        f = open(os.open(run.path / JOURNAL, os.O_RDONLY | getattr(os, "O_BINARY", 0)
-                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)), "rb")
+        f = open(os.open(run.path / JOURNAL, _READ_FLAGS), "rb")  # noqa: SIM115 - closed by the with below
     except OSError:
         return
     with f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             return
-        while True:
+        budget = JOURNAL_READ
+        while budget > 0:
             line = f.readline(JOURNAL_LINE_LIMIT + 1)
+            budget -= len(line)
             if not line:
                 return
             if len(line) > JOURNAL_LINE_LIMIT:  # not ours: skip to the end of it
-                while line and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n") and budget > 0:
                     line = f.readline(JOURNAL_LINE_LIMIT)
+                    budget -= len(line)
                 continue
             with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(line)
@@ -388,8 +489,8 @@ def iter_journal(run: Run) -> Iterator[dict[str, Any]]:
 class RunInfo:
     run_id: str
     path: Path
-    kind: str
-    created: str  # ISO 8601, UTC, as the manifest says ("?" when unknown)
+    kind: str | None  # None: unknown (a damaged run)
+    created: str | None  # ISO 8601, UTC, as the manifest says; None when unknown
     status: str
     sessions: int
     files: int
@@ -401,12 +502,12 @@ class RunInfo:
     def created_local(self) -> str:
         """When it was made, in local time, as every other time is shown."""
         try:
-            moment = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
-        except ValueError:
+            moment = datetime.fromisoformat((self.created or "").replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except (ValueError, OverflowError, OSError):
             return "?"
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "kind": self.kind, "created": self.created,
@@ -415,14 +516,13 @@ class RunInfo:
 
 
 def _is_run_folder(entry: os.DirEntry[str]) -> bool:
-    """A folder named like a run, never a link, holding a manifest: anything
-    else in a backup folder (the user's own folders, say) is not ours."""
+    """A folder named like a run, never a link, that got as far as its
+    manifest or its journal (whatever they are now: one made unreadable is
+    listed, as damaged, never silently dropped).  Anything else in a backup
+    folder (the user's own folders, say) is not ours."""
     if not runcheck.is_run_name(entry.name) or not entry.is_dir(follow_symlinks=False):
         return False
-    try:
-        return stat.S_ISREG(os.lstat(os.path.join(entry.path, MANIFEST)).st_mode)
-    except OSError:
-        return False
+    return any(fsops.lexists(os.path.join(entry.path, name)) for name in (MANIFEST, JOURNAL))
 
 
 def runs(root: Path) -> list[Run]:
@@ -448,9 +548,17 @@ def describe(run: Run) -> RunInfo:
             files += 1
             size += entry.stat(follow_symlinks=False).st_size
     if manifest is None:
-        return RunInfo(run.run_id, run.path, "?", "?", DAMAGED, 0, files, size, [], problem)
-    return RunInfo(run.run_id, run.path, manifest.kind, manifest.created or "?", run.status(),
-                   len(manifest.actions), files, size, [a.id for a in manifest.actions])
+        return RunInfo(run.run_id, run.path, None, None, DAMAGED, 0, files, size, [], problem)
+    status = run.status()
+    if status == DAMAGED:
+        try:
+            run.last_milestone()
+        except (OSError, Damaged) as exc:
+            problem = str(exc)
+    changed = run.changed_ids() if status not in (IN_PROGRESS, DAMAGED) else None
+    ids = [a.id for a in manifest.actions if changed is None or a.id in changed]
+    return RunInfo(run.run_id, run.path, manifest.kind, manifest.created or None, status, len(ids), files, size,
+                   ids, problem)
 
 
 def describe_all(root: Path) -> list[RunInfo]:
@@ -462,21 +570,26 @@ UNDOABLE = (COMPLETE, PARTLY_UNDONE, INTERRUPTED, UNDO_INTERRUPTED)
 
 
 def find(root: Path, run_id: str | None) -> Run:
-    """The run named ``run_id``, or (None) the newest one that can be undone.
-    A damaged run is named as such, and never returned."""
+    """The run named ``run_id``, or (None) the last one still to undo: the
+    newest complete or interrupted run (a partly undone one is undone again
+    only by its id).  A damaged run is named as such, and never returned."""
     all_runs = runs(root)
     if run_id is None:
         # The last one, even when it is damaged: "undo the last change" must
-        # never quietly reach back to an older one.
-        chosen = next((run for run in reversed(all_runs) if run.status() in (*UNDOABLE, DAMAGED)), None)
+        # never quietly reach back past it to an older one.
+        last = (COMPLETE, INTERRUPTED, UNDO_INTERRUPTED, IN_PROGRESS, DAMAGED)
+        chosen = next((run for run in reversed(all_runs) if run.status() in last), None)
         if chosen is None:
-            raise BackupError(f"there is no change to undo in {root}")
+            raise NothingToUndo(f"there is no change left to undo in {root}")
     else:
         chosen = next((run for run in all_runs if run.run_id == run_id), None)
         if chosen is None:
             raise BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
     try:
         chosen.manifest()
-    except Damaged as exc:
+        if chosen.status() == DAMAGED:
+            chosen.last_milestone()
+            raise Damaged("its journal cannot be read")
+    except (Damaged, OSError) as exc:
         raise BackupError(f"the run {chosen.run_id} is damaged: {exc}; it was left as it is") from None
     return chosen

@@ -219,7 +219,7 @@ def chosen(path: str | os.PathLike[str]) -> DataDir:
     """A folder the user named with ``--data-dir``.  Accept the sessions folder,
     or an account or org folder inside it, too: those are the folders people
     find, copy and paste the path of."""
-    folder = Path(path)
+    folder = Path(os.path.abspath(path))  # a run's manifest names files absolutely
     parts = folder.parts
     if SESSIONS_FOLDER in parts[1:]:
         last = len(parts) - 1 - parts[::-1].index(SESSIONS_FOLDER)

@@ -10,8 +10,18 @@ from pathlib import Path
 import platformdirs
 
 from app import APP_NAME, __version__
+from app.core import display
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _SafeFormatter(logging.Formatter):
+    """A formatter whose lines hold no raw control or bidi character: a
+    session title or a path read from disk is logged as it is shown, never
+    as something that drives the terminal a log is read in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return display.neutralise(super().format(record), keep_layout=True)
 
 
 def log_dir() -> Path:
@@ -25,7 +35,7 @@ def start(echo: bool = False) -> Path | None:
     root.setLevel(logging.INFO)
     if echo and sys.stdout is not None:
         console = logging.StreamHandler(sys.stdout)
-        console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        console.setFormatter(_SafeFormatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         root.addHandler(console)
     folder = log_dir()
     try:
@@ -35,7 +45,7 @@ def start(echo: bool = False) -> Path | None:
     except OSError as exc:
         logging.getLogger(__name__).warning("no log file: %s", exc)
         return None
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(_SafeFormatter(FORMAT))
     root.addHandler(handler)
     logging.getLogger(__name__).info("Session Rescue %s started (%s)", __version__, " ".join(sys.argv[1:]) or "window")
     return folder

@@ -154,23 +154,38 @@ def acquire(path: Path, create: bool = True, **note: Any) -> Lock:
     """Take the lock at ``path`` now, or raise :class:`Held`.  The file is
     made if missing (``create``) and is never removed: removing a lock file
     that another process has just opened would let two processes hold "the"
-    lock at once."""
+    lock at once.  A lock file is a plain file of its own: never a link, and
+    never a file with another name elsewhere (a hard link planted in its place
+    would have us write our note into that file)."""
     flags = os.O_RDWR | _SAFE_FLAGS | (os.O_CREAT if create else 0)
     fd = os.open(path, flags, 0o644)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if st.st_nlink > 1:
+            raise OSError(errno.EMLINK, "the lock file has another name elsewhere", str(path))
         if not _try_lock(fd):
             raise Held(read_note(path))
-        mine = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), **note}
-        text = json.dumps(mine).encode()[:_NOTE_LIMIT - 1]
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, text)
+        _write_note(fd, {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), **note})
     except BaseException:
         os.close(fd)
         raise
     return Lock(path, fd)
+
+
+def _write_note(fd: int, note: dict[str, Any]) -> None:
+    """Say who holds the lock, for messages only; the lock holds without it
+    (a full disk, say), so a failure to write it is not one to hold.  The
+    text goes first, then the length is cut: the note is never empty while
+    someone holds the lock."""
+    text = json.dumps(note).encode()[:_NOTE_LIMIT - 1]
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, text)
+        os.ftruncate(fd, len(text))
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager

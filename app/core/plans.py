@@ -315,7 +315,7 @@ class _Execution:
             self.files.cancel()
         found = self.guard.appeared() if self.guard is not None else []
         if found:
-            self.stopped, self.by_claude = claude_process.message(found), True
+            self.stopped, self.by_claude = claude_process.names(found), True
             return False
         return not self.files.cancelled
 
@@ -328,8 +328,9 @@ class _Execution:
         """Why the run ended early, and what that means for the sessions done."""
         sessions = f"{self.done} session{'s' * (self.done != 1)}"
         if self.by_claude:
-            return (f"{self.stopped} The {kind} stopped there: {sessions} changed before that stay as they are "
-                    f"(and can be undone); the rest were not touched. Quit Claude Desktop fully, then try again.")
+            return (f"Claude Desktop started ({self.stopped}), so the {kind} stopped there: {sessions} changed "
+                    f"before that stay as they are (and can be undone); the rest were not touched. Quit Claude "
+                    f"Desktop fully, including its tray icon, then run it again.")
         error = self.journal.error
         if error is None:
             return None

@@ -3,7 +3,7 @@
 Two things bring a conversation back into the sidebar (storage reference §6):
 
 * **rebuild** (classes F and G): a transcript that no record references gets
-  a new ``local_<uuid4>.json`` in the active folder, made from what the
+  a new ``local_<uuid>.json`` (its uuid derived from the transcript's) in the active folder, made from what the
   transcript's head and tail say;
 * **link** (class H): a record that lost its ``cliSessionId`` gets it back,
   when one transcript matches it (see :mod:`app.core.backfill`).  A transcript
@@ -127,13 +127,23 @@ def target_folder(scan: ScanResult) -> FolderReport:
     return folders[0]
 
 
+# Rebuilt records are named from their transcript, so that the dry run, the
+# plan the window shows and the run itself all name the same new record.
+_REBUILT = uuid.UUID("6f1c2a53-5e27-4b8e-9a43-1d0b7c9e2f61")
+
+
+def rebuilt_id(transcript_id: str) -> str:
+    """The id a record rebuilt from ``transcript_id`` gets: always the same."""
+    return f"local_{uuid.uuid5(_REBUILT, transcript_id.lower())}"
+
+
 def _rebuild_action(session: Session, folder: FolderReport, template: dict[str, Any] | None) -> Action:
     info = session.transcript
     assert info is not None and folder.active_folder is not None
     if not info.cwd:
         return Action(session, LEAVE, "its transcript does not say which folder the session ran in, so a record "
                                       "cannot be made for it")
-    session_id = f"local_{uuid.uuid4()}"
+    session_id = rebuilt_id(info.id)
     data = encode(record_for(info, session_id, template))
     verdict = loader.check_bytes(data, session_id)
     if not verdict.loadable or set(verdict.problems):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from app.core.display import iso_time
 from app.core.locations import DataDir
 from app.core.mainlog import Diagnosis
 
-if TYPE_CHECKING:  # transcripts imports this module for iso_time
+if TYPE_CHECKING:
     from app.core.transcripts import TranscriptInfo
 
 HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
@@ -175,62 +175,8 @@ def newest_first(s: Session) -> tuple:
     return (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id)
 
 
-def iso_time(ms: float | None) -> str | None:
-    if ms is None:
-        return None
-    try:
-        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def local_time(ms: float | None, unknown: str = "-") -> str:
-    """Epoch ms as local time, to the minute: 2026-11-20 08:00."""
-    if ms is None:
-        return unknown
-    try:
-        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return "?"
-
-
-def human_size(n: int | None, unknown: str = "-") -> str:
-    """A size as a person reads it: 714 B, 140.9 KB, 3.2 MB."""
-    if n is None:
-        return unknown
-    size = float(n)
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
-
-
 def _file_detail(f: FileState) -> dict[str, Any]:
     out: dict[str, Any] = {"file": f.kind, "problems": list(f.problems), "detail": f.detail}
     if f.error_line is not None:
         out.update(line=f.error_line, column=f.error_column, offset=f.error_offset)
     return out
-
-
-def summary_line(result: ScanResult) -> str:
-    """The one sentence both front ends say after a scan."""
-    counts = result.summary()
-    n = len(result.sessions)
-    folders = len(result.folders)
-    line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
-            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
-    if counts["orphaned"]:
-        line += " Orphaned sessions can be brought back: their .tmp copy loads."
-    inactive = sum(1 for s in result.sessions if not s.active)
-    if inactive:
-        line += f" {inactive} belong to an account that is not the active one."
-    only = len(result.transcript_only)
-    if only:
-        line += (f" {only} transcript{'s' * (only != 1)} ha{'ve' if only != 1 else 's'} no record "
-                 "and can be rebuilt.")
-    if result.links:
-        n = len(result.links)
-        line += f" {n} record{'s' * (n != 1)} lost the link to a transcript that was found."
-    return line

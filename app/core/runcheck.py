@@ -5,8 +5,9 @@ Undo and recovery put files back from a run's folder, guided by its
 as the user) can write, so it can be edited or planted.  Before any run is
 acted on, this module checks that:
 
-* it is one of ours: the folder is named like a run id, and the manifest
-  carries our format marker and that same id;
+* it is one of ours: the folder is named like a run id, the manifest carries
+  our format marker and that same id, and its seal (seal.py) proves that
+  Session Rescue made it on this computer and nobody edited it since;
 * its manifest has the shape we write (types, hashes, sizes), and is not huge;
 * every path it would change is a file of a Claude session (a record
   ``local_<id>.json[.tmp]`` in a ``claude-code-sessions/<account>/<org>``
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from app.core import seal
 from app.core.kinds import KINDS
 
 FORMATS = (1, 2)  # 1: runs made before run locks; 2: each run holds run.lock for its life
@@ -159,9 +161,12 @@ def _entry(value: object) -> Entry:
                  title if isinstance(title, str) else None, tuple(_change(f) for f in files))
 
 
-def parse(raw: bytes, run_id: str) -> Manifest:
-    """The manifest of the run ``run_id`` from its bytes, or Damaged."""
+def parse(raw: bytes, run_id: str, sealed: str | None) -> Manifest:
+    """The manifest of the run ``run_id`` from its bytes and its seal, or Damaged."""
     _need(len(raw) <= MANIFEST_LIMIT, f"its manifest is too large ({len(raw):,} bytes)")
+    _need(sealed is not None and seal.verify(raw, sealed),
+          "its manifest carries no valid seal: it was not made by Session Rescue on this computer, or it was "
+          "edited since")
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
@@ -188,6 +193,10 @@ def target_problem(path: str) -> str | None:
     """Why a run may not change ``path``; None when it is a session file a
     run may change.  Judged from the name alone (see :func:`folder_problem`
     for what the disk says)."""
+    try:
+        os.fsencode(path)  # a name the file system cannot hold (a lone surrogate) names nothing
+    except (UnicodeError, ValueError):
+        return "is not a name a file can have"
     if "\x00" in path or not os.path.isabs(path):
         return "is not an absolute path"
     if os.path.normpath(path) != path:

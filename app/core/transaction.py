@@ -52,6 +52,7 @@ class Result:
     recovery: undo.Recovery = field(default_factory=undo.Recovery)
     plan_changed: bool = False
     declined: bool = False
+    stopped: str | None = None  # Claude Desktop started while interrupted runs were being undone
 
     def notes(self) -> list[str]:
         """Sentences for the user beside the report: runs recovered, runs left alone."""
@@ -78,7 +79,11 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[plans.P
     with backups.exclusive(job.backup_root):
         result.recovery = undo.recover(job.backup_root, file_engine, guard)
         if result.recovery.stopped:
-            raise claude_process.ClaudeRunning(guard.running() if guard is not None else [])
+            # What recovery put back stays put back (each session whole);
+            # the next run finishes it.  Nothing of the job itself was done.
+            result.stopped = (f"{result.recovery.stopped} Claude Desktop started while an interrupted run was being "
+                              f"undone, so the {job.kind} was not started.")
+            return result
         # A repair reads the records only.  Adopt needs main.log (the folder
         # the app last loaded), rebuild the transcripts without records; a
         # repair of named ids looks too, to say which command a transcript id

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import loader
+from app.core.display import iso_time
 from app.core.longpaths import extended
-from app.core.records import iso_time
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)

@@ -31,6 +31,7 @@ class UndoResult:
     id: str
     outcome: str  # done, already-identical (nothing to undo), failed, kept (changed since), cancelled
     detail: str = ""
+    title: str | None = None
 
 
 @dataclass
@@ -84,12 +85,18 @@ def _restore_items(run: Run, entry: Entry, number: int) -> list[engine.Item] | s
     return restores + removals
 
 
-def check(run: Run) -> tuple[Manifest, list[tuple[Entry, list[engine.Item] | str]]]:
+def check(run: Run, finished: bool) -> tuple[Manifest, list[tuple[Entry, list[engine.Item] | str]]]:
     """The run's manifest and, last session first, what undoing each would
     do.  Changes nothing; raises Damaged if any part of the run is not to be
     trusted, so that a damaged run is never partly acted on."""
     manifest = run.manifest()
-    numbered = list(enumerate(manifest.actions))
+    # A finished run's journal says which sessions it changed: the others
+    # (whose backup failed, or that were not reached) are not undone, even
+    # when a later run gave them the same bytes.  An interrupted run's
+    # journal may have lost its last lines to a power cut: there every
+    # session is judged by the disk alone.
+    changed = run.changed_ids() if finished else None
+    numbered = [(n, entry) for n, entry in enumerate(manifest.actions) if changed is None or entry.id in changed]
     return manifest, [(entry, _restore_items(run, entry, n)) for n, entry in reversed(numbered)]
 
 
@@ -103,9 +110,10 @@ def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress 
     Raises Damaged (having changed nothing) if the run cannot be trusted."""
     file_engine = file_engine or engine.Engine()
     run.manifest()  # first: a folder that is not one of our runs is never written into, not even a lock
+    finished = run.status() in (backups.COMPLETE, backups.PARTLY_UNDONE)
     run.hold()
     try:
-        manifest, planned = check(run)
+        manifest, planned = check(run, finished)
         run.log(backups.UNDO_STARTED, sync=True)
         # A killed run may have left the engine's temp files beside the files
         # it changed: remove them, in the run's own (checked) folders only.
@@ -119,11 +127,12 @@ def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress 
                 file_engine.cancel()
             found = guard.appeared() if guard is not None else []
             if found:
-                report.stopped = (f"{claude_process.message(found)} The undo stopped there; the next repair or "
-                                  "undo finishes it.")
+                done = sum(r.outcome == engine.DONE for r in report.results)
+                report.stopped = (f"Claude Desktop started ({claude_process.names(found)}): the undo stopped after "
+                                  f"{done} session(s), which stay put back; the next repair or undo finishes it.")
             if file_engine.cancelled or report.stopped:
                 why = "not undone: Claude Desktop started" if report.stopped else "cancelled"
-                report.results.extend(UndoResult(e.id, engine.CANCELLED, why) for e, _ in planned[index:])
+                report.results.extend(UndoResult(e.id, engine.CANCELLED, why, e.title) for e, _ in planned[index:])
                 break
             report.results.append(_undo_entry(file_engine, entry, work))
             result = report.results[-1]
@@ -138,14 +147,14 @@ def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress 
 
 def _undo_entry(file_engine: engine.Engine, entry: Entry, work: list[engine.Item] | str) -> UndoResult:
     if isinstance(work, str):
-        return UndoResult(entry.id, KEPT, work)
+        return UndoResult(entry.id, KEPT, work, entry.title)
     if not work:
-        return UndoResult(entry.id, engine.IDENTICAL, "nothing to undo")
+        return UndoResult(entry.id, engine.IDENTICAL, "nothing to undo", entry.title)
     for item in work:
         result = file_engine.apply(item)
         if not result.ok:
-            return UndoResult(entry.id, engine.FAILED, result.detail)
-    return UndoResult(entry.id, engine.DONE, "restored")
+            return UndoResult(entry.id, engine.FAILED, result.detail, entry.title)
+    return UndoResult(entry.id, engine.DONE, "", entry.title)
 
 
 # ----------------------------------------------------------------- recovery
@@ -189,8 +198,9 @@ def recover(root: Path, file_engine: engine.Engine | None = None, guard: claude_
             continue
         except oslock.Held:
             continue  # somebody took it up since we looked: it is theirs
-        except OSError as exc:
-            recovery.damaged.append((run.run_id, f"it could not be undone now ({exc.strerror or exc})"))
+        except (OSError, ValueError) as exc:  # ValueError: a name the file system cannot hold
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            recovery.damaged.append((run.run_id, f"it could not be undone now ({why})"))
             continue
         recovery.undone.append(report)
         if report.stopped:
@@ -234,6 +244,10 @@ def undo_run(root: Path, run_id: str | None, guard: claude_process.Guard | None,
         found = guard.running()
         if found:
             raise claude_process.ClaudeRunning(found)
+    backups.check_folder(root)
+    if not root.is_dir():  # never make a backup folder just to find nothing in it
+        raise backups.NothingToUndo(f"there is no change to undo in {root}") if run_id is None else \
+            backups.BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
     with backups.exclusive(root):
         run = backups.find(root, run_id)
         status = run.status()

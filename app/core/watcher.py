@@ -68,8 +68,11 @@ def start_in_background() -> None:
 
 def stop_running() -> int | None:
     """Stop the running watcher, if any; its process id.  The lock's note
-    names it; it is stopped only if that process began before it took the
-    lock (a process id can be reused by another program)."""
+    names it, but the note is plain text anyone may overwrite: the process
+    it names is stopped only if it is verifiably a watcher of ours (its
+    command line is this program's ``watch``, see :func:`is_watcher_command`)
+    that began before it took the lock (a process id can be reused by
+    another program).  Anything else is left alone, and None returned."""
     note = oslock.holder(lock_path())
     pid = running_pid()
     if note is None or pid is None:
@@ -78,10 +81,36 @@ def stop_running() -> int | None:
         proc = psutil.Process(pid)
         if proc.create_time() > float(note.get("since", 0)) + 1.0:
             return None
-        proc.terminate()
-    except (psutil.Error, ValueError, TypeError):
+        with proc.oneshot():
+            cmdline, exe = proc.cmdline(), proc.exe()
+        if not is_watcher_command(cmdline, exe):
+            log.warning("the watcher's lock names process %d, which is not a Session Rescue watcher: "
+                        "left alone", pid)
+            return None
+        proc.terminate()  # psutil checks first that the pid still names the process judged here
+    except (psutil.Error, OSError, ValueError, TypeError):
         return None
     return pid
+
+
+def is_watcher_command(cmdline: list[str], exe: str) -> bool:
+    """Is this process (its command line, and the executable the system says
+    it runs) a Session Rescue watcher: ``<this program> watch [options]``,
+    the program being one of autostart.command()'s forms: the frozen
+    executable, the ``session-rescue`` script, or Python running ``-m app``
+    (or ``-P -m app``)?  The executable is judged by the system's word, not
+    by the command line's first word, which a process chooses freely."""
+    def base(path: str) -> str:
+        return path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+
+    runs, args = base(exe or ""), list(cmdline or ())
+    if runs.startswith(("session-rescue", "sessionrescue")):
+        return args[1:2] == ["watch"]  # the frozen executable, or the script's own .exe on Windows
+    if not runs.startswith("python"):
+        return False
+    if len(args) > 1 and base(args[1]).startswith("session-rescue"):
+        return args[2:3] == ["watch"]  # the script, run by the interpreter its first line names
+    return any(args[1:2 + len(form)] == [*form, "watch"] for form in (["-m", "app"], ["-P", "-m", "app"]))
 
 
 @dataclass
@@ -181,6 +210,10 @@ class Watcher:
         except (backups.BackupError, plans.PlanError, OSError) as exc:
             event.error = str(exc)
         else:
+            if done.stopped:  # Claude Desktop started while an interrupted run was being undone
+                log.info("%s", done.stopped)
+                self._claude_was = True
+                return None
             event.report = done.report
             event.notes = [n for n in done.notes() if self._first_time(n)]
             event.notes += self._prune()

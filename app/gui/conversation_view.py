@@ -16,7 +16,7 @@ from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.conversation import IMAGE, THINKING, TOOL_RESULT, TOOL_USE, Block, Message, Page
-from app.core.records import human_size, local_time
+from app.core.display import human_size, local_time
 
 NEAR_END = 200  # pixels from the bottom at which the next page is fetched
 

@@ -22,7 +22,9 @@ from app.core import (
     plans,
     transaction,
     undo,
+    watcher,
 )
+from app.core.display import sentence
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
 from app.gui.tasks import UserFacingError
@@ -127,16 +129,6 @@ def list_runs(report: Report, root: Path) -> tuple[Path, list[backups.RunInfo]]:
     return root, backups.describe_all(root)
 
 
-def sentence(text: str) -> str:
-    """A message as a sentence: its first letter capitalised (and nothing
-    else: str.capitalize() would lower-case a path), a full stop at the end."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def watch_tick(report: Report, keeper) -> object:
+def watch_tick(report: Report, repair_watcher: watcher.Watcher) -> watcher.RepairEvent | None:
     """One look of the watcher (app.core.watcher.Watcher.tick)."""
-    return keeper.tick()
+    return repair_watcher.tick()

@@ -52,8 +52,9 @@ from app.core import (
     undo,
     watcher,
 )
+from app.core.display import summary_line
 from app.core.kinds import Kind
-from app.core.records import ScanResult, Session, summary_line
+from app.core.records import ScanResult, Session
 from app.gui import jobs, resources
 from app.gui.dialogs import BackupsDialog, ConfirmRepairDialog, SummaryDialog
 from app.gui.preview import PreviewPane
@@ -767,6 +768,10 @@ class MainWindow(QMainWindow):
             return
         report = done.report
         if report is None:
+            message = done.stopped or "Nothing was changed."
+            self.status_label.setText(message)
+            QMessageBox.warning(self, "Session Rescue", "\n\n".join([*done.notes(), message]))
+            self.refresh()
             return
         counts = report.summary()
         words = {"adopt": "Copied", "rebuild": "Rebuilt"}.get(self._plan_kind, "Repaired")

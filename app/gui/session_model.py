@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QIcon
 
-from app.core import reasons, records
+from app.core import display, reasons
 from app.core.records import STATUSES, TRANSCRIPT_ONLY, Session
 from app.gui import resources
 
@@ -54,7 +54,7 @@ def friendly_time(ms: float | None, now: datetime | None = None) -> str:
 
 
 def human_size(n: int | None) -> str:
-    return records.human_size(n, unknown="–")
+    return display.human_size(n, unknown="–")
 
 
 class SessionModel(QAbstractTableModel):

@@ -40,9 +40,9 @@ class TrayWatcher(QObject):
     """Drives a Watcher from a timer (each look in a worker thread) and shows
     what it did."""
 
-    def __init__(self, keeper: Watcher, interval: float, parent: QObject | None = None):
+    def __init__(self, repair_watcher: Watcher, interval: float, parent: QObject | None = None):
         super().__init__(parent)
-        self.keeper = keeper
+        self.repair_watcher = repair_watcher
         self.tasks = Tasks(self)
         self.icon = QSystemTrayIcon(resources.icon("session-rescue"), self)
         self.icon.setToolTip("Session Rescue is keeping your Claude Desktop sessions repaired")
@@ -65,7 +65,7 @@ class TrayWatcher(QObject):
         if self._looking:
             return
         self._looking = True
-        self.tasks.start(jobs.watch_tick, self.keeper, on_result=self._on_event, on_error=self._on_error)
+        self.tasks.start(jobs.watch_tick, self.repair_watcher, on_result=self._on_event, on_error=self._on_error)
 
     @Slot(object)
     def _on_event(self, event: RepairEvent | None) -> None:
@@ -92,7 +92,7 @@ class TrayWatcher(QObject):
         title = self.menu.addAction("Keeping Claude Desktop sessions repaired")
         title.setEnabled(False)
         self.menu.addSeparator()
-        events = list(self.keeper.events)[-SHOWN_EVENTS:][::-1]  # a list or a deque: the last ones, newest first
+        events = list(self.repair_watcher.events)[-SHOWN_EVENTS:][::-1]  # the last ones, newest first
         if not events:
             self.menu.addAction("No repair yet").setEnabled(False)
         for event in events:
@@ -120,13 +120,13 @@ class TrayWatcher(QObject):
         self.icon.hide()
 
 
-def run(keeper: Watcher, interval: float, stop: threading.Event) -> int:
+def run(repair_watcher: Watcher, interval: float, stop: threading.Event) -> int:
     """Show the icon and watch until ``stop`` is set (by a signal: Ctrl+C, or
     SIGTERM from "autostart disable") or the user stops it from the menu."""
     app = application()
     app.setQuitOnLastWindowClosed(False)  # the tray has no window to close
     theme.apply(app)
-    tray = TrayWatcher(keeper, interval)
+    tray = TrayWatcher(repair_watcher, interval)
     # Python runs its signal handlers only between Python statements; this
     # timer gives it that chance while Qt's loop waits, and ends the loop.
     stopper = QTimer()

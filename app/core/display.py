@@ -1,0 +1,100 @@
+"""How values are written for people: times, sizes, the summary of a scan,
+sentences, and text made safe to show.  Both front ends say things the same
+way because they say them through here.
+
+Made safe to show: a session title, a file name, a transcript's text and a
+backup manifest are all read from disk, so before any of it reaches a
+terminal, a log file or a window, :func:`neutralise` replaces the code points
+that could drive or spoof what is shown (see app/cli/output.py for the list
+and why each is there).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.records import ScanResult
+
+# The code points listed in the module's doc, as a regular-expression class.
+DANGEROUS = ("\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
+             "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls
+             "\u200b\u2028\u2029\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"  # other invisible format
+             "\ud800-\udfff")  # lone surrogates
+REPLACEMENT = "\ufffd"
+
+_ANY = re.compile(f"[{DANGEROUS}]")
+# The same, but newline and tab are layout, not danger, in a stream of lines.
+BUT_LAYOUT = re.compile(f"(?![\\n\\t])[{DANGEROUS}]")
+
+
+def neutralise(text: str, *, keep_layout: bool = False) -> str:
+    """``text`` with each dangerous code point replaced by U+FFFD; newlines
+    and tabs too unless ``keep_layout``."""
+    return (BUT_LAYOUT if keep_layout else _ANY).sub(REPLACEMENT, text)
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence: its first letter capitalised (and nothing
+    else: ``str.capitalize()`` would lower-case a path), a full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def iso_time(ms: float | None) -> str | None:
+    if ms is None:
+        return None
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def local_time(ms: float | None, unknown: str = "-") -> str:
+    """Epoch ms as local time, to the minute: 2026-11-20 08:00."""
+    if ms is None:
+        return unknown
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
+def human_size(n: int | None, unknown: str = "-") -> str:
+    """A size as a person reads it: 714 B, 140.9 KB, 3.2 MB."""
+    if n is None:
+        return unknown
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def summary_line(result: ScanResult) -> str:
+    """The one sentence both front ends say after a scan."""
+    counts = result.summary()
+    n = len(result.sessions)
+    folders = len(result.folders)
+    line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
+            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
+    if counts["orphaned"]:
+        line += " Orphaned sessions can be brought back: their .tmp copy loads."
+    inactive = sum(1 for s in result.sessions if not s.active)
+    if inactive:
+        line += f" {inactive} belong to an account that is not the active one."
+    only = len(result.transcript_only)
+    if only:
+        line += (f" {only} transcript{'s' * (only != 1)} ha{'ve' if only != 1 else 's'} no record "
+                 "and can be rebuilt.")
+    if result.links:
+        n = len(result.links)
+        line += f" {n} record{'s' * (n != 1)} lost the link to a transcript that was found."
+    return line
