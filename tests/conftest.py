@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -92,6 +95,12 @@ def no_claude_desktop_in_process(request, monkeypatch):
     real list.  (The product has no switch for this; only the tests do.)"""
     if request.node.get_closest_marker("real_processes"):
         return
+    see_no_claude_desktop(monkeypatch)
+
+
+def see_no_claude_desktop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process sees no Claude Desktop (for fixtures wider than a test,
+    which the autouse fixture above does not reach)."""
     from app.core import claude_process
 
     monkeypatch.setattr(claude_process, "read_processes",
@@ -123,6 +132,81 @@ OWN_PIDS = _own_pid_namespace()
 OWN_PIDS_SIGNALLABLE = [*OWN_PIDS, "sh", "-c", '"$@"; exit $?', "sh"] if OWN_PIDS else []
 
 
+class OwnPids:
+    """A PID namespace of one test's own: the processes it starts with
+    :meth:`popen` see one another (a watcher, and the stand-in Claude Desktop
+    it must notice) and nothing else on this machine.  Where no namespace can
+    be had, they simply run here.
+
+    ``popen`` returns the ``nsenter`` that runs the command; nsenter passes on
+    its exit code and output, but not signals, so :meth:`signal` sends them to
+    the command itself, and :meth:`own_pid` says the pid the command sees as
+    its own (what it writes where it names itself, an X window's _NET_WM_PID)."""
+
+    def __init__(self) -> None:
+        self.init: int | None = None
+        self._holder: subprocess.Popen | None = None
+        if OWN_PIDS and shutil.which("nsenter"):
+            self._holder = subprocess.Popen([*OWN_PIDS, "sleep", "infinity"], start_new_session=True)
+            import psutil
+
+            deadline = time.monotonic() + 30
+            while self.init is None and time.monotonic() < deadline:
+                children = psutil.Process(self._holder.pid).children()
+                self.init = children[0].pid if children else None
+                time.sleep(0.01)
+
+    def popen(self, args: list[str], **kwargs) -> subprocess.Popen:
+        prefix = ["nsenter", "-t", str(self.init), "-p", "-m", "--"] if self.init else []
+        return subprocess.Popen([*prefix, *args], **kwargs)
+
+    def inner(self, proc: subprocess.Popen) -> int:
+        """The host pid of the command ``proc`` runs (``proc`` itself without a namespace)."""
+        if not self.init:
+            return proc.pid
+        import psutil
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                children = psutil.Process(proc.pid).children()
+            except psutil.NoSuchProcess:
+                break
+            if children:
+                return children[0].pid
+            time.sleep(0.01)
+        return proc.pid
+
+    def signal(self, proc: subprocess.Popen, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.inner(proc), sig)
+
+    def own_pid(self, proc: subprocess.Popen) -> int:
+        host = self.inner(proc)
+        if not self.init:
+            return host
+        with open(f"/proc/{host}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+        return host
+
+    def close(self) -> None:
+        """End every process of the namespace (killing its first one does)."""
+        if self.init:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.init, signal.SIGKILL)
+        if self._holder is not None:
+            self._holder.wait(timeout=30)
+
+
+@pytest.fixture
+def own_pids():
+    namespace = OwnPids()
+    yield namespace
+    namespace.close()
+
+
 def killed_by(returncode: int, sig: int) -> bool:
     """Did the process (or, in its own PID namespace, the command the shell
     ran) end by ``sig``?"""
@@ -144,14 +228,20 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120, guard_tes
     full_env["PYTHONPATH"] = str(ROOT)
     full_env["PYTHONIOENCODING"] = "utf-8"
     full_env.update(env or {})
-    prefix: list[str] = []
+    command = [sys.executable, "-m", "app", *args] if guard_test else hermetic([sys.executable, "-m", "app"], args)
+    return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=full_env,
+                          timeout=timeout, **kwargs)
+
+
+def hermetic(program: list[str], args: tuple[str, ...] | list[str]) -> list[str]:
+    """The command line that runs ``program`` with the CLI ``args`` where no
+    Claude Desktop of this machine can change its answer: in a PID namespace
+    of its own, or else (no namespace to be had) with --ignore-running on the
+    commands the guard stops."""
     args_list = list(args)
-    if not guard_test:
-        prefix = OWN_PIDS
-        if not prefix and args_list and args_list[0] in _GUARDED and "--dry-run" not in args_list:
-            args_list.append("--ignore-running")
-    return subprocess.run([*prefix, sys.executable, "-m", "app", *args_list], capture_output=True, text=True,
-                          encoding="utf-8", env=full_env, timeout=timeout, **kwargs)
+    if not OWN_PIDS and args_list and args_list[0] in _GUARDED and "--dry-run" not in args_list:
+        args_list.append("--ignore-running")
+    return [*OWN_PIDS, *program, *args_list]
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from app.core import reasons
 from conftest import as_unprivileged, posix_only, run_cli
 
 CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
-                         "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found"}
+                         "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found",
+                         "opens", "fix"}
 
 
 # An SSH session: no X, no Wayland, no Qt platform chosen.  (The window's own
@@ -30,19 +31,23 @@ def test_scan_json_keeps_the_documented_contract(demo_dir):
     done = run_cli("scan", "--data-dir", str(demo_dir), "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    assert set(doc) == {"data_dirs", "sessions", "transcript_only", "links", "summary"}
-    assert {"path", "install_type", "active_account", "active_folder", "main_log"} <= set(doc["data_dirs"][0])
+    assert set(doc) == {"data_dirs", "sessions", "transcript_only", "links", "summary", "notes"}
+    assert {"path", "install_type", "active_account", "active_folder", "main_log", "notes"} <= set(doc["data_dirs"][0])
     assert doc["data_dirs"][0]["active_account"] == "7f3c2a9e-5b1d-4c8e-9a26-3e0f4d6b8c21"
+    statuses = ("healthy", "orphaned", "corrupt", "deleted")
     for session in doc["sessions"]:
         assert set(session) >= CONTRACT_SESSION_KEYS
-        assert session["status"] in ("healthy", "orphaned", "corrupt")
-    counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in ("healthy", "orphaned", "corrupt")}
+        assert session["status"] in statuses
+        assert session["opens"] in (True, False) and session["fix"] in (None, "repair", "adopt", "rebuild")
+        assert session["opens"] is (session["status"] == "healthy" and session["fix"] is None)
+    counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in statuses}
     assert doc["summary"] == {**counts, "transcript-only": len(doc["transcript_only"])} and all(counts.values())
-    # checkout, darkmode, payment, ci, and the deleted session's (its tombstone keeps it out of transcript_only)
-    assert sum(s["transcript_found"] for s in doc["sessions"]) == 5
+    # the records whose conversation is where Claude Desktop looks (one of them a stub only)
+    assert sum(s["transcript_found"] for s in doc["sessions"]) == 18
     assert {t["title"] for t in doc["transcript_only"]} == {"Full-text search for orders", "Benchmark JSON parsers",
-                                                           "Redesign onboarding emails"}
-    assert [link["title"] for link in doc["links"]] == ["Redesign onboarding emails"]
+                                                           "Redesign onboarding emails",
+                                                           "Cache exchange rates, please.", None}
+    assert [link["title"] for link in doc["links"]] == ["Redesign onboarding emails", "Cache exchange rates"]
 
 
 def test_scan_prints_a_table_and_a_summary_line(demo_dir):
@@ -55,7 +60,7 @@ def test_scan_prints_a_table_and_a_summary_line(demo_dir):
     assert "healthy" in summary and "orphaned" in summary and "corrupt" in summary
     found = next(line for line in lines if "Full-text search for orders  in " in line)
     assert "D:\\work\\billing-api" in found and "4 turns" in found and "claude-opus-5" in found
-    assert "3 transcripts have no record and can be rebuilt" in summary
+    assert "4 transcripts have no record and can be rebuilt" in summary
     assert "'session-rescue rebuild' makes records for the transcripts" in done.stdout
 
 

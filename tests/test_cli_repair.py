@@ -42,8 +42,8 @@ def test_repair_json_keeps_the_documented_contract(demo_dir, tmp_path):
     for result in doc["results"]:
         assert set(result) == {"id", "action", "outcome", "detail"} and result["detail"]
     outcomes = [r["outcome"] for r in doc["results"]]
-    assert outcomes.count("done") == 9 and "failed" not in outcomes
-    assert doc["summary"]["done"] == 9 and doc["summary"]["total"] == len(doc["results"])
+    assert outcomes.count("done") == 10 and "failed" not in outcomes  # 9 records, 1 conversation from a sandbox
+    assert doc["summary"]["done"] == 10 and doc["summary"]["total"] == len(doc["results"])
 
 
 def test_dry_run_changes_nothing_and_shows_the_plan(demo_dir, tmp_path):
@@ -53,7 +53,7 @@ def test_dry_run_changes_nothing_and_shows_the_plan(demo_dir, tmp_path):
     assert {r["outcome"] for r in doc["results"]} == {"planned", "skipped"}
     assert snapshot(tmp_path) == before and not (tmp_path / "b").exists()
     text = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir))
-    assert "Dry run: nothing was changed. 9 session(s) would be repaired." in text.stdout
+    assert "Dry run: nothing was changed. 10 session(s) would be repaired." in text.stdout
     assert "promote" in text.stdout and "tombstone" in text.stdout
 
 
@@ -98,7 +98,7 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
     listing = run_cli("backups", *b)
     assert doc["run_id"] in listing.stdout and "complete" in listing.stdout
     undo = run_cli("undo", doc["run_id"], *b)
-    assert undo.returncode == 0 and "9 session(s) put back" in undo.stdout
+    assert undo.returncode == 0 and "10 session(s) put back" in undo.stdout
     assert files_only(snapshot(demo_dir)) == before
     listed = json.loads(run_cli("backups", "--json", *b).stdout)
     assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(doc["run_id"], "undone")]
@@ -159,13 +159,16 @@ def test_a_read_only_folder_ends_in_a_clear_message_not_a_crash(shared_tmp):
     for p in (shared_tmp, *shared_tmp.rglob("*")):
         p.chmod(0o755 if p.is_dir() else 0o644)
     org.chmod(0o555)  # Claude's folder may be read, not written
-    backups = shared_tmp / "backups"
-    backups.mkdir(mode=0o777)
-    backups.chmod(0o777)
+    backups, home = shared_tmp / "backups", shared_tmp / "home"
+    for writable in (backups, home):
+        writable.mkdir(mode=0o777)
+        writable.chmod(0o777)
 
     def attempt():
         # In the forked, unprivileged child: this venv's interpreter may not be
-        # reachable by 'nobody', so the CLI runs in the child itself.
+        # reachable by 'nobody', so the CLI runs in the child itself, with a
+        # user data folder of its own (where the key that seals runs is kept).
+        os.environ["XDG_DATA_HOME"] = str(home)
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = cli.main(["repair", "--data-dir", str(shared_tmp / "Claude"), "--backup-dir", str(backups)])

@@ -6,8 +6,10 @@ from app.core.scan import scan
 
 from conftest import CAN_SYMLINK
 
-# Only these two cannot be carried by a demo folder; tests/test_hostile_files.py covers them.
-NOT_IN_DEMO = {reasons.UNREADABLE, reasons.TOO_LARGE}
+# These cannot be carried by one demo folder: an unreadable or too large file
+# (tests/test_hostile_files.py covers them), a second install's data folder
+# and the user's own ~/.claude.json (tests/test_opens.py covers those).
+NOT_IN_DEMO = {reasons.UNREADABLE, reasons.TOO_LARGE, reasons.OTHER_INSTALL, reasons.TRUST_OTHER_SPELLING}
 
 
 def test_demo_holds_every_status_and_every_reason(tmp_path):

@@ -206,9 +206,11 @@ def test_writing_new_bytes_consumes_the_source_only_after_they_are_in_place(tmp_
 def test_remove_needs_the_bytes_it_may_remove(tmp_path):
     f = put(tmp_path / "a", b"data")
     assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f))).outcome == engine.FAILED
-    assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"other"))).outcome == engine.FAILED
+    other = engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"other"))
+    assert engine.Engine().apply(other).outcome == engine.FAILED
     assert f.read_bytes() == b"data"
-    assert engine.Engine().apply(engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"data"))).outcome == engine.DONE
+    same = engine.Item(engine.REMOVE, str(f), target_sha256=fsops.sha256_bytes(b"data"))
+    assert engine.Engine().apply(same).outcome == engine.DONE
     assert not f.exists()
 
 
@@ -251,7 +253,7 @@ def test_progress_can_cancel_between_items(tmp_path):
     sources = [put(tmp_path / f"s{i}", f"{i}".encode()) for i in range(5)]
     items = [engine.Item(engine.MOVE, str(tmp_path / f"t{i}"), source=str(s)) for i, s in enumerate(sources)]
     results = engine.Engine().run(items, progress=lambda done, total, item: done < 2)
-    assert [r.outcome for r in results] == [engine.DONE, engine.DONE, engine.CANCELLED, engine.CANCELLED, engine.CANCELLED]
+    assert [r.outcome for r in results] == [engine.DONE] * 2 + [engine.CANCELLED] * 3
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["s2", "s3", "s4", "t0", "t1"]
 
 

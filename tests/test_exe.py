@@ -16,7 +16,7 @@ import pytest
 from app import __version__
 from app.core import demo
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, hermetic, run_cli
 
 EXE_NAME = "SessionRescue.exe" if sys.platform == "win32" else "SessionRescue"
 LINUX_SIZE_GOAL = 45_000_000  # bytes (issue #5: 45 MB or less on Linux)
@@ -38,7 +38,8 @@ def exe(tmp_path_factory) -> Path:
 
 
 def run_exe(exe: Path, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, encoding="utf-8",
+    """The executable, as a user runs it; no Claude Desktop of this machine in its way (conftest.hermetic)."""
+    return subprocess.run(hermetic([str(exe)], args), capture_output=True, text=True, encoding="utf-8",
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 
@@ -58,11 +59,11 @@ def test_the_executable_scans_exactly_like_the_source_tree(exe, tmp_path):
     source = run_cli("scan", "--json", "--data-dir", str(data))
     assert frozen.returncode == source.returncode == 0, frozen.stderr
     assert json.loads(frozen.stdout) == json.loads(source.stdout)
-    assert len(json.loads(frozen.stdout)["sessions"]) == 28
-    assert len(json.loads(frozen.stdout)["transcript_only"]) == 3
+    assert len(json.loads(frozen.stdout)["sessions"]) == 34
+    assert len(json.loads(frozen.stdout)["transcript_only"]) == 5  # one of them a stub, never rebuilt
     rebuilt = run_exe(exe, "rebuild", "--dry-run", "--json", "--data-dir", str(data))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert json.loads(rebuilt.stdout)["summary"]["planned"] == 3
+    assert json.loads(rebuilt.stdout)["summary"]["planned"] == 5  # 2 new records, 2 links, 1 stub set aside
 
 
 @pytest.mark.slow
@@ -72,9 +73,9 @@ def test_the_executable_repairs_and_undoes_and_keeps_its_exit_codes(exe, tmp_pat
     repaired = run_exe(exe, "repair", "--json", "--data-dir", str(data), "--backup-dir", str(backups))
     assert repaired.returncode == 0, repaired.stderr
     report = json.loads(repaired.stdout)
-    assert report["summary"]["done"] == 9  # its SHA-256 (without OpenSSL) and its engine work
+    assert report["summary"]["done"] == 10  # its SHA-256 (without OpenSSL) and its engine work
     undone = run_exe(exe, "undo", report["run_id"], "--backup-dir", str(backups))
-    assert undone.returncode == 0 and "9 session(s) put back" in undone.stdout
+    assert undone.returncode == 0 and "10 session(s) put back" in undone.stdout
     wrong = run_exe(exe, "undo")
     assert wrong.returncode == 2 and "say which change to undo" in wrong.stderr
 

@@ -68,7 +68,8 @@ def test_a_running_repair_in_another_pid_namespace_keeps_its_lock_and_its_run(tm
     frozen = at_change(60, "stop", [folder.root, root], "repair", "-y", "--data-dir", str(folder.root),
                        "--backup-dir", str(root), prefix=OWN_PIDS_SIGNALLABLE, start_new_session=True)
     try:
-        stopped = lambda: any(p.status() == psutil.STATUS_STOPPED for p in psutil.Process(frozen.pid).children(True))
+        def stopped():
+            return any(p.status() == psutil.STATUS_STOPPED for p in psutil.Process(frozen.pid).children(True))
         assert wait_for(stopped), frozen.communicate(timeout=5)
         run = backups.runs(root)[-1]
         assert run.status() == backups.IN_PROGRESS
@@ -196,7 +197,8 @@ def test_a_full_disk_while_writing_the_journal_ends_in_one_sentence_and_the_next
     script.write_text(f"""set -e
 mount -t tmpfs -o size=4m tmpfs '{mount}'
 AT_CHANGE='fill:{mount}/filler' PYTHONPATH='{ROOT}' '{sys.executable}' '{KILLER}' 100 '{folder.root}:{mount}' -- \
-    repair -y --ignore-running --data-dir '{folder.root}' --backup-dir '{mount}/b' >'{tmp_path}/out' 2>'{tmp_path}/err' \
+    repair -y --ignore-running --data-dir '{folder.root}' --backup-dir '{mount}/b' \
+    >'{tmp_path}/out' 2>'{tmp_path}/err' \
     && echo 0 >'{tmp_path}/code' || echo $? >'{tmp_path}/code'
 rm -f '{mount}/filler'
 PYTHONPATH='{ROOT}' '{sys.executable}' -m app repair -y --ignore-running --data-dir '{folder.root}' \
@@ -225,7 +227,8 @@ def test_undo_of_an_interrupted_run_is_done_by_recovery_and_said_so(tmp_path, fo
     assert run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root)).returncode == 0
     run = backups.runs(root)[-1]
     journal = run.path / "journal.jsonl"
-    journal.write_bytes(b"".join(l for l in journal.read_bytes().splitlines(True) if b"run-complete" not in l))
+    journal.write_bytes(b"".join(line for line in journal.read_bytes().splitlines(True)
+                                 if b"run-complete" not in line))
     outcome = undo.undo_run(root, run.run_id, None)
     assert outcome.how == undo.BY_RECOVERY and [r.outcome for r in outcome.results] == ["done"]
     assert undo.undo_run(root, run.run_id, None).how == undo.ALREADY

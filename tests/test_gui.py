@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QMenu, QMessageBox, QTableWidget
 
-from app.core import contents, demo, locations
+from app.core import claude_process, contents, demo, locations
 from app.core.records import CORRUPT, HEALTHY, ORPHANED, TRANSCRIPT_ONLY
 from app.gui import theme
 from app.gui.json_highlighter import is_dark
@@ -161,17 +161,17 @@ def status_of(window: MainWindow, title: str) -> str:
 
 def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
     window, _ = demo_window
-    assert window.proxy.rowCount() == 31  # 28 records and 3 transcripts without one
+    assert window.proxy.rowCount() == 38  # 33 records (a deleted one is hidden) and 5 transcripts without one
     times = [window.proxy.session_at(r).last_activity_ms for r in range(window.proxy.rowCount())]
     known = [t for t in times if t is not None]
     assert known == sorted(known, reverse=True) and times[: len(known)] == known  # unknown times last
     first = window.proxy.index(0, COL_STATUS)
     assert first.data() in ("Healthy", "Orphaned", "Corrupt")  # a word, not colour alone
     assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
-    assert [b.text() for b in window.toggles.values()] == ["Healthy 7", "Orphaned 7", "Corrupt 14",
-                                                           "Transcript only 3"]
+    assert [b.text() for b in window.toggles.values()] == ["Healthy 7", "Orphaned 14", "Corrupt 12",
+                                                           "Transcript only 5", "Deleted 1"]
     assert "(active)" in window.proxy.index(0, 4).data()
-    assert "28 sessions in 1 data folder" in window.status_label.text()
+    assert "34 sessions in 1 data folder" in window.status_label.text()
     assert window.folder_combo.currentText().startswith("Demo data")
 
 
@@ -190,8 +190,8 @@ def test_the_search_box_and_the_status_toggles_filter_the_list(qtbot, demo_windo
     qtbot.mouseClick(window.toggles[CORRUPT], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.toggles[HEALTHY], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.toggles[TRANSCRIPT_ONLY], Qt.MouseButton.LeftButton)
-    assert window.proxy.rowCount() == 7
-    assert {window.proxy.session_at(r).status for r in range(7)} == {ORPHANED}
+    assert window.proxy.rowCount() == 14
+    assert {window.proxy.session_at(r).status for r in range(14)} == {ORPHANED}
 
 
 # --------------------------------------------------------------- the preview
@@ -213,7 +213,7 @@ def test_both_files_show_side_by_side_with_their_difference(qtbot, demo_window):
     window, _ = demo_window
     select(qtbot, window, "Add CSV export")
     names = [window.preview.tabs.tabText(i) for i in range(window.preview.tabs.count())]
-    assert names == [".json", ".json.tmp", "Difference"]
+    assert names == [".json", ".json.tmp", "Difference", "Conversation"]
     diff = window.preview.tabs.widget(2)
     assert isinstance(diff, DiffView) and diff.left.extraSelections()
     assert "lastActivityAt" in diff.left.toPlainText() and "lastActivityAt" in diff.right.toPlainText()
@@ -311,8 +311,9 @@ def test_cancelling_a_long_repair_midway_loses_nothing(qtbot, tmp_path):
     answer_dialog("Close", summary)
     with qtbot.waitSignal(window.repair_finished, timeout=120_000) as done:
         qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: window._progress is not None and window._progress.value() >= 10, timeout=60_000)
-        cancel = next(b for b in window._progress.findChildren(QAbstractButton) if b.text() == "Cancel")
+        qtbot.waitUntil(lambda: window.flow.progress is not None and window.flow.progress.value() >= 10,
+                        timeout=60_000)
+        cancel = next(b for b in window.flow.progress.findChildren(QAbstractButton) if b.text() == "Cancel")
         qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     counts = done.args[0].summary()
     assert counts["done"] >= 10 and counts["cancelled"] > 0, counts
@@ -388,13 +389,18 @@ def test_backups_that_cannot_be_written_end_in_one_clear_sentence(qtbot, tmp_pat
 
 
 @pytest.mark.real_processes
-def test_while_claude_desktop_runs_a_banner_shows_and_repair_waits(qtbot, demo_window, tmp_path):
-    window, _ = demo_window
-    window._claude_timer.setInterval(100)
+def test_while_claude_desktop_runs_a_banner_shows_and_repair_waits(qtbot, tmp_path):
     fake = tmp_path / "bin" / "claude-desktop"  # what the Linux rule looks for (claude_process)
     fake.parent.mkdir()
     shutil.copy(shutil.which("sleep"), fake)
+    ours: list[subprocess.Popen] = []
+    # The real process list and the real rule, narrowed to this test's own
+    # stand-in: a Claude Desktop that runs beside the suite changes nothing.
+    window = open_window(qtbot, tmp_path, [demo_dir(demo.write_demo(tmp_path / "Claude").path)],
+                         claude_check=lambda: [p for p in claude_process.running() if p.pid in {o.pid for o in ours}],
+                         check_interval_ms=100)
     proc = subprocess.Popen([str(fake), "60"])
+    ours.append(proc)
     try:
         with qtbot.waitSignal(window.claude_state_changed, timeout=15_000, check_params_cb=lambda on: on):
             pass
@@ -430,13 +436,14 @@ def test_ten_thousand_sessions_stream_in_while_the_window_stays_responsive(qtbot
     total = time.perf_counter() - started
     watch.stop()
     longest = watch.longest
-    print(f"\n10,000 sessions: first rows after {window.first_rows_after:.3f} s, whole scan {total:.2f} s, "
+    first_rows_after = window.scan_feed.first_rows_after
+    print(f"\n10,000 sessions: first rows after {first_rows_after:.3f} s, whole scan {total:.2f} s, "
           f"longest event-loop stall {longest * 1000:.0f} ms over {len(watch.gaps)} ticks")
     assert window.proxy.rowCount() == 10_000
     assert window.proxy.session_at(0).title == "Session 9999"  # newest first
     # The rows came in batches while the scan went on, and the event loop
     # kept turning: no single stall comes near the length of the scan.
-    assert window.first_rows_after is not None and window.first_rows_after < total / 2
+    assert first_rows_after is not None and first_rows_after < total / 2
     assert longest < total / 3
 
 
@@ -449,7 +456,7 @@ def test_an_empty_computer_says_where_it_looked_and_offers_the_demo(qtbot, tmp_p
     assert "/nowhere/Claude" in window.empty_text.text() and "looked in" in window.empty_text.text()
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         qtbot.mouseClick(window.demo_button, Qt.MouseButton.LeftButton)
-    assert window.proxy.rowCount() == 31 and window.stack.currentIndex() == 0
+    assert window.proxy.rowCount() == 38 and window.stack.currentIndex() == 0
 
 
 def test_the_keyboard_reaches_everything(qtbot, demo_window):
@@ -530,7 +537,7 @@ def test_screenshot_mode_saves_the_filled_window_and_exits_0(tmp_path):
            "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
     done = run_cli("gui", "--data-dir", str(info.path), "--screenshot", str(shot), env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "28 sessions in 1 data folder" in done.stdout and str(shot) in done.stdout
+    assert "34 sessions in 1 data folder" in done.stdout and str(shot) in done.stdout
     image = QImage(str(shot))
     assert not image.isNull() and (image.width(), image.height()) == (1280, 780)
     colours = {image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 780, 23)}

@@ -85,7 +85,7 @@ def test_the_demo_data_keeps_its_backups_inside_it(qtbot, tmp_path, monkeypatch)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
     data = demo.write_demo(tmp_path / "Demo").path
     window = open_window(qtbot, tmp_path, [locations.chosen(data)], backup_root=None)
-    answer_dialog("Repair 9")
+    answer_dialog("Repair 10")
     answer_dialog("Close")
     with qtbot.waitSignal(window.repair_finished, timeout=60_000) as done:
         qtbot.mouseClick(window.repair_all_button, Qt.MouseButton.LeftButton)
@@ -107,8 +107,8 @@ def test_the_backups_dialog_shows_local_times(qtbot, tmp_path, monkeypatch):
         info = backups.describe_all(tmp_path / "backups")[0]
         answer_dialog("Close")
         window.show_backups()
-        qtbot.waitUntil(lambda: getattr(window, "backups_dialog", None) is not None, timeout=30_000)
-        shown = window.backups_dialog.table.item(0, 0).text()
+        qtbot.waitUntil(lambda: window.flow.backups_dialog is not None, timeout=30_000)
+        shown = window.flow.backups_dialog.table.item(0, 0).text()
         assert shown == info.created_local and shown != info.created[:19].replace("T", " ")
     finally:
         monkeypatch.delenv("TZ")

@@ -146,7 +146,7 @@ def test_rebuild_from_the_window_shows_its_plan_and_evidence_and_undo_takes_it_b
     assert len(made) == 1 and json.loads(made[0].read_bytes())["title"] == "Full-text search for orders"
     onboard = json.loads((active / f"{demo.session_id('onboard')}.json").read_bytes())
     assert onboard["cliSessionId"] == lost.id and "transcriptUnavailable" not in onboard
-    qtbot.waitUntil(lambda: window._result is not None and len(window._result.transcript_only) == 1,
+    qtbot.waitUntil(lambda: window._result is not None and len(window._result.transcript_only) == 3,
                     timeout=30_000)
     answer_dialog("Yes")
     undone: list[str] = []

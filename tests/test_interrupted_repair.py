@@ -24,7 +24,7 @@ import pytest
 from app import cli
 from app.core import backups, engine
 
-from conftest import ACCOUNT, OWN_PIDS_SIGNALLABLE, ROOT, T0, DataFolder, dump, killed_by, record
+from conftest import ACCOUNT, OWN_PIDS_SIGNALLABLE, ROOT, T0, DataFolder, dump, killed_by, record, see_no_claude_desktop
 
 KILLER = ROOT / "tests" / "kill_at.py"
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -79,7 +79,9 @@ def reference(tmp_path_factory) -> tuple[dict[str, bytes], dict[str, bytes]]:
     base = tmp_path_factory.mktemp("reference")
     folder = build(base / "Claude")
     before = contents(folder.org)
-    assert cli_main("repair", "--data-dir", str(folder.root), "--backup-dir", str(base / "b")) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        see_no_claude_desktop(patch)
+        assert cli_main("repair", "--data-dir", str(folder.root), "--backup-dir", str(base / "b")) == 0
     after = contents(folder.org)
     assert after != before
     return before, after

@@ -253,7 +253,7 @@ def test_cancelling_midway_loses_nothing_and_can_be_undone(folder, tmp_path):
     outcomes = [r.outcome for r in report.results]
     assert outcomes.count(engine.DONE) == 2 and outcomes.count(engine.CANCELLED) == 4
     assert len(list(folder.org.glob("*.json"))) == 2 and len(list(folder.org.glob("*.tmp"))) == 4
-    undo.undo(backups.find(tmp_path / "backups", report.run_id)).results
+    undo.undo(backups.find(tmp_path / "backups", report.run_id))
     assert files_only(snapshot(folder.root)) == before
 
 

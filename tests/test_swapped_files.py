@@ -16,6 +16,7 @@ hangs that process only until PROMPT, never the test run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -125,10 +126,8 @@ def _free(fifo: Path) -> None:
     """Open both ends of ``fifo`` without waiting, then close them: whoever is
     stuck opening it finds a partner, and then the end of the stream."""
     for flags in (os.O_RDONLY | os.O_NONBLOCK, os.O_WRONLY | os.O_NONBLOCK):
-        try:
+        with contextlib.suppress(OSError):
             os.close(os.open(fifo, flags))
-        except OSError:
-            pass
 
 
 # ------------------------------------------------- swapped before the run

@@ -187,7 +187,8 @@ def test_a_record_that_lost_its_link_is_matched_by_folder_and_time_and_nothing_e
     evidence = " ".join(result.links[0].evidence)
     assert "same folder" in evidence and "starts 20 s after" in evidence
     lost = next(s for s in result.sessions if s.id == "local_lost")
-    assert reasons.UNLINKED in lost.reasons and lost.status == "healthy"
+    # It loads and is listed, but opens on no conversation: lost, and a rebuild links it back.
+    assert reasons.UNLINKED in lost.reasons and (lost.status, lost.opens, lost.fix) == ("orphaned", False, "rebuild")
     by_id = {s.id: s.reasons for s in result.transcript_only}
     assert by_id[match] == (reasons.NO_RECORD, reasons.LINK_PROPOSED)
     assert by_id[elsewhere] == by_id[later] == (reasons.NO_RECORD,)

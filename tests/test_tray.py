@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_watcher import user_env
 
-from conftest import ROOT, DataFolder, run_cli
+from conftest import ROOT, DataFolder, OwnPids, run_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Xvfb and trayer are X11 programs")
 INTERVAL = "0.2"
@@ -183,24 +183,31 @@ def docked_icons(display: str, pid: int) -> list[str]:
 
 
 @pytest.fixture
-def tray_watch(tmp_path: Path, system_tray: str) -> Iterator[Callable[[DataFolder, Path], subprocess.Popen]]:
+def tray_watch(tmp_path: Path, system_tray: str,
+               own_pids: OwnPids) -> Iterator[Callable[[DataFolder, Path], subprocess.Popen]]:
     """tray_watch(folder, backup_root): the real CLI's watcher, on the display
-    with the tray; ended after the test whatever happens."""
+    with the tray, in the test's own PID namespace (no Claude Desktop running
+    on this machine keeps it from repairing at start); ended after the test
+    whatever happens.  The process it returns carries ``pid_seen``: the pid
+    the watcher sees as its own, which its X windows carry."""
     procs: list[subprocess.Popen] = []
 
     def _watch(folder: DataFolder, backup_root: Path) -> subprocess.Popen:
         env = {**x_env(system_tray), **user_env(tmp_path), "DISPLAY": system_tray, "QT_QPA_PLATFORM": "xcb",
                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         env.pop("SESSION_RESCUE_DEBUG", None)
-        proc = subprocess.Popen([sys.executable, "-m", "app", "watch", "--data-dir", str(folder.root),
-                                 "--backup-dir", str(backup_root), "--interval", INTERVAL],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env, start_new_session=True)
+        proc = own_pids.popen([sys.executable, "-m", "app", "watch", "--data-dir", str(folder.root),
+                               "--backup-dir", str(backup_root), "--interval", INTERVAL],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env=env, start_new_session=True)
+        proc.pid_seen = own_pids.own_pid(proc)  # type: ignore[attr-defined]
+        proc.terminate = lambda: own_pids.signal(proc, signal.SIGTERM)  # type: ignore[method-assign]
         procs.append(proc)
         return proc
 
     yield _watch
     for proc in procs:
+        own_pids.signal(proc, signal.SIGTERM)
         end(proc)
         if proc.stdout is not None and not proc.stdout.closed:
             proc.communicate()
@@ -235,12 +242,12 @@ def test_watch_runs_in_a_real_system_tray_and_stops_on_sigterm(
     repaired = folder.org / "local_tray.json"
     assert wait_until(repaired.exists, unless=gone), gone() or "the orphan was not repaired"
     assert not orphan.exists()
-    assert wait_until(lambda: bool(docked_icons(system_tray, proc.pid)), unless=gone), \
-        gone() or f"no window of process {proc.pid} was docked in the tray on {system_tray}"
+    assert wait_until(lambda: bool(docked_icons(system_tray, proc.pid_seen)), unless=gone), \
+        gone() or f"no window of process {proc.pid_seen} was docked in the tray on {system_tray}"
     time.sleep(3)  # a few more looks, in the tray
     assert gone() is None, ended[0]
 
-    proc.send_signal(signal.SIGTERM)
+    proc.terminate()
     out, _ = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, out
     assert "Restored 1 session" in out  # at start (or after a Claude Desktop another test runs has quit)
@@ -280,14 +287,14 @@ def test_stop_until_next_logon_in_the_tray_menu_ends_the_watcher(
     icons: list[str] = []
 
     def docked() -> bool:
-        icons[:] = docked_icons(system_tray, proc.pid)
+        icons[:] = docked_icons(system_tray, proc.pid_seen)
         return bool(icons)
 
-    assert wait_until(docked, unless=gone), gone() or f"no window of process {proc.pid} was docked in the tray"
+    assert wait_until(docked, unless=gone), gone() or f"no window of process {proc.pid_seen} was docked in the tray"
     x, y = centre(system_tray, icons[0])
 
     def new_window(before: set[str]) -> bool:  # such as the menu, once it is on screen
-        return bool(visible_windows(system_tray, proc.pid) - before)
+        return bool(visible_windows(system_tray, proc.pid_seen) - before)
 
     def xdotool(*args: str) -> None:
         subprocess.run(["xdotool", *args], env=x_env(system_tray), check=True, timeout=60)
@@ -297,7 +304,7 @@ def test_stop_until_next_logon_in_the_tray_menu_ends_the_watcher(
     # key lost on a busy machine is simply tried again.
     deadline = time.monotonic() + TIMEOUT
     while proc.poll() is None and time.monotonic() < deadline:
-        before = visible_windows(system_tray, proc.pid)
+        before = visible_windows(system_tray, proc.pid_seen)
         xdotool("mousemove", str(x), str(y), "click", "3")
         if not wait_until(partial(new_window, before), timeout=15):
             continue

@@ -4,7 +4,6 @@ autostart entries written under a fake home, never the real one."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import plistlib
 import shlex
@@ -35,8 +34,10 @@ def user_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def claude_desktop(tmp_path):
-    """start() runs a stand-in Claude Desktop; stop() quits it."""
+def claude_desktop(tmp_path, own_pids):
+    """start() runs a stand-in Claude Desktop; stop() quits it.  In the
+    test's own PID namespace, with the watcher: the watcher sees it, and no
+    other Claude Desktop on this machine."""
     exe = tmp_path / "usr" / "bin" / "claude-desktop"
     exe.parent.mkdir(parents=True)
     shutil.copy(shutil.which("sleep"), exe)
@@ -44,11 +45,11 @@ def claude_desktop(tmp_path):
 
     class Stand:
         def start(self) -> None:
-            procs.append(subprocess.Popen([str(exe), "600"], start_new_session=True))
+            procs.append(own_pids.popen([str(exe), "600"], start_new_session=True))
 
         def stop(self) -> None:
             for proc in procs:
-                proc.kill()
+                own_pids.signal(proc, signal.SIGKILL)
                 proc.wait()
 
     yield Stand()
@@ -56,22 +57,23 @@ def claude_desktop(tmp_path):
 
 
 @pytest.fixture
-def watch(tmp_path):
-    """watch(folder, backup_root): a real watcher process, stopped after the test."""
+def watch(tmp_path, own_pids):
+    """watch(folder, backup_root): a real watcher process (in the test's own
+    PID namespace), stopped after the test."""
     procs: list[subprocess.Popen] = []
 
     def _watch(folder: DataFolder, backup_root: Path) -> subprocess.Popen:
         env = {**os.environ, **user_env(tmp_path), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "app", "watch", "--data-dir", str(folder.root),
-                                 "--backup-dir", str(backup_root), "--interval", INTERVAL],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        proc = own_pids.popen([sys.executable, "-m", "app", "watch", "--data-dir", str(folder.root),
+                               "--backup-dir", str(backup_root), "--interval", INTERVAL],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        proc.own_pids = own_pids  # type: ignore[attr-defined]  # how stop() reaches the watcher itself
         procs.append(proc)
         return proc
 
     yield _watch
     for proc in procs:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        own_pids.signal(proc, signal.SIGKILL)
         proc.communicate()
 
 
@@ -85,7 +87,7 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
 
 
 def stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGTERM)
+    proc.own_pids.signal(proc, signal.SIGTERM)  # type: ignore[attr-defined]
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     return out
@@ -112,13 +114,13 @@ def test_nothing_is_touched_while_claude_runs_and_orphans_come_back_when_it_quit
     assert "Restored 2 sessions after Claude Desktop quit" in out
 
 
-def test_the_watcher_repairs_at_start_then_idles_with_no_file_of_claudes_open(tmp_path, folder, watch):
+def test_the_watcher_repairs_at_start_then_idles_with_no_file_of_claudes_open(tmp_path, folder, watch, own_pids):
     import psutil
 
     folder.tmp("local_a")
     proc = watch(folder, tmp_path / "backups")
     assert wait_for(lambda: (folder.org / "local_a.json").exists())  # Claude is not running: at once
-    watcher = psutil.Process(proc.pid)
+    watcher = psutil.Process(own_pids.inner(proc))
     cpu_before, started = sum(watcher.cpu_times()[:2]), time.monotonic()
     for _ in range(10):  # idle looks, every 0.2 s
         opened = [f.path for f in watcher.open_files()]
@@ -222,11 +224,15 @@ def test_the_settings_switch_turns_the_watcher_and_its_autostart_on_and_off(qtbo
                         settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     assert not window.keep_repaired_action.isChecked()
-    window.keep_repaired_action.trigger()
-    assert entry.exists()
+    # The switch is applied by a worker (on Windows, PowerShell makes the
+    # entry): the window stays responsive, and says when it is done.
+    with qtbot.waitSignal(window.keep_repaired_applied, timeout=60_000):
+        window.keep_repaired_action.trigger()
+    assert entry.exists() and window.keep_repaired_action.isChecked()
     assert wait_for(lambda: watcher.running_pid() is not None)  # a real watcher, started now
-    window.keep_repaired_action.trigger()
-    assert not entry.exists()
+    with qtbot.waitSignal(window.keep_repaired_applied, timeout=60_000):
+        window.keep_repaired_action.trigger()
+    assert not entry.exists() and not window.keep_repaired_action.isChecked()
     assert wait_for(lambda: watcher.running_pid() is None)
 
 

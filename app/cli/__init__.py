@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.cli import repair_commands, scan_commands, watch_commands
@@ -25,7 +26,7 @@ __all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print the whole usage block
+    def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
         raise UsageError(f"{message} (see '{PROG} --help')")
 
 
@@ -53,7 +54,7 @@ def _number(kind: type, low: float, what: str) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"takes {what}, not {text!r}") from None
         if not value >= low:  # also refuses NaN
             raise argparse.ArgumentTypeError(f"takes {what} of at least {low:g}, not {text!r}")
-        return value  # type: ignore[no-any-return]
+        return value
     return parse
 
 
@@ -85,25 +86,38 @@ def build_parser() -> argparse.ArgumentParser:
                      "sessions here).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _looking_commands(sub)
+    _changing_commands(sub)
+    _backup_commands(sub)
+    _watching_commands(sub)
+    return parser
 
+
+def _looking_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands that only look: scan, gui, demo, locations."""
     p_scan = sub.add_parser("scan", help="list every session and its state (read-only)")
     _data_dir_option(p_scan, "scan")
     _projects_dir_option(p_scan)
     p_scan.add_argument("--json", action="store_true", help="print one JSON document (see README)")
 
+    p_gui = sub.add_parser("gui", help="open the window (what running with no command does)")
+    _data_dir_option(p_gui, "show")
+    _backup_dir_option(p_gui)
+    p_gui.add_argument("--screenshot", metavar="FILE",
+                       help="save a PNG of the window once the first session's preview shows, then exit")
+
+    p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
+    p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
+
+    sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
+
+
+def _changing_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands that plan and change sessions: repair, adopt, rebuild."""
     p_repair = sub.add_parser("repair", help="bring back orphaned and fixable sessions (backed up; can be undone)",
                               description="Repair every session that can be repaired, or the ones named with "
                               "--session. Each changed file is backed up first. Claude Desktop must be closed.")
-    _data_dir_option(p_repair, "repair")
-    p_repair.add_argument("--session", action="extend", nargs="+", metavar="ID",
-                          help="repair only these sessions (local_<uuid>, or just the uuid)")
-    _projects_dir_option(p_repair)
-    p_repair.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
-    _backup_dir_option(p_repair)
-    p_repair.add_argument("--ignore-running", action="store_true",
-                          help="repair even while Claude Desktop runs (it may overwrite the repair)")
-    p_repair.add_argument("--json", action="store_true", help="print one JSON document (see README)")
-    p_repair.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
+    _change_options(p_repair, "repair", "session", "repair only these sessions (local_<uuid>, or just the uuid)")
 
     p_adopt = sub.add_parser("adopt", help="copy sessions left under another account into the active one",
                              description="Copy the records of sessions that sit under an account or organisation "
@@ -119,11 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
                                "its link to a transcript that matches it is linked instead, with the evidence "
                                "shown. Asks first (or --yes); backed up; can be undone.")
     _change_options(p_rebuild, "rebuild", "transcript",
-                    "only these transcripts (their uuid), or for a link the record's id")
+                    "only these transcripts (their uuid), or a record's id (a link, a stub to set aside)")
+    p_rebuild.add_argument("--mirror", nargs=2, metavar=("SESSION", "FILE"),
+                           help="install FILE, a copy of an SSH session's remote transcript, as that session's "
+                           "local mirror (its lines must name the session; a longer mirror is never replaced)")
 
-    p_undo = sub.add_parser("undo", help="put back every file a repair changed, byte for byte")
-    p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups')")
-    p_undo.add_argument("--last", action="store_true", help="undo the most recent repair")
+
+def _backup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """undo, and the list of backups (and pruning it)."""
+    p_undo = sub.add_parser("undo", help="put back every file a change made, byte for byte")
+    p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups'), or its folder")
+    p_undo.add_argument("--last", action="store_true", help="undo the most recent change still to undo")
     _backup_dir_option(p_undo)
     p_undo.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
     p_undo.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
@@ -141,30 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_backups.add_argument("--dry-run", action="store_true", help="say what prune would remove; remove nothing")
     p_backups.add_argument("-y", "--yes", action="store_true", help="prune without asking")
 
-    p_gui = sub.add_parser("gui", help="open the window (what running with no command does)")
-    _data_dir_option(p_gui, "show")
-    _backup_dir_option(p_gui)
-    p_gui.add_argument("--screenshot", metavar="FILE",
-                       help="save a PNG of the window once the first session's preview shows, then exit")
 
+def _watching_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The watcher, and starting it at logon."""
     p_watch = sub.add_parser("watch", help="keep sessions repaired: repair each time Claude Desktop quits",
                              description="Repair at start if Claude Desktop is not running, and again each time it "
                              "quits, until stopped (Ctrl+C). Each repair is backed up and can be undone.")
     _data_dir_option(p_watch, "repair")
     _backup_dir_option(p_watch)
     p_watch.add_argument("--interval", type=_number(float, 0.05, "a number of seconds"), default=5.0,
-                         metavar="SECONDS",
-                         help="how often to look whether Claude Desktop runs (default: 5)")
+                         metavar="SECONDS", help="how often to look whether Claude Desktop runs (default: 5)")
     _keep_options(p_watch)
 
     p_auto = sub.add_parser("autostart", help="start the watcher at logon, for you only (no admin rights)")
     p_auto.add_argument("action", choices=("enable", "disable", "status"))
-
-    p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
-    p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
-
-    sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
-    return parser
 
 
 COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,

@@ -187,9 +187,9 @@ def sanitised_console() -> Iterator[None]:
         else None
     our_input = _safe_input(builtins.input)
     if wrapped_out is not None:
-        sys.stdout = wrapped_out  # type: ignore[assignment]
+        sys.stdout = wrapped_out
     if wrapped_err is not None:
-        sys.stderr = wrapped_err  # type: ignore[assignment]
+        sys.stderr = wrapped_err
     builtins.input = our_input
     try:
         yield

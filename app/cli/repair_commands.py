@@ -35,14 +35,14 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import backups, claude_process, engine, locations, planners, plans, prune, transaction, undo
+from app.core import backups, claude_process, engine, locations, planners, plans, prune, rebuild, transaction, undo
 from app.core.display import human_size, sentence
 from app.core.kinds import Kind
 from app.core.scan import scan
 
-OUTCOME_WORDS = {engine.DONE: "repaired", engine.IDENTICAL: "already repaired", engine.SOURCE_KEPT: "repaired, source kept",
-                 engine.FAILED: "failed", plans.SKIPPED: "left as is", engine.CANCELLED: "not done",
-                 plans.PLANNED: "would be repaired"}
+OUTCOME_WORDS = {engine.DONE: "repaired", engine.IDENTICAL: "already repaired",
+                 engine.SOURCE_KEPT: "repaired, source kept", engine.FAILED: "failed", plans.SKIPPED: "left as is",
+                 engine.CANCELLED: "not done", plans.PLANNED: "would be repaired"}
 
 
 def _err(text: str) -> None:
@@ -160,8 +160,9 @@ def _print_plan(the_plan: plans.Plan, root: Path | None, job: Job = REPAIR) -> N
     print(f"Plan: {len(to_do)} session{'s' * (len(to_do) != 1)} to {job.kind}, "
           f"{len(the_plan.actions) - len(to_do)} to leave as they are."
           + (f" Backups go to {safe(root)}." if root and to_do else ""))
+    width = max((len(action.action) for action in the_plan.actions), default=0)
     for action in the_plan.actions:
-        print(f"  {action.action:13} {cut(action.id, 20):20} {cut(action.session.title, 30):30} "
+        print(f"  {action.action:{width}} {cut(action.id, 20):20} {cut(action.session.title, 30):30} "
               f"{safe(action.reason)}")
 
 
@@ -221,21 +222,15 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     if job.opt_in and not _asks(args) and not args.yes:
         raise UsageError(f"{job.kind} changes Claude's folder only when confirmed: run it at a terminal to be "
                          f"asked, or add --yes (see the plan first with --dry-run)")
-    guard = _guard(args, str(job.kind))
-
-    def confirm(the_plan: plans.Plan) -> bool:
-        if not _asks(args):
-            return True
-        _print_plan(the_plan, root, job)
-        return _confirm(f"{job.kind.capitalize()} {len(the_plan.to_do)} session(s) now?", args)
-
-    show_progress = sys.stderr.isatty() and not args.json
-    request = transaction.Job(job.kind, dirs, root, chosen_transcripts_dir(args, dirs), getattr(args, job.ids))
     file_engine = engine.Engine()
+    mirror = getattr(args, "mirror", None)
+    ids = [mirror[0]] if mirror else getattr(args, job.ids)
+    if mirror and not os.path.isfile(mirror[1]):
+        raise UsageError(f"--mirror {mirror[1]}: no such file")
+    request = transaction.Job(job.kind, dirs, root, chosen_transcripts_dir(args, dirs), ids,
+                              os.path.abspath(mirror[1]) if mirror else None)
     try:
-        with _ctrl_c_cancels(file_engine):
-            done = transaction.run(request, guard, confirm, file_engine=file_engine,
-                                   progress=_progress_printer(show_progress))
+        done = _carry_out(args, job, request, file_engine)
     except claude_process.ClaudeRunning as exc:
         return _refused(exc)
     except backups.Busy as exc:
@@ -246,9 +241,31 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
         raise UsageError(f"{exc}{hint}") from None
     except plans.PlanError as exc:
         raise UsageError(str(exc)) from None
+    return _finish(args, job, done, root, file_engine.cancelled)
+
+
+def _carry_out(args: argparse.Namespace, job: Job, request: transaction.Job,
+               file_engine: engine.Engine) -> transaction.Result:
+    """Core's transaction, with this terminal's confirmation, progress line and Ctrl+C."""
+
+    def confirm(the_plan: plans.Plan) -> bool:
+        if not _asks(args):
+            return True
+        _print_plan(the_plan, request.backup_root, job)
+        return _confirm(f"{job.kind.capitalize()} {len(the_plan.to_do)} session(s) now?", args)
+
+    show_progress = sys.stderr.isatty() and not args.json
+    try:
+        with _ctrl_c_cancels(file_engine):
+            return transaction.run(request, _guard(args, str(job.kind)), confirm, file_engine=file_engine,
+                                   progress=_progress_printer(show_progress))
     finally:
         if show_progress:
             print(file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, job: Job, done: transaction.Result, root: Path, cancelled: bool) -> int:
+    """Say how the job went, and its exit code."""
     _notes(done.notes(), args.json)
     if done.stopped:
         _err(done.stopped)
@@ -261,15 +278,18 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     _output(report, args, job, root, done.notes())
     if report.stopped_by_claude:
         return EXIT_CLAUDE_RUNNING
-    if file_engine.cancelled and report.run_id:
+    if cancelled and report.run_id:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if report.failed or report.stopped else EXIT_OK
 
 
 def _plan(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> plans.Plan:
     chosen = getattr(args, job.ids)
+    mirror = getattr(args, "mirror", None)
     result = scan(dirs, chosen_transcripts_dir(args, dirs), details=job.kind != Kind.REPAIR or bool(chosen))
     try:
+        if mirror:
+            return rebuild.plan(result, [mirror[0]], mirror=os.path.abspath(mirror[1]))
         return planners.PLANNERS[job.kind](result, chosen)
     except plans.PlanError as exc:
         raise UsageError(str(exc)) from None

@@ -41,8 +41,8 @@ def print_table(result: ScanResult, out: TextIO | None = None) -> None:
         diagnosis = folder.diagnosis.sentence()
         if diagnosis:
             print(f"  main.log: {safe(diagnosis)}", file=out)
-        for warning in folder.warnings:
-            print(f"  note: {safe(warning)}", file=out)
+        for note in (*folder.warnings, *folder.notes):
+            print(f"  note: {safe(note)}", file=out)
     print(file=out)
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
     for s in result.all_rows():
@@ -65,16 +65,45 @@ def print_table(result: ScanResult, out: TextIO | None = None) -> None:
               f"probably {safe(link.transcript.path)}:", file=out)
         for line in link.evidence:
             print(f"  - {safe(line)}", file=out)
+    _print_why_not(result, out)
     print(file=out)
+    for note in result.notes:
+        print(f"Note: {safe(note)}", file=out)
     marked = " (* marks the active account.)" if any(not s.active for s in result.sessions) else ""
     print(summary_line(result) + marked, file=out)
-    hints = [(any(not s.active for s in result.sessions), (f"'{PROG} adopt' copies the other account's sessions "
-                                                            "into the active one.")),
-             (bool(result.transcript_only or result.links), (f"'{PROG} rebuild' makes records for the transcripts "
-                                                              "and links records back to theirs."))]
-    for wanted, hint in hints:
-        if wanted:
-            print(hint, file=out)
+    for hint in _hints(result):
+        print(hint, file=out)
+
+
+def _print_why_not(result: ScanResult, out: TextIO) -> None:
+    """The sessions whose record loads but that do not open, each with the
+    step of Claude Desktop's way where it fails: the table's codes in words."""
+    stuck = [s for s in result.sessions if s.opens is False and s.status not in ("healthy", "deleted")
+             and s.checklist and s.checklist[0].ok]
+    if not stuck:
+        return
+    print("\nThese load, but do not open in Claude Desktop:", file=out)
+    for s in stuck:
+        print(f"  {safe(s.id)} ({cut(s.title, 40)})", file=out)
+        for step in s.checklist[1:]:
+            if step.ok is False or step.name == "verdict":
+                print(f"    - {safe(step.text)}", file=out)
+
+
+def _hints(result: ScanResult) -> list[str]:
+    """The next command for each kind of fix the scan found."""
+    fixes = {s.fix for s in result.sessions if s.status == "orphaned"}
+    mirror = any(reasons.SSH_MIRROR_MISSING in s.reasons for s in result.sessions)
+    hints = [("repair" in fixes, f"'{PROG} repair' brings back the sessions marked for repair (it shows its plan "
+                                 "and asks first)."),
+             ("adopt" in fixes or any(not s.active for s in result.sessions),
+              f"'{PROG} adopt' copies the other account's sessions into the active one."),
+             ("rebuild" in fixes or bool(result.transcript_only or result.links),
+              f"'{PROG} rebuild' makes records for the transcripts, links records back to theirs and sets aside "
+              "stubs that hide a conversation."),
+             (mirror, f"'{PROG} rebuild --mirror SESSION FILE' installs the copy of an SSH session's conversation "
+                      "you fetched from its host.")]
+    return [hint for wanted, hint in hints if wanted]
 
 
 def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
@@ -82,8 +111,9 @@ def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
     used = sorted({code for s in result.all_rows() for code in s.reasons})
     if used:
         print("\nReasons:", file=out)
+        width = max(len(code) for code in used)
         for code in used:
-            print(f"  {code:16} {reasons.describe(code)}", file=out)
+            print(f"  {code:{width}} {reasons.describe(code)}", file=out)
 
 
 def _report(result: ScanResult, as_json: bool) -> None:

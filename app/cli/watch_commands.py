@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -75,9 +76,9 @@ def cmd_autostart(args: argparse.Namespace) -> int:
             print(f"Session Rescue will keep your sessions repaired from your next logon: {safe(path)}")
             print(f"To start it now: {PROG} watch")
         elif args.action == "disable":
-            path = autostart.disable()
+            removed = autostart.disable()
             stopped = watcher.stop_running()
-            print(f"Removed {safe(path)}." if path else "Autostart was not on.")
+            print(f"Removed {safe(removed)}." if removed else "Autostart was not on.")
             if stopped:
                 print(f"Stopped the running watcher (process {stopped}).")
         else:
@@ -89,7 +90,7 @@ def cmd_autostart(args: argparse.Namespace) -> int:
                 print(f"Autostart is off (its entry would be {safe(state.path)}).")
             running = watcher.running_pid()
             print(f"A watcher is running (process {running})." if running else "No watcher is running.")
-    except OSError as exc:
-        print(f"{PROG}: autostart {args.action} failed: {exc}", file=sys.stderr)
+    except (OSError, subprocess.SubprocessError) as exc:  # Windows' shortcut is made by PowerShell, with a timeout
+        print(f"{PROG}: autostart {args.action} failed: {safe(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -37,7 +37,19 @@ ADOPT = Kind.ADOPT.value  # the action's name: the same word as its kind
 
 
 def other_account_sessions(scan: ScanResult) -> list[Session]:
-    return [s for s in scan.sessions if not s.active]
+    """The sessions adopt is for: another account's, another org folder's, or
+    (class X) the other install's."""
+    return [s for s in scan.sessions if not s.active or s.fix == Kind.ADOPT.value]
+
+
+def target_of(scan: ScanResult, session: Session) -> FolderReport | None:
+    """The folder report whose active folder gets the session: its own data
+    folder's, or, for a session in the install Claude Desktop does not read
+    (class X), the live one's."""
+    folder = scan.folder_of(session)
+    if folder is not None and folder.live is False:
+        return next((f for f in scan.folders if f.live), None)
+    return folder
 
 
 def _tombstoned(session: Session, folder: FolderReport) -> bool:
@@ -50,7 +62,7 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
     """What adopting one session does.  ``in_active``: the active folder's
     sessions by id; ``cli_in_active``: by cliSessionId; ``planned``: the
     target paths already claimed in this plan, with their new bytes' hash."""
-    if session.active:
+    if session.active and folder is not None and session.folder == folder.active_folder:
         return Action(session, NOTHING, "already in the active account")
     if folder is None or folder.active_folder is None:
         return Action(session, LEAVE, "no folder of the active account was found to copy it into "
@@ -111,5 +123,5 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     cli_in_active = {(s.folder, s.cli_session_id): s for s in scan.sessions
                      if s.folder in actives and s.cli_session_id}
     planned: dict[str, str] = {}
-    actions = [plan_session(s, scan.folder_of(s), in_active, cli_in_active, planned) for s in chosen]
+    actions = [plan_session(s, target_of(scan, s), in_active, cli_in_active, planned) for s in chosen]
     return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.ADOPT)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.records import HEALTHY, Session
+from app.core.transcript_index import TranscriptIndex
 from app.core.transcripts import TranscriptInfo
 
 # How far apart the record's and the transcript's times may be.  The record
@@ -42,11 +43,23 @@ class Link:
                 "transcript_path": self.transcript.path, "evidence": self.evidence}
 
 
-def needs_link(session: Session) -> bool:
-    """A healthy record whose link to its transcript is gone."""
-    if session.status != HEALTHY or session.tombstoned:
+def needs_link(session: Session, index: TranscriptIndex | None = None) -> bool:
+    """A healthy record whose link to its transcript is gone (class H), or,
+    with ``index``, points at a conversation that exists nowhere (class Q)."""
+    if session.record_status not in (HEALTHY, "") or session.tombstoned:
         return False
-    return session.cli_session_id is None or session.transcript_unavailable
+    if session.cli_session_id is None or session.transcript_unavailable:
+        return True
+    return index is not None and dangling(session, index)
+
+
+def dangling(session: Session, index: TranscriptIndex) -> bool:
+    """Class Q: its cliSessionId names no file in the projects folder, in an
+    SSH mirror, or in a sandbox, and it has turns to show."""
+    cli = session.cli_session_id
+    if not cli or session.ssh_host or not (session.completed_turns or 0):
+        return False
+    return not index.all_copies(cli) and not index.sandbox.get(cli)
 
 
 def same_folder(a: str | None, b: str | None) -> bool:
@@ -94,13 +107,23 @@ def _match(session: Session, info: TranscriptInfo) -> Link | None:
     return Link(session, info, evidence, abs(start_gap) + abs(end_gap))
 
 
-def propose(sessions: list[Session], unreferenced: list[TranscriptInfo]) -> list[Link]:
+def propose(sessions: list[Session], unreferenced: list[TranscriptInfo],
+            index: TranscriptIndex | None = None) -> list[Link]:
     """The best one-to-one links between records that lost theirs and
-    transcripts no record references."""
-    wanting = [s for s in sessions if needs_link(s)]
-    if not wanting or not unreferenced:
+    transcripts no record references.  A record that still names a
+    conversation (class Q: the name is dangling) is linked only when exactly
+    one transcript matches it: with two, only a person can tell."""
+    if not unreferenced:
+        return []
+    wanting = [s for s in sessions if needs_link(s, index)]
+    if not wanting:
         return []
     candidates = [link for s in wanting for info in unreferenced if (link := _match(s, info)) is not None]
+    per_record: dict[int, int] = {}
+    for link in candidates:
+        per_record[id(link.session)] = per_record.get(id(link.session), 0) + 1
+    candidates = [link for link in candidates if link.session.cli_session_id is None
+                  or link.session.transcript_unavailable or per_record[id(link.session)] == 1]
     candidates.sort(key=lambda link: (link.distance_ms, link.session.id, link.transcript.id))
     taken_records: set[int] = set()
     taken_transcripts: set[str] = set()
@@ -112,3 +135,11 @@ def propose(sessions: list[Session], unreferenced: list[TranscriptInfo]) -> list
         taken_transcripts.add(link.transcript.id)
         links.append(link)
     return links
+
+
+def link_of(links: list[Link], session: Session) -> Link | None:
+    """The proposal a record or a transcript is part of, if any."""
+    for link in links:
+        if link.session is session or link.transcript.id == session.id and not session.is_record:
+            return link
+    return None

@@ -214,7 +214,8 @@ class Run:
         return self.path / FILES
 
     @classmethod
-    def create(cls, root: Path, actions: list[dict[str, Any]], kind: str = "repair") -> Run:
+    def create(cls, root: Path, actions: list[dict[str, Any]], kind: str = "repair",
+               projects_root: str | None = None) -> Run:
         """Make the run folder, lock it, and write its manifest, durably,
         before anything else happens.  ``actions`` is the manifest's list."""
         root.mkdir(parents=True, exist_ok=True)
@@ -239,6 +240,8 @@ class Run:
             manifest = {"format": FORMAT, "run_id": run_id, "kind": str(kind), "created": now_iso(),
                         "tool": f"{runcheck.TOOL_MARK}{__version__}", "owner": {"pid": os.getpid()},
                         "actions": actions}
+            if projects_root is not None:
+                manifest["projects_root"] = projects_root
             # Written under another name and renamed: a run folder whose
             # manifest is there is a run whose manifest is whole.  Compact: an
             # indented dump goes through json's pure-Python encoder.

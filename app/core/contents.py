@@ -14,6 +14,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass
+from typing import Any
 
 from app.core import jsjson, loader, reasons
 from app.core.longpaths import extended
@@ -88,9 +89,9 @@ def _read(path: str, is_link: bool, head: int | None = None,
 
 def view_file(state: FileState, limit: int | None = PREVIEW_LIMIT) -> FileView:
     """The file as a person should see it."""
-    base = dict(path=state.path, kind=state.kind, size=state.size, problems=state.problems, detail=state.detail,
-                error_line=state.error_line, error_column=state.error_column)
-    if reasons.LINK_OUTSIDE in state.problems or reasons.BROKEN_LINK in state.problems or reasons.TOO_LARGE in state.problems:
+    base: dict[str, Any] = dict(path=state.path, kind=state.kind, size=state.size, problems=state.problems,
+                                detail=state.detail, error_line=state.error_line, error_column=state.error_column)
+    if {reasons.LINK_OUTSIDE, reasons.BROKEN_LINK, reasons.TOO_LARGE} & set(state.problems):
         note = f"(not shown: {reasons.describe(state.problems[0])}; {state.detail})"
         return FileView(text=note, pretty=False, complete=True, full_length=len(note), **base)
     fault = state.error_offset if state.error_offset is not None and not state.loadable else None

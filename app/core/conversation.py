@@ -15,7 +15,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.core import fsops
 from app.core.transcripts import parse_time
@@ -137,7 +137,7 @@ def message_of(line: Any, offset: int) -> Message | None:
     return Message(kind, blocks, parse_time(line.get("timestamp")), model, offset)
 
 
-def _step_over(f: Any, start: int) -> int:
+def _step_over(f: BinaryIO, start: int) -> int:
     """Where the line that starts at ``start`` ends (after its newline),
     found chunk by chunk."""
     pos = start
@@ -168,7 +168,7 @@ def read_page(path: str, start: int = 0, max_bytes: int = PAGE_BYTES,
             return Page([], start, start, start, error=f"the transcript cannot be read: {exc.strerror or exc}")
 
 
-def _read_page(f: Any, start: int, size: int, max_bytes: int, max_messages: int) -> Page:
+def _read_page(f: BinaryIO, start: int, size: int, max_bytes: int, max_messages: int) -> Page:
     page = Page([], start, start, size)
     pos = start
     while pos < size and len(page.messages) < max_messages and pos - start < max_bytes:

@@ -106,7 +106,7 @@ def _active_sessions() -> list[tuple[str, dict[str, bytes]]]:
     add("wiped", json=b"\0" * 144_258)  # the size of the zero-filled record in cc#59811
     add("postgres", json=b"\xef\xbb\xbf" + _dump(r("postgres", "Migrate database to Postgres 17", API, 70)))
     add("review", json=_dump(r("review", "Review pull request #212", SHOP, 80, lastActivityAt=None,
-                                cliSessionId=None)))
+                                cliSessionId=None, turns=0)))
     add("backoff", json=_dump(r("backoff", "Tune retry backoff", API, 90)).replace(b'"completedTurns":3',
                                                                                   b'"completedTurns":NaN'))
     add("array", json=b'[{"sessionId":"' + session_id("array").encode() + b'"}]')
@@ -122,6 +122,32 @@ def _active_sessions() -> list[tuple[str, dict[str, bytes]]]:
     # cliSessionId and set transcriptUnavailable; its transcript is on disk.
     add("onboard", json=_dump(r("onboard", "Redesign onboarding emails", DOCS, 44, turns=2, cliSessionId=None,
                                 transcriptUnavailable=True)))
+    out += _sessions_that_do_not_open()
+    return out
+
+
+def _sessions_that_do_not_open() -> list[tuple[str, dict[str, bytes]]]:
+    """Records that load and are listed, yet do not open (failures reference, O to V)."""
+    r = record
+    out: list[tuple[str, dict[str, bytes]]] = []
+
+    def add(name: str, json: bytes) -> None:
+        out.append((name, {".json": json}))
+
+    # O: the conversation is in the old per-session sandbox only
+    add("sandbox", json=_dump(r("sandbox", "Sketch the invoice PDF layout", API, 150, turns=5)))
+    # Q: cliSessionId names no file; one transcript of the same folder and times is there
+    add("rates", json=_dump(r("rates", "Cache exchange rates", API, 160, turns=3,
+                              cliSessionId=cli_id("rates-gone"))))
+    # T: an empty stub with its id, in another project folder, may be opened instead
+    add("shadowed", json=_dump(r("shadowed", "Split the monorepo", SHOP, 170, turns=6)))
+    # V: its transcript holds no conversation at all
+    add("stubonly", json=_dump(r("stubonly", "Try the new linter", SHOP, 180, turns=2)))
+    # R: an SSH session whose local mirror is missing; S: the log shows its host failing
+    add("ssh", json=_dump(r("ssh", "Tune the build server", "/srv/builds", 190, turns=8,
+                            sshConfig={"sshHost": "ana@build-01", "id": "build-01", "source": "user"})))
+    # healthy with no conversation yet: a new session needs none
+    add("fresh", json=_dump(r("fresh", "New session", DOCS, 0.5, turns=0, cliSessionId=None)))
     return out
 
 
@@ -170,6 +196,7 @@ def write_demo(folder: str | os.PathLike[str]) -> DemoInfo:
     info.sessions += 2
 
     _write_transcripts(info.transcripts)
+    _write_sandbox(root)
     (root / "logs" / "main.log").write_text(_main_log(), encoding="utf-8")
     return info
 
@@ -240,6 +267,28 @@ def _write_transcripts(projects: Path) -> None:
         lines = conversation(sid, cwd, f"{title}, please.", start + 20_000, end - 5_000)
         path = _write_transcript(projects, sid, cwd, lines)
         (path.parent / f"agent-{sid[:8]}.jsonl").write_text(json.dumps(lines[0]) + "\n", encoding="utf-8")
+    # The conversations of the other records, where Claude Desktop looks.
+    for name, cwd, title, hours_ago in (("release", DOCS, "Write release notes for 2.4", 9),
+                                        ("profile", API, "Profile slow search endpoint", 20),
+                                        ("translate", DOCS, "Translate README", 30),
+                                        ("leak", API, "Investigate memory leak in worker", 3),
+                                        ("react", SHOP, "Upgrade to React 19", 26), ("csv", API, "Add CSV export", 7),
+                                        ("precommit", SHOP, "Set up pre-commit hooks", 50),
+                                        ("apidocs", API, "Draft API docs", 60),
+                                        ("postgres", API, "Migrate database to Postgres 17", 70),
+                                        ("tuesday", DOCS, "Plan sprint 48", 110),
+                                        ("webgpu", "C:\\Users\\ana\\side-projects\\webgpu",
+                                         "Spike: WebGPU renderer", 33),
+                                        ("shadowed", "C:\\Users\\ana\\repos\\shop-split",
+                                         "Split the monorepo", 170)):
+        start, end = _span(hours_ago)
+        _write_transcript(projects, cli_id(name), cwd, conversation(cli_id(name), cwd, f"{title}, please.",
+                                                                   start + 20_000, end - 5_000))
+    _write_lost_classes(projects)
+
+
+def _write_lost_classes(projects: Path) -> None:
+    """Transcripts for the classes a record alone does not show."""
     # class H: the transcript of "onboard", whose record lost its link
     start, end = _span(44)
     _write_transcript(projects, cli_id("onboard"), DOCS,
@@ -257,9 +306,47 @@ def _write_transcripts(projects: Path) -> None:
     lines += conversation(sid, "/home/ana/bench", "Which JSON parser is fastest for our logs?", start, end,
                           model="claude-sonnet-5")
     _write_transcript(projects, sid, "/home/ana/bench", lines)
-    # not a session: a file with no conversation in it
-    _write_transcript(projects, cli_id("snapshot-only"), SHOP,
-                      [{"type": "file-history-snapshot", "messageId": "x", "snapshot": {}}])
+    # not a session: a file with no conversation in it (class V), listed as a stub
+    path = _write_transcript(projects, cli_id("snapshot-only"), SHOP,
+                             [{"type": "file-history-snapshot", "messageId": "x", "snapshot": {}}])
+    os.utime(path, (_BASE_MS / 1000 - 3 * 86_400, _BASE_MS / 1000 - 3 * 86_400))
+    # class Q: the real conversation of "rates", under another id, in the same folder and times
+    start, end = _span(160)
+    _write_transcript(projects, cli_id("rates"), API,
+                      conversation(cli_id("rates"), API, "Cache exchange rates, please.", start + 20_000,
+                                   end - 5_000, turns=3))
+    # class T: a stub with "shadowed"'s id in the folder it started in; the
+    # real one is where /cd took it (written above)
+    _write_stub(projects, cli_id("shadowed"), SHOP, "Split the monorepo")
+    # class V: the only transcript of "stubonly" holds no conversation
+    _write_stub(projects, cli_id("stubonly"), SHOP, "Try the new linter")
+    # class T2: a transcript whose lines name another session (sync damage)
+    sid = cli_id("translate")
+    path = projects / _slug(DOCS) / f"{sid}.jsonl"
+    path.write_text(path.read_text(encoding="utf-8").replace(sid, cli_id("translate-elsewhere")), encoding="utf-8")
+
+
+def _write_stub(projects: Path, sid: str, cwd: str, title: str) -> None:
+    _write_transcript(projects, sid, cwd, [{"type": "custom-title", "customTitle": title, "sessionId": sid},
+                                           {"type": "mode", "mode": "plan", "sessionId": sid}])
+    os.utime(projects / _slug(cwd) / f"{sid}.jsonl", (_BASE_MS / 1000 - 86_400, _BASE_MS / 1000 - 86_400))
+
+
+def _slug(cwd: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in cwd)
+
+
+def _write_sandbox(root: Path) -> None:
+    """Class O: an older session's conversation, in its per-session sandbox."""
+    sid, cwd = cli_id("sandbox"), API
+    start, end = _span(150)
+    projects = root / "local-agent-mode-sessions" / ACTIVE_ORG / "space-1" / session_id("sandbox") / ".claude" / \
+        "projects"
+    path = _write_transcript(projects, sid, cwd, conversation(sid, cwd, "Sketch the invoice PDF layout, please.",
+                                                             start + 20_000, end - 5_000, turns=5))
+    sidecar = path.parent / sid / "tool-results"
+    sidecar.mkdir(parents=True)
+    (sidecar / "toolu_1.txt").write_text("a large tool output, kept beside the transcript\n", encoding="utf-8")
 
 
 def _main_log() -> str:
@@ -274,4 +361,8 @@ def _main_log() -> str:
                      f"link not permitted, rename '{path}.json.tmp' -> '{path}.json'")
     lines.append(f"2026-11-20 08:00:50 [error] EXDEV: cross-device link not permitted, rename "
                  f"'{folder}\\manifest.json.tmp' -> '{folder}\\manifest.json'")
+    # Class S: the SSH session's host, failing (failures reference §R, cc#72335).
+    for clock in ("08:01:10", "08:01:52"):
+        lines.append(f"2026-11-20 {clock} [warn] [SSH] Failed to tail remote transcript: ana@build-01: "
+                     "Permission denied (publickey,password).")
     return "\n".join(lines) + "\n"

@@ -84,13 +84,17 @@ def summary_line(result: ScanResult) -> str:
     n = len(result.sessions)
     folders = len(result.folders)
     line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
-            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt.")
-    if counts["orphaned"]:
-        line += " Orphaned sessions can be brought back: their .tmp copy loads."
+            f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt"
+            + (f", {counts['deleted']} deleted" if counts.get("deleted") else "") + ".")
+    fixes = [s.fix for s in result.sessions if s.status == "orphaned" and s.fix]
+    if fixes:
+        by = ", ".join(f"{fixes.count(k)} by {k}" for k in ("repair", "adopt", "rebuild") if fixes.count(k))
+        line += f" Orphaned sessions can be brought back ({by})."
     inactive = sum(1 for s in result.sessions if not s.active)
     if inactive:
         line += f" {inactive} belong to an account that is not the active one."
-    only = len(result.transcript_only)
+    stubs = sum(1 for s in result.transcript_only if "stub" in s.reasons)
+    only = len(result.transcript_only) - stubs
     if only:
         line += (f" {only} transcript{'s' * (only != 1)} ha{'ve' if only != 1 else 's'} no record "
                  "and can be rebuilt.")

@@ -110,10 +110,8 @@ _live_temps: set[str] = set()
 @atexit.register
 def _remove_live_temps() -> None:
     for path in list(_live_temps):
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(extended(path))
-        except OSError:
-            pass
 
 
 def is_temp_name(name: str) -> bool:

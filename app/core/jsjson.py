@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # C's, exported, not in the stubs
 from typing import Any
 
 __all__ = ["JsonError", "parse", "decode_like_node", "stringify"]
@@ -95,7 +95,8 @@ def _parse_iterative(s: str) -> Any:  # noqa: C901 - one loop is the point: no r
     n = len(s)
 
     def skip(pos: int) -> int:
-        return _WS.match(s, pos).end()
+        found = _WS.match(s, pos)  # matches anywhere: it allows no whitespace at all
+        return found.end() if found else pos
 
     def fail(message: str, pos: int) -> JsonError:
         if pos >= n:
@@ -105,7 +106,8 @@ def _parse_iterative(s: str) -> Any:  # noqa: C901 - one loop is the point: no r
     def string(pos: int) -> tuple[str, int]:
         # pos is at the opening quote
         try:
-            return scanstring(s, pos + 1, True)
+            text, end = scanstring(s, pos + 1, True)
+            return str(text), int(end)
         except json.JSONDecodeError as exc:
             at_end = exc.msg.startswith("Unterminated string")
             if at_end:
@@ -170,27 +172,27 @@ def _parse_iterative(s: str) -> Any:  # noqa: C901 - one loop is the point: no r
                 if pos != n:
                     raise fail("Unexpected non-whitespace character after JSON", pos)
                 return value
-            container, name = stack[-1]
-            if name is None:
+            container, open_key = stack[-1]
+            if open_key is None:
                 container.append(value)
             else:
-                container[name] = value
+                container[open_key] = value
             pos = skip(pos)
             if pos >= n:
                 raise fail("", pos)
             ch = s[pos]
             if ch == ",":
                 pos = skip(pos + 1)
-                if name is not None:
-                    name, pos = key(pos)
-                    stack[-1] = (container, name)
+                if open_key is not None:
+                    next_key, pos = key(pos)
+                    stack[-1] = (container, next_key)
                 break  # read the next element
-            if ch == ("]" if name is None else "}"):
+            if ch == ("]" if open_key is None else "}"):
                 pos += 1
                 value = container
                 stack.pop()
                 continue
-            raise fail(f"Expected ',' or '{']' if name is None else '}'}' after a value", pos)
+            raise fail(f"Expected ',' or '{']' if open_key is None else '}'}' after a value", pos)
 
 
 def stringify(value: Any) -> bytes:

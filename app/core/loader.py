@@ -105,7 +105,7 @@ def _byte_offset(text: str, pos: int) -> int:
 
 def _unparsable(data: bytes, text: str, error: jsjson.JsonError) -> Verdict:
     """Name the way a text failed to parse: a crash's zeros, a cut, garbage."""
-    where = dict(error_line=error.line, error_column=error.column,
+    where: dict[str, Any] = dict(error_line=error.line, error_column=error.column,
                  error_offset=_byte_offset(text, error.pos))
     stripped = data.rstrip(b"\0")
     if len(stripped) < len(data):
@@ -164,7 +164,8 @@ def check_bytes(data: bytes, stem: str) -> Verdict:
             return after._replace(problems=(reasons.BOM, *after.problems),
                                   error_offset=(after.error_offset or 0) + len(BOM))
         problems, detail = check_record(value, stem)
-        return Verdict(False, (reasons.BOM, *problems, *notes), "; ".join(filter(None, ("starts with EF BB BF", detail))),
+        detail = "; ".join(filter(None, ("starts with EF BB BF", detail)))
+        return Verdict(False, (reasons.BOM, *problems, *notes), detail,
                        fields=value if isinstance(value, dict) else None,
                        error_line=1, error_column=1, error_offset=0)
     try:

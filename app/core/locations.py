@@ -272,19 +272,27 @@ def transcripts_dir(host: Host | None = None, data_dirs: Sequence[DataDir] = ())
 
 
 def log_files(data_dir: DataDir, host: Host | None = None) -> list[Path]:
-    """Where Claude Desktop's ``main.log`` for ``data_dir`` may be, oldest
-    first (electron-log keeps the previous one as ``main.old.log``).
+    """Where Claude Desktop's logs for ``data_dir`` may be, each folder's
+    oldest first: ``main.old.log`` (electron-log's previous log), ``main1.log``
+    (the rotated log cc#88418 counted with ``main.log``), ``main.log``, then
+    ``ssh.log``, where SSH connection errors go (failures reference, class S).
 
     The log is beside the data (``<data>/logs``) on Linux and in a classic
     Windows install; on macOS it is in ``~/Library/Logs/Claude``; on MSIX the
     ``logs`` folder is excluded from virtualisation, so it is in the real
     ``%APPDATA%\\Claude\\logs`` rather than the package's copy (storage
-    reference §1).  Every candidate is listed; the caller reads those that exist."""
+    reference §1).  One Windows user's log was in ``%LOCALAPPDATA%\\Claude\\Logs``
+    (cc#90638), which no rule above explains, so it is probed for every
+    Windows data folder.  Every candidate is listed; the caller reads those
+    that exist."""
     host = host or Host.this_machine()
     name = data_dir.path.name or "Claude"
     folders = [data_dir.path / "logs"]
     if host.family == "macos":
         folders.append(host.home() / "Library" / "Logs" / name)
-    elif host.family == "windows" and data_dir.install_type.startswith(WINDOWS_MSIX):
-        folders.append(_base_folders(host)["roaming"] / name / "logs")
-    return [folder / log for folder in folders for log in ("main.old.log", "main.log")]
+    elif host.family == "windows" and data_dir.install_type.startswith("windows"):
+        bases = _base_folders(host)
+        if data_dir.install_type.startswith(WINDOWS_MSIX):
+            folders.append(bases["roaming"] / name / "logs")
+        folders.append(bases["local"] / name / "Logs")
+    return [folder / log for folder in folders for log in ("main.old.log", "main1.log", "main.log", "ssh.log")]

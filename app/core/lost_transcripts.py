@@ -16,7 +16,8 @@ import os
 
 from app.core import backfill, reasons
 from app.core.records import TRANSCRIPT_ONLY, FolderReport, Session, newest_first
-from app.core.transcripts import TranscriptIndex, TranscriptInfo, read_info
+from app.core.transcript_index import TranscriptIndex
+from app.core.transcripts import TranscriptInfo, read_info
 
 
 def find(index: TranscriptIndex, folders: list[FolderReport],
@@ -27,24 +28,29 @@ def find(index: TranscriptIndex, folders: list[FolderReport],
     transcripts are read, and only at their head and tail."""
     referenced = {s.cli_session_id for s in sessions if s.cli_session_id}
     deleted = set().union(*(f.tombstones for f in folders)) if folders else set()
-    infos = []
+    infos: list[TranscriptInfo] = []
+    stubs: list[TranscriptInfo] = []
     for tid in index.session_ids():
         if tid in referenced or tid in deleted:
             continue
-        info = read_info(tid, index.paths[tid])
-        if info.has_conversation:  # a file with no user or assistant line is not a session
-            infos.append(info)
-    links = backfill.propose(sessions, infos)
+        info = read_info(tid, index.copies[tid][0])
+        # A file with no user or assistant line is no conversation (class V):
+        # listed as a stub, never rebuilt into a record.
+        (infos if info.has_conversation else stubs).append(info)
+    links = backfill.propose(sessions, infos, index)
     linked = {link.transcript.id for link in links}
     for link in links:
-        link.session.reasons = (*link.session.reasons, reasons.UNLINKED)
+        if link.session.cli_session_id is None or link.session.transcript_unavailable:
+            link.session.reasons = (*link.session.reasons, reasons.UNLINKED)
     rows = [_transcript_session(info, info.id in linked) for info in infos]
+    rows += [_transcript_session(info, False, stub=True) for info in stubs if info.size and not info.problems]
     rows.sort(key=newest_first)
     return rows, links
 
 
-def _transcript_session(info: TranscriptInfo, linked: bool) -> Session:
-    codes = (reasons.NO_RECORD, reasons.LINK_PROPOSED) if linked else (reasons.NO_RECORD,)
+def _transcript_session(info: TranscriptInfo, linked: bool, stub: bool = False) -> Session:
+    codes = ((reasons.NO_RECORD, reasons.STUB) if stub else (reasons.NO_RECORD, reasons.LINK_PROPOSED) if linked
+             else (reasons.NO_RECORD,))
     return Session(info.id, TRANSCRIPT_ONLY, codes, "", "", False, os.path.dirname(info.path), None, None,
                    False, info.title, info.cwd, info.model, info.first_ms,
                    info.last_ms if info.last_ms is not None else info.mtime * 1000, info.turns, info.id,

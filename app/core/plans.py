@@ -55,6 +55,7 @@ class Action:
     reason: str
     changes: tuple[FileChange, ...] = ()
     items: tuple[Item, ...] = ()
+    made_dirs: tuple[str, ...] = ()  # folders made (outermost first) before its items, for new transcripts
 
     @property
     def id(self) -> str:
@@ -70,6 +71,7 @@ class Plan:
     actions: list[Action]
     data_dirs: list[DataDir] = field(default_factory=list)  # the folders it was made from
     kind: Kind = Kind.REPAIR  # also what its backup run is called
+    projects_root: str | None = None  # the transcripts folder, when it changes files there
 
     @property
     def to_do(self) -> list[Action]:
@@ -99,13 +101,15 @@ def applies_to(kind: Kind, session: Session) -> bool:
     """Whether a plan of ``kind`` can do anything for ``session``: the one
     rule both the window (which buttons a selection enables) and the CLI
     follow.  A repair looks at any record; adopt at records of another
-    account; rebuild at transcripts without a record, and records that lost
-    their link to one."""
+    account or of an install the app does not read; rebuild at transcripts
+    without a record, records that lost (or point past) their link to one,
+    and records whose conversation a stub hides."""
     if kind == Kind.REPAIR:
         return session.is_record
     if kind == Kind.ADOPT:
-        return session.is_record and not session.active
-    return not session.is_record or reasons.UNLINKED in session.reasons
+        return session.is_record and (not session.active or session.fix == Kind.ADOPT.value)
+    return not session.is_record or session.fix == Kind.REBUILD.value or \
+        bool({reasons.UNLINKED, reasons.LINK_DANGLING, reasons.STUB_SHADOWS} & set(session.reasons))
 
 
 def named_sessions(scan: ScanResult, ids: Iterable[str] | None) -> list[Session] | None:
@@ -209,7 +213,7 @@ def manifest_entries(actions: list[Action]) -> list[dict[str, Any]]:
                           "after": change.after.to_json() if change.after else None, "backup": backup})
         entries.append({"id": action.id, "action": action.action, "reason": action.reason,
                         "title": action.session.title, "account": action.session.account,
-                        "org": action.session.org, "files": files})
+                        "org": action.session.org, "files": files, "made_dirs": list(action.made_dirs)})
     return entries
 
 
@@ -270,6 +274,11 @@ class _Execution:
 
     def change(self, action: Action) -> Outcome:
         """Change one session's files, its backups being durable already."""
+        try:
+            for folder in action.made_dirs:  # recorded in the manifest: an undo removes them again, if empty
+                os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            return _outcome(action, FAILED, f"not changed: {fsops.describe_error(exc)}")
         results = []
         for item in action.items:
             results.append(self.files.apply(item, self.journal.step))
@@ -360,7 +369,7 @@ def execute(the_plan: Plan, backup_root: Path, files: Engine | None = None, prog
         return Report(None, None, False, list(skipped.values()))
     entries = manifest_entries(to_do)
     try:
-        run = backups.Run.create(backup_root, entries, the_plan.kind)
+        run = backups.Run.create(backup_root, entries, the_plan.kind, the_plan.projects_root)
     except OSError as exc:
         why = "the disk is full" if exc.errno == errno.ENOSPC else fsops.describe_error(exc)
         raise backups.BackupError(f"nothing was changed: the backup could not be started in {backup_root} "

@@ -39,6 +39,22 @@ UNLINKED = "unlinked"
 NO_RECORD = "no-record"
 LINK_PROPOSED = "link-proposed"
 
+# Whether Claude Desktop lists the session and opens its conversation
+# (failures reference, classes O to Y): the walk in opens.py.
+OTHER_ACCOUNT = "other-account"  # listed when the user signs in to that account
+OTHER_INSTALL = "other-install"  # X: in the data folder Claude Desktop does not read
+CONVERSATION_MISSING = "conversation-missing"  # its conversation exists nowhere on this computer
+TRANSCRIPT_IN_SANDBOX = "transcript-in-sandbox"  # O
+LINK_DANGLING = "link-dangling"  # Q: cliSessionId names no file
+STUB_SHADOWS = "stub-shadows"  # T: an empty stub with its id may be opened instead of its conversation
+STUB_ONLY = "stub-only"  # V: its transcript holds no conversation, only titles and modes
+SSH_MIRROR_MISSING = "ssh-mirror-missing"  # R: the local copy of an SSH session is missing or empty
+SSH_HOST_FAILING = "ssh-host-failing"  # S (diagnosis): Claude Desktop's log shows its host failing
+TRANSCRIPT_ID_MISMATCH = "transcript-id-mismatch"  # T2 (diagnosis): its lines name another session
+TRUST_OTHER_SPELLING = "trust-other-spelling"  # P (diagnosis): its folder is trusted under another spelling
+HIDES_LIST = "hides-list"  # a null timestamp here blanks Claude Desktop's whole list
+STUB = "stub"  # a transcript-only row that is a stub: never rebuilt
+
 DESCRIPTIONS: dict[str, str] = {
     EMPTY: "the file is empty, or holds only blanks",
     ZERO_FILLED: "the file holds zero bytes where the record should be (a crash wiped it)",
@@ -66,10 +82,30 @@ DESCRIPTIONS: dict[str, str] = {
               "set); a transcript that matches it was found",
     NO_RECORD: "a Claude Code transcript that no session record points to; a record can be rebuilt from it",
     LINK_PROPOSED: "this transcript matches a record that lost its link; linking it is proposed instead",
+    OTHER_ACCOUNT: "it belongs to another account: Claude Desktop shows it when you sign in to that account",
+    OTHER_INSTALL: "it is in the data folder of another Claude Desktop install, which the app does not read",
+    CONVERSATION_MISSING: "its conversation (the transcript) is nowhere on this computer",
+    TRANSCRIPT_IN_SANDBOX: "its conversation is in Claude Desktop's old per-session folder, where the app no "
+                           "longer looks",
+    LINK_DANGLING: "its record points at a conversation that does not exist",
+    STUB_SHADOWS: "an empty stub of its conversation sits in another project folder, and may be opened instead",
+    STUB_ONLY: "its transcript holds no conversation (only a title or settings)",
+    SSH_MIRROR_MISSING: "an SSH session whose local copy of the conversation is missing or empty",
+    SSH_HOST_FAILING: "Claude Desktop's log shows the connection to its SSH host failing",
+    TRANSCRIPT_ID_MISMATCH: "its transcript's lines name another session (sync or merge damage)",
+    TRUST_OTHER_SPELLING: "its folder is trusted, but under a spelling Claude Desktop does not read",
+    HIDES_LIST: "its missing timestamp makes Claude Desktop show an empty list for the whole account",
+    STUB: "a transcript with no conversation in it (a stub): nothing to rebuild",
 }
 
+# The codes of the walk beyond the record: where it is listed, and its conversation.
+OPENS = frozenset({OTHER_ACCOUNT, OTHER_INSTALL, CONVERSATION_MISSING, TRANSCRIPT_IN_SANDBOX, LINK_DANGLING,
+                   STUB_SHADOWS, STUB_ONLY, SSH_MIRROR_MISSING, SSH_HOST_FAILING, TRANSCRIPT_ID_MISMATCH,
+                   TRUST_OTHER_SPELLING, HIDES_LIST})
+
 # The codes that leave a session loadable: they inform, they do not condemn.
-INFORMATIONAL = frozenset({TMP_LEFTOVER, TMP_UNLOADABLE, INVALID_UTF8, UNLINKED, NO_RECORD, LINK_PROPOSED})
+INFORMATIONAL = frozenset({TMP_LEFTOVER, TMP_UNLOADABLE, INVALID_UTF8, NO_RECORD, LINK_PROPOSED,
+                           OTHER_ACCOUNT, SSH_HOST_FAILING, TRANSCRIPT_ID_MISMATCH, TRUST_OTHER_SPELLING, STUB})
 
 
 def describe(code: str) -> str:

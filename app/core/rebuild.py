@@ -31,13 +31,15 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from app.core import backfill, fsops, jsjson, loader, repair
+from app.core import backfill, fsops, jsjson, loader, reasons, repair
+from app.core import conversation_files as conversation
 from app.core.engine import WRITE, Item
 from app.core.kinds import Kind
 from app.core.plans import Action, FileChange, Plan, PlanError, bare_id, snapshot
 from app.core.records import HEALTHY, FolderReport, ScanResult, Session
 from app.core.repair import LEAVE
 from app.core.runcheck import Snapshot
+from app.core.transcript_index import TranscriptIndex
 from app.core.transcripts import TranscriptInfo
 
 # The actions' names: a new record is a "rebuild" (the kind's own word), a
@@ -100,10 +102,10 @@ def encode(record: dict[str, Any]) -> bytes:
 
 def template_in(scan: ScanResult, folder: str) -> dict[str, Any] | None:
     """The fields of the newest healthy record in ``folder``, for its shape."""
-    healthy = [s for s in scan.sessions if s.folder == folder and s.status == HEALTHY and s.json is not None
+    healthy = [s.json for s in scan.sessions if s.folder == folder and s.status == HEALTHY and s.json is not None
                and s.json.loadable and not s.json.is_link]
-    for session in healthy:  # scan order is newest first
-        data = repair.read_small(session.json.path, 16 << 20)
+    for record in healthy:  # scan order is newest first
+        data = repair.read_small(record.path, 16 << 20)
         if data is None:
             continue
         try:
@@ -181,7 +183,7 @@ def _link_action(link: backfill.Link) -> Action:
         return Action(record, LEAVE, "its record is not a plain file; left as it is")
     data = repair.read_small(record.json.path)
     new = linked_bytes(data, link.transcript.id) if data is not None else None
-    if new is None or not loader.check_bytes(new, record.id).loadable:
+    if data is None or new is None or not loader.check_bytes(new, record.id).loadable:
         return Action(record, LEAVE, "its record could not be rewritten safely; left as it is")
     before = snapshot(record.json.path)
     if before.sha256 != fsops.sha256_bytes(data):
@@ -195,34 +197,65 @@ def _link_action(link: backfill.Link) -> Action:
     return Action(record, LINK, reason, (FileChange(record.json.path, before, after),), (item,))
 
 
-def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
-    """Rebuild every transcript-only session and link every record that lost
-    its transcript, or only the ones named (a transcript id, or for a link
-    either the record's id or the transcript's)."""
+def plan(scan: ScanResult, ids: Iterable[str] | None = None, mirror: str | None = None) -> Plan:
+    """Rebuild every transcript-only session, link every record that lost
+    its transcript (or points at none), and set aside the stubs that shadow a
+    conversation; or only the ones named (a transcript id, or a record's id).
+    With ``mirror``, install that file as the named SSH session's mirror."""
+    if mirror is not None:
+        return _mirror_plan(scan, ids, mirror)
     links_by_transcript = {link.transcript.id: link for link in scan.links}
     links_by_record = {bare_id(link.session.id): link for link in scan.links}
+    shadowed = [s for s in scan.sessions if reasons.STUB_SHADOWS in s.reasons and not s.tombstoned]
     chosen = list(scan.transcript_only)
     if ids is not None:
         wanted = {bare_id(i) for i in ids}
-        known = {bare_id(s.id) for s in scan.transcript_only} | set(links_by_record)
+        known = {bare_id(s.id) for s in scan.transcript_only} | set(links_by_record) | \
+            {bare_id(s.id) for s in shadowed}
         unknown = sorted(wanted - known)
         if unknown:
             records = {bare_id(s.id) for s in scan.sessions}
-            hint = (" (it is a record, and its transcript link is not missing)" if unknown[0] in records
+            hint = (" (it is a record, and nothing a rebuild does applies to it)" if unknown[0] in records
                     else "")
             raise PlanError(f"no transcript without a record, and no record missing its transcript, is "
                             f"{unknown[0]}{hint}")
         chosen = [s for s in scan.transcript_only
                   if bare_id(s.id) in wanted or (s.id in links_by_transcript
                                                  and bare_id(links_by_transcript[s.id].session.id) in wanted)]
-    folder = target_folder(scan) if any(s.id not in links_by_transcript for s in chosen) else None
+        shadowed = [s for s in shadowed if bare_id(s.id) in wanted]
+    rebuilt = [s for s in chosen if s.id not in links_by_transcript and reasons.STUB not in s.reasons]
+    folder = target_folder(scan) if rebuilt else None
     template = template_in(scan, folder.active_folder) if folder and folder.active_folder else None
     actions = []
     for session in chosen:
         link = links_by_transcript.get(session.id)
         if link is not None:
             actions.append(_link_action(link))
+        elif reasons.STUB in session.reasons:
+            actions.append(Action(session, LEAVE, "it holds no conversation (a stub): no record is made from it"))
         else:
             assert folder is not None
             actions.append(_rebuild_action(session, folder, template))
-    return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.REBUILD)
+    index = TranscriptIndex(scan.projects_dir)
+    for session in shadowed:
+        stubs = [p for p in index.all_copies(session.cli_session_id) if not index.content(p).has_conversation]
+        actions.append(conversation.set_aside_stubs(session, stubs))
+    changes_transcripts = any(a.action == conversation.SET_ASIDE_STUB for a in actions)
+    return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.REBUILD,
+                projects_root=scan.projects_dir if changes_transcripts else None)
+
+
+def _mirror_plan(scan: ScanResult, ids: Iterable[str] | None, mirror: str) -> Plan:
+    """``rebuild --mirror FILE --transcript SESSION``: one SSH session, one file."""
+    named = list(ids or [])
+    if len(named) != 1:
+        raise PlanError("--mirror installs one file for one SSH session: name that session (its id) once")
+    wanted = bare_id(named[0])
+    session = next((s for s in scan.sessions if bare_id(s.id) == wanted), None)
+    if session is None:
+        raise PlanError(f"no session {named[0]} was found")
+    index = TranscriptIndex(scan.projects_dir)
+    target = index.ssh_mirror(session.cli_session_id) if session.cli_session_id else None
+    action = conversation.install_mirror(session, target, os.path.abspath(mirror))
+    return Plan([action], [f.data_dir for f in scan.folders], kind=Kind.REBUILD,
+                projects_root=scan.projects_dir if action.items else None)

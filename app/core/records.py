@@ -18,11 +18,20 @@ from app.core.mainlog import Diagnosis
 if TYPE_CHECKING:
     from app.core.transcripts import TranscriptInfo
 
-HEALTHY, ORPHANED, CORRUPT = "healthy", "orphaned", "corrupt"
-STATUSES = (HEALTHY, ORPHANED, CORRUPT)
+HEALTHY, ORPHANED, CORRUPT, DELETED = "healthy", "orphaned", "corrupt", "deleted"
+STATUSES = (HEALTHY, ORPHANED, CORRUPT, DELETED)
 # The fourth kind: a Claude Code transcript that no record points to (classes
 # F and G).  Not a record, so never among ScanResult.sessions.
 TRANSCRIPT_ONLY = "transcript-only"
+
+
+class Step(NamedTuple):
+    """One line of a session's checklist: a step of Claude Desktop's way from
+    its data folder to an open conversation, and whether it holds."""
+
+    name: str  # loads, listed, conversation, trusted, verdict
+    ok: bool | None  # None: not known here, or a diagnosis that changes nothing
+    text: str  # one plain sentence
 
 
 class FileState(NamedTuple):
@@ -68,6 +77,16 @@ class Session:
     size: int | None = None
     transcript_unavailable: bool = False
     transcript: TranscriptInfo | None = None  # a transcript-only session: what its head and tail say
+    ssh_host: str | None = None  # sshConfig.sshHost: a session on a remote machine
+    # Whether Claude Desktop lists it and opens its conversation (opens.py):
+    # None when that cannot be known here (no transcripts folder).
+    opens: bool | None = None
+    fix: str | None = None  # the command that brings it back: repair, adopt, rebuild; or None
+    checklist: tuple[Step, ...] = ()
+    conversation: str | None = None  # where its conversation is: the file Claude opens, or where it is instead
+    # What its files alone say (healthy, orphaned, corrupt), before the walk:
+    # what a repair of the record itself goes by.
+    record_status: str = ""
 
     @property
     def is_record(self) -> bool:
@@ -100,6 +119,8 @@ class Session:
             "transcript_unavailable": self.transcript_unavailable,
             "tombstoned": self.tombstoned,
             "details": [_file_detail(f) for f in (self.json, self.tmp) if f and (f.problems or f.detail)],
+            "opens": self.opens,
+            "fix": self.fix,
         }
 
 
@@ -116,9 +137,12 @@ class FolderReport:
     # records go.  None when the active account has no folder yet.
     active_org: str | None = None
     active_folder: str | None = None
-    active_folder_source: str | None = None  # "main.log", "newest" or "only"
     tombstones: set[str] = field(default_factory=set)  # every id a deleted_<id> file names, in any folder
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
+    # When two data folders hold sessions (an MSIX and a classic install):
+    # whether this is the one Claude Desktop reads.  None: the only one.
+    live: bool | None = None
+    notes: list[str] = field(default_factory=list)  # what the walk says of the folder as a whole
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +157,8 @@ class FolderReport:
             "active_folder": self.active_folder,
             "warnings": self.warnings,
             "main_log": self.diagnosis.to_json(),
+            "live": self.live,
+            "notes": self.notes,
         }
 
 
@@ -142,6 +168,8 @@ class ScanResult:
     sessions: list[Session]
     transcript_only: list[Session] = field(default_factory=list)
     links: list[Any] = field(default_factory=list)  # backfill.Link: a record and the transcript it lost
+    notes: list[str] = field(default_factory=list)  # what the walk says of the scan as a whole
+    projects_dir: str | None = None  # the transcripts folder the scan looked in
 
     def summary(self) -> dict[str, int]:
         counts = {status: 0 for status in STATUSES}
@@ -155,10 +183,19 @@ class ScanResult:
         return self.sessions + self.transcript_only
 
     def folder_of(self, session: Session) -> FolderReport | None:
-        for folder in self.folders:
-            if session.folder.startswith(os.path.join(str(folder.data_dir.sessions_path), "")):
-                return folder
-        return None
+        return self.folders_of([session])[0]
+
+    def folders_of(self, sessions: list[Session]) -> list[FolderReport | None]:
+        """The data folder of each session: looked up once per org folder,
+        since a scan of thousands of sessions has a handful of those."""
+        prefixes = [(os.path.join(str(f.data_dir.sessions_path), ""), f) for f in self.folders]
+        known: dict[str, FolderReport | None] = {}
+        found = []
+        for session in sessions:
+            if session.folder not in known:
+                known[session.folder] = next((f for p, f in prefixes if session.folder.startswith(p)), None)
+            found.append(known[session.folder])
+        return found
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,10 +204,11 @@ class ScanResult:
             "transcript_only": [s.transcript.to_json() for s in self.transcript_only if s.transcript],
             "links": [link.to_json() for link in self.links],
             "summary": self.summary(),
+            "notes": self.notes,
         }
 
 
-def newest_first(s: Session) -> tuple:
+def newest_first(s: Session) -> tuple[bool, float, str]:
     """The order of every list of sessions: newest first, unknown times last."""
     return (s.last_activity_ms is None, -(s.last_activity_ms or 0), s.id)
 

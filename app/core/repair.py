@@ -24,6 +24,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.core import conversation_files as conversation
 from app.core import fsops, normalize, reasons
 from app.core.engine import MOVE, WRITE, Item
 from app.core.longpaths import extended
@@ -106,16 +107,17 @@ def link_problem(session: Session) -> str | None:
 
 
 def _problems(session: Session) -> str:
-    codes = [c for c in session.reasons if c not in reasons.INFORMATIONAL and c != reasons.TOMBSTONED]
+    codes = [c for c in session.reasons if c not in reasons.INFORMATIONAL and c not in reasons.OPENS
+             and c != reasons.TOMBSTONED]  # what is wrong with the record itself
     return ", ".join(codes) or "no loadable copy"
 
 
 def plan_session(session: Session) -> Action:
-    """What to do with one session."""
-    if session.status == HEALTHY:
-        return Action(session, NOTHING, "healthy: nothing to do")
+    """What to do with one session's record."""
     if session.tombstoned:
         return Action(session, SKIP_DELETED, "deleted in Claude Desktop (a tombstone exists); never brought back")
+    if session.record_status == HEALTHY:
+        return Action(session, NOTHING, "its record is healthy: nothing to repair")
     link = link_problem(session)
     if link:
         return Action(session, SKIP_LINK, f"{link}; links are never followed or changed, so it was left as it is")
@@ -171,11 +173,21 @@ def _normalize(session: Session, best: Candidate, json_path: str, json_before: S
     return Action(session, NORMALIZE, reason, tuple(changes), (item,))
 
 
+def needs_repair(session: Session) -> bool:
+    """Is there anything a repair does for this session?  Its record (if the
+    files alone say it is not healthy), or its conversation left in a sandbox."""
+    return session.record_status != HEALTHY or reasons.TRANSCRIPT_IN_SANDBOX in session.reasons
+
+
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
-    """The plan for every session that is not healthy, or for the ones named."""
+    """The plan for every session a repair can do something for, or for the ones named."""
     named = named_sessions(scan, ids)
-    chosen = [s for s in scan.sessions if s.status != HEALTHY] if named is None else named
-    return Plan([plan_session(s) for s in chosen], [f.data_dir for f in scan.folders])
-
-
-
+    chosen = [s for s in scan.sessions if needs_repair(s)] if named is None else named
+    actions = []
+    for session in chosen:
+        if session.record_status != HEALTHY or session.tombstoned or named is not None:
+            actions.append(plan_session(session))
+        if reasons.TRANSCRIPT_IN_SANDBOX in session.reasons and not session.tombstoned:
+            actions.append(conversation.copy_from_sandbox(session, scan.projects_dir))
+    copies = any(a.action == conversation.COPY_CONVERSATION and a.items for a in actions)
+    return Plan(actions, [f.data_dir for f in scan.folders], projects_root=scan.projects_dir if copies else None)

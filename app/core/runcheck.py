@@ -9,9 +9,12 @@ acted on, this module checks that:
   our format marker and that same id, and its seal (seal.py) proves that
   Session Rescue made it on this computer and nobody edited it since;
 * its manifest has the shape we write (types, hashes, sizes), and is not huge;
-* every path it would change is a file of a Claude session (a record
-  ``local_<id>.json[.tmp]`` in a ``claude-code-sessions/<account>/<org>``
-  folder), named absolutely, with no ``..``;
+* every path it would change is a file of a Claude session, named
+  absolutely, with no ``..``: a record ``local_<id>.json[.tmp]`` in a
+  ``claude-code-sessions/<account>/<org>`` folder, or a transcript
+  ``<projects>/<folder>/<uuid>.jsonl`` or a file of its sidecar folder
+  ``<projects>/<folder>/<uuid>/…``, inside the projects folder the run names
+  (sealed with it), and each folder it made inside that folder too;
 * every backup it would restore from is a plain file inside the run's own
   ``files/`` folder.
 
@@ -46,6 +49,7 @@ RUN_ID = re.compile(r"^\d{8}-\d{6}(?:\.\d{3})?-[0-9a-f]{4,6}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _RECORD_NAME = re.compile(r"^local_[^\\/\x00]+\.json(?:\.tmp)?$")
 _BACKUP_REF = re.compile(r"^files/([^\\/\x00]+)$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class Damaged(Exception):
@@ -84,6 +88,7 @@ class Entry:
     action: str
     title: str | None
     files: tuple[Change, ...]
+    made_dirs: tuple[str, ...] = ()  # folders it made for new transcript files, outermost first
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class Manifest:
     kind: str
     created: str
     actions: tuple[Entry, ...]
+    projects_root: str | None = None  # the transcripts folder it may change files in
 
 
 def is_run_name(name: str) -> bool:
@@ -131,11 +137,11 @@ def _snapshot(value: object, what: str) -> Snapshot | None:
                     _int(value.get("mode", 0o644), f"{what}'s mode") & 0o7777)
 
 
-def _change(value: object) -> Change:
+def _change(value: object, projects_root: str | None) -> Change:
     _need(isinstance(value, dict), "a file entry is not an object")
     assert isinstance(value, dict)
     path = _str(value.get("path"), "a file's path")
-    problem = target_problem(path)
+    problem = target_problem(path, projects_root)
     _need(problem is None, f"it names {path!r}, which {problem}")
     before, after = _snapshot(value.get("before"), "a file's before"), _snapshot(value.get("after"), "a file's after")
     _need(before is not None or after is not None, f"it says {path} was neither there before nor after")
@@ -150,15 +156,22 @@ def _change(value: object) -> Change:
     return Change(path, before, after, backup if isinstance(backup, str) else None)
 
 
-def _entry(value: object) -> Entry:
+def _entry(value: object, projects_root: str | None) -> Entry:
     _need(isinstance(value, dict), "an action is not an object")
     assert isinstance(value, dict)
     files = value.get("files")
     _need(isinstance(files, list) and bool(files), "an action lists no files")
     assert isinstance(files, list)
+    made = value.get("made_dirs", [])
+    _need(isinstance(made, list), "an action's made folders are not a list")
+    assert isinstance(made, list)
+    for folder in made:
+        _need(isinstance(folder, str) and projects_root is not None and _inside(folder, projects_root)
+              and folder != projects_root, f"it names {folder!r} as a folder it made outside the projects folder")
     title = value.get("title")
     return Entry(_str(value.get("id"), "an action's id", 512), _str(value.get("action"), "an action's name", 64),
-                 title if isinstance(title, str) else None, tuple(_change(f) for f in files))
+                 title if isinstance(title, str) else None, tuple(_change(f, projects_root) for f in files),
+                 tuple(made))
 
 
 def parse(raw: bytes, run_id: str, sealed: str | None) -> Manifest:
@@ -182,14 +195,17 @@ def parse(raw: bytes, run_id: str, sealed: str | None) -> Manifest:
     _need(isinstance(actions, list), "its manifest lists no actions")
     assert isinstance(actions, list)
     created = value.get("created")
+    root = value.get("projects_root")
+    _need(root is None or (isinstance(root, str) and os.path.isabs(root) and os.path.normpath(root) == root),
+          "its projects folder is not a plain absolute path")
     return Manifest(int(value["format"]), run_id, kind, created if isinstance(created, str) else "",
-                    tuple(_entry(a) for a in actions))
+                    tuple(_entry(a, root) for a in actions), root)
 
 
 # ------------------------------------------------------------------- paths
 
 
-def target_problem(path: str) -> str | None:
+def target_problem(path: str, projects_root: str | None = None) -> str | None:
     """Why a run may not change ``path``; None when it is a session file a
     run may change.  Judged from the name alone (see :func:`folder_problem`
     for what the disk says)."""
@@ -204,17 +220,39 @@ def target_problem(path: str) -> str | None:
     parts = PurePath(path).parts
     if len(parts) >= 5 and parts[-4] == SESSIONS_FOLDER and _RECORD_NAME.match(parts[-1]):
         return None
-    return "is not a Claude session record in a claude-code-sessions/<account>/<org> folder"
+    if projects_root is not None and _transcript_file(path, projects_root):
+        return None
+    return ("is neither a Claude session record in a claude-code-sessions/<account>/<org> folder nor a "
+            "transcript in the projects folder")
 
 
-def folder_problem(path: str) -> str | None:
+def _transcript_file(path: str, root: str) -> bool:
+    """``<root>/<folder>/<uuid>.jsonl``, or a file below ``<root>/<folder>/<uuid>/``."""
+    if not _inside(path, root):
+        return False
+    rel = PurePath(path).relative_to(root).parts
+    if len(rel) == 2:
+        return rel[1].endswith(".jsonl") and bool(UUID.match(rel[1][:-6]))
+    return len(rel) >= 3 and bool(UUID.match(rel[1]))
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # another drive
+        return False
+
+
+def folder_problem(path: str, projects_root: str | None = None) -> str | None:
     """Why the folder of ``path``, as it really is on disk (links resolved),
-    is not a session folder; None when it is (or is gone: then nothing is
-    restored there)."""
+    is not one a run may change files in; None when it is (or is gone: then
+    nothing is restored there)."""
     folder = os.path.dirname(path)
     real = os.path.realpath(folder)
     parts = PurePath(real).parts
     if len(parts) >= 4 and parts[-3] == SESSIONS_FOLDER:
+        return None
+    if projects_root is not None and _inside(real, os.path.realpath(projects_root)):
         return None
     return f"its folder {folder} leads to {real}, which is not a Claude session folder"
 

@@ -25,13 +25,14 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from app.core import loader, locations, mainlog, reasons
+from app.core import loader, locations, mainlog, opens, reasons, trust
 from app.core import lost_transcripts as lost
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
 from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session, newest_first
-from app.core.transcripts import TranscriptIndex
+from app.core.transcript_index import TranscriptIndex
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
 # O_BINARY: no newline translation on Windows.  O_NONBLOCK: a pipe named like a
@@ -60,7 +61,8 @@ def _refused(path: str, kind: str, code: str, detail: str, is_link: bool,
                      is_link=is_link), None
 
 
-def read_file_state(entry: os.DirEntry[str], kind: str, stem: str, root_real: str) -> tuple[FileState, dict | None]:
+def read_file_state(entry: os.DirEntry[str], kind: str, stem: str,
+                    root_real: str) -> tuple[FileState, dict[str, Any] | None]:
     """Read one record file, safely, and judge it.  Returns its state and the
     record's top-level fields when it parsed as an object."""
     path = plain(entry.path)
@@ -132,7 +134,7 @@ def _read_all(fd: int, expected: int) -> bytes:
 # ------------------------------------------------------------------ sessions
 
 
-def _text(fields: dict | None, name: str) -> str | None:
+def _text(fields: dict[str, Any] | None, name: str) -> str | None:
     value = fields.get(name) if fields else None
     return value[:_TEXT_LIMIT] if isinstance(value, str) else None
 
@@ -143,6 +145,7 @@ def _classify(js: FileState | None, tmp: FileState | None, tombstoned: bool) -> 
         newer = (tmp is not None and tmp.loadable
                  and (tmp.last_activity_ms or 0) > (js.last_activity_ms or 0))
         if newer and not tombstoned:
+            assert tmp is not None  # newer says so
             return ORPHANED, [reasons.TMP_NEWER, *js.problems, *tmp.problems]
         codes.extend(js.problems)
         if tmp is not None:
@@ -206,12 +209,14 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
         created = loader.timestamp_ms(fields.get("createdAt"))
     else:
         turns = cli_id = title = cwd = model = created = None
-    unavailable = bool(fields) and fields.get("transcriptUnavailable") is True
+    unavailable = fields is not None and fields.get("transcriptUnavailable") is True
+    ssh = fields.get("sshConfig") if fields else None
+    ssh_host = ssh.get("sshHost") if isinstance(ssh, dict) and isinstance(ssh.get("sshHost"), str) else None
     # Positional: this runs once per session, and keyword calls cost twice as much.
     return Session(stem, status, tuple(dict.fromkeys(codes)), account, org, False, folder, js, tmp, tombstoned,
                    title, cwd, model, created, primary.last_activity_ms if primary else None,
                    turns if type(turns) is int else None, cli_id, transcripts.find(cli_id),
-                   primary.size if primary else None, unavailable)
+                   primary.size if primary else None, unavailable, None, ssh_host, None, None, (), None, status)
 
 
 Batch = Callable[[list[Session]], None]
@@ -236,16 +241,14 @@ def scan_org_folder(folder: str, account: str, org: str, root_real: str, transcr
             sessions.extend(batch)
             on_batch(batch)
     newest = max((f.mtime for s in sessions for f in (s.json, s.tmp) if f is not None and f.mtime), default=0.0)
-    if not sessions:
-        try:  # an empty folder (all records wiped) is still the account's folder
+    if not sessions:  # an empty folder (all records wiped) is still the account's folder
+        with contextlib.suppress(OSError):
             newest = os.stat(extended(folder)).st_mtime
-        except OSError:
-            pass
     return sessions, newest, tombstones
 
 
 def _subfolders(parent: str, root_real: str, warnings: list[str]) -> list[os.DirEntry[str]]:
-    out = []
+    out: list[os.DirEntry[str]] = []
     try:
         with os.scandir(extended(parent)) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -335,11 +338,11 @@ def _choose_active_folder(report: FolderReport, orgs: dict[str, float]) -> None:
         return
     loaded = report.diagnosis.loaded_from
     if loaded and loaded[0] == report.active_account and loaded[1] in orgs:
-        report.active_org, report.active_folder_source = loaded[1], "main.log"
+        report.active_org = loaded[1]
     elif len(orgs) == 1:
-        report.active_org, report.active_folder_source = next(iter(orgs)), "only"
+        report.active_org = next(iter(orgs))
     else:
-        report.active_org, report.active_folder_source = max(orgs, key=lambda o: orgs[o]), "newest"
+        report.active_org = max(orgs, key=lambda o: orgs[o])
     report.active_folder = str(report.data_dir.sessions_path / report.active_account / report.active_org)
 
 
@@ -367,16 +370,25 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
     transcripts without a record (a user may have thousands) and no main.log
     (it can be hundreds of MB).  A repair, and the watcher that runs one each
     time Claude quits, has no use for either."""
-    index = TranscriptIndex(transcripts_dir)
+    dirs = list(data_dirs)
+    index = TranscriptIndex(transcripts_dir, [d.path for d in dirs])
     folders: list[FolderReport] = []
     sessions: list[Session] = []
     with _collector_paused():
-        for data_dir in data_dirs:
+        for data_dir in dirs:
             report, found = scan_data_dir(data_dir, index, on_batch, details)
             folders.append(report)
             sessions.extend(found)
     sessions.sort(key=newest_first)
+    projects = os.path.abspath(transcripts_dir) if transcripts_dir is not None else None
     if not details:
-        return ScanResult(folders, sessions)
+        result = ScanResult(folders, sessions, projects_dir=projects)
+        opens.judge(result, index)
+        return result
     transcript_only, links = lost.find(index, folders, sessions)
-    return ScanResult(folders, sessions, transcript_only, links)
+    result = ScanResult(folders, sessions, transcript_only, links, projects_dir=projects)
+    host = locations.Host.this_machine()
+    # The demo data's folders are nobody's: this user's ~/.claude.json says nothing of them.
+    trusted = None if all(d.install_type == "demo" for d in dirs) else trust.load(host)
+    opens.judge(result, index, trusted, host.family == "windows")
+    return result

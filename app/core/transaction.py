@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, engine, planners, plans, undo
+from app.core import backups, claude_process, engine, planners, plans, rebuild, undo
 from app.core.kinds import Kind
 from app.core.locations import DataDir
 from app.core.scan import scan
@@ -39,6 +39,7 @@ class Job:
     backup_root: Path
     transcripts: Path
     ids: Sequence[str] | None = None
+    mirror: str | None = None  # rebuild --mirror: the file to install as the named SSH session's mirror
 
 
 @dataclass
@@ -90,7 +91,10 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[plans.P
         # is for.
         details = job.kind != Kind.REPAIR or job.ids is not None
         found_now = scan(list(job.data_dirs), job.transcripts, details=details)
-        result.plan = planners.PLANNERS[job.kind](found_now, job.ids)
+        if job.mirror is not None:
+            result.plan = rebuild.plan(found_now, job.ids, mirror=job.mirror)
+        else:
+            result.plan = planners.PLANNERS[job.kind](found_now, job.ids)
         if expected is not None and result.plan.fingerprint() != expected:
             result.plan_changed = True
             return result

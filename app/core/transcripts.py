@@ -1,10 +1,5 @@
-"""Claude Code transcripts under ``~/.claude/projects``: which exist, and what
-each one's head and tail say about it.
-
-A record's ``cliSessionId`` is the only link to its conversation, stored as
-``projects/<slug>/<cliSessionId>.jsonl``.  The slug is derived from the cwd
-and cannot be trusted (a moved or renamed folder changes it), so we list every
-project folder once and look the id up, instead of guessing the slug.
+"""What a Claude Code transcript's head and tail say about its session
+(which transcripts exist, and where, is transcript_index.py's business).
 
 Transcripts run from a few KB to hundreds of MB, and a user may have
 thousands (storage reference §7).  :func:`read_info` therefore reads a
@@ -19,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +22,6 @@ from app.core import loader
 from app.core.display import iso_time
 from app.core.longpaths import extended
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_NOFOLLOW", 0))
 
@@ -42,52 +35,6 @@ _TITLE_LIMIT = 200
 # the caveat the CLI puts before local command output.
 _NOT_TYPED = ("<command-name>", "<command-message>", "<local-command-stdout>", "<local-command-stderr>",
               "Caveat: The messages below", "<system-reminder>")
-
-
-class TranscriptIndex:
-    """A lazily built map from transcript id to its ``.jsonl`` path."""
-
-    def __init__(self, projects_dir: os.PathLike[str] | str | None):
-        self.projects_dir = projects_dir
-        self._paths: dict[str, str] | None = None
-
-    def _build(self) -> dict[str, str]:
-        paths: dict[str, str] = {}
-        if self.projects_dir is None:
-            return paths
-        try:
-            projects = sorted(os.scandir(self.projects_dir), key=lambda e: e.name)
-        except OSError:
-            return paths
-        for project in projects:
-            try:
-                if not project.is_dir(follow_symlinks=False):
-                    continue
-                entries = list(os.scandir(project.path))
-            except OSError:
-                continue
-            for entry in entries:
-                name = entry.name
-                # agent-*.jsonl are subagent transcripts, never sessions of their
-                # own; <id>/subagents/ is a folder, so never listed here.
-                if name.endswith(".jsonl") and not name.startswith("agent-"):
-                    paths.setdefault(name[:-6], entry.path)
-        return paths
-
-    @property
-    def paths(self) -> dict[str, str]:
-        if self._paths is None:
-            self._paths = self._build()
-        return self._paths
-
-    def find(self, transcript_id: str | None) -> str | None:
-        if not transcript_id:
-            return None
-        return self.paths.get(transcript_id)
-
-    def session_ids(self) -> list[str]:
-        """The ids of every main transcript (a session id is a UUID)."""
-        return [tid for tid in self.paths if _UUID.match(tid)]
 
 
 @dataclass
@@ -107,8 +54,6 @@ class TranscriptInfo:
     turns_exact: bool = True  # False: only the head and tail were read; turns is a lower bound
     messages: int = 0  # user and assistant lines seen
     model: str | None = None
-    version: str | None = None
-    git_branch: str | None = None
     bytes_read: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -138,7 +83,7 @@ def user_text(message: Any) -> str | None:
     if isinstance(content, str):
         text = content
     elif isinstance(content, list):
-        parts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"
+        parts = [str(b["text"]) for b in content if isinstance(b, dict) and b.get("type") == "text"
                  and isinstance(b.get("text"), str)]
         text = "\n".join(parts)
     else:
@@ -165,49 +110,43 @@ class _Reader:
         self.first_text: str | None = None
 
     def feed(self, lines: list[bytes]) -> None:
-        info = self.info
         for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except (ValueError, RecursionError):
+            line = _parsed(raw)
+            if line is None:
                 continue  # a line cut by a crash, or garbage: the others still count
-            if not isinstance(line, dict):
-                continue
             kind = line.get("type")
-            if kind == "custom-title" and isinstance(line.get("customTitle"), str):
-                self.custom = line["customTitle"]  # the latest one wins
-            elif kind == "ai-title" and isinstance(line.get("aiTitle"), str):
-                self.ai = line["aiTitle"]
-            elif kind == "summary" and isinstance(line.get("summary"), str):
-                self.summary = line["summary"]
-            if kind not in ("user", "assistant"):
-                continue
-            if line.get("isSidechain") is True:
-                continue
-            info.messages += 1
-            moment = parse_time(line.get("timestamp"))
-            if moment is not None:
-                info.first_ms = moment if info.first_ms is None else min(info.first_ms, moment)
-                info.last_ms = moment if info.last_ms is None else max(info.last_ms, moment)
-            if info.cwd is None and isinstance(line.get("cwd"), str) and line["cwd"]:
-                info.cwd = line["cwd"]
-            if isinstance(line.get("version"), str):
-                info.version = line["version"]
-            if isinstance(line.get("gitBranch"), str) and line["gitBranch"]:
-                info.git_branch = line["gitBranch"]
-            message = line.get("message")
-            if kind == "assistant":
-                model = message.get("model") if isinstance(message, dict) else None
-                if isinstance(model, str) and model and not model.startswith("<"):
-                    info.model = model  # "<synthetic>" marks an error the CLI made up
-            elif line.get("isMeta") is not True:
-                text = user_text(message)
-                if text is not None:
-                    info.turns += 1
-                    if self.first_text is None:
-                        self.first_text = text
+            self._title(kind, line)
+            if kind in ("user", "assistant") and line.get("isSidechain") is not True:
+                self._message(kind, line)
+
+    def _title(self, kind: object, line: dict[str, Any]) -> None:
+        """The titles a transcript gives itself; the latest of each kind wins."""
+        for name, field_name, attr in (("custom-title", "customTitle", "custom"), ("ai-title", "aiTitle", "ai"),
+                                       ("summary", "summary", "summary")):
+            if kind == name and isinstance(line.get(field_name), str):
+                setattr(self, attr, line[field_name])
+
+    def _message(self, kind: object, line: dict[str, Any]) -> None:
+        """A user or assistant line of the conversation itself."""
+        info = self.info
+        info.messages += 1
+        moment = parse_time(line.get("timestamp"))
+        if moment is not None:
+            info.first_ms = moment if info.first_ms is None else min(info.first_ms, moment)
+            info.last_ms = moment if info.last_ms is None else max(info.last_ms, moment)
+        if info.cwd is None and isinstance(line.get("cwd"), str) and line["cwd"]:
+            info.cwd = line["cwd"]
+        message = line.get("message")
+        if kind == "assistant":
+            model = message.get("model") if isinstance(message, dict) else None
+            if isinstance(model, str) and model and not model.startswith("<"):
+                info.model = model  # "<synthetic>" marks an error the CLI made up
+        elif line.get("isMeta") is not True:
+            text = user_text(message)
+            if text is not None:
+                info.turns += 1
+                if self.first_text is None:
+                    self.first_text = text
 
     def finish(self) -> TranscriptInfo:
         info = self.info
@@ -217,6 +156,17 @@ class _Reader:
                 info.title, info.title_source = _one_line(title), source
                 break
         return info
+
+
+def _parsed(raw: bytes) -> dict[str, Any] | None:
+    """One transcript line as an object; None for a blank, cut or foreign line."""
+    if not raw.strip():
+        return None
+    try:
+        line = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return line if isinstance(line, dict) else None
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:

@@ -12,6 +12,7 @@ fails any check is *damaged*, reported, and left exactly as it is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ def _set_aside(run: Run, number: int, path: str) -> str:
     return str(run.files_dir / f"undone-{number:05d}-{os.path.basename(path)}")
 
 
-def _restore_items(run: Run, entry: Entry, number: int) -> list[engine.Item] | str:
+def _restore_items(run: Run, entry: Entry, number: int, root: str | None) -> list[engine.Item] | str:
     """The engine items that put one session's files back, or (a str) why
     they are kept as they are.  Raises Damaged when the run cannot be trusted.
     ``number`` makes the names of the set-aside copies unique in the run."""
@@ -63,7 +64,7 @@ def _restore_items(run: Run, entry: Entry, number: int) -> list[engine.Item] | s
             continue  # already as it was before the run
         if now != (change.after.sha256 if change.after else None):
             return f"{change.path} has changed since the run; left as it is"
-        problem = runcheck.folder_problem(change.path)
+        problem = runcheck.folder_problem(change.path, root)
         if problem:
             raise Damaged(problem)
         aside = _set_aside(run, number * 100 + index, change.path)
@@ -97,7 +98,8 @@ def check(run: Run, finished: bool) -> tuple[Manifest, list[tuple[Entry, list[en
     # session is judged by the disk alone.
     changed = run.changed_ids() if finished else None
     numbered = [(n, entry) for n, entry in enumerate(manifest.actions) if changed is None or entry.id in changed]
-    return manifest, [(entry, _restore_items(run, entry, n)) for n, entry in reversed(numbered)]
+    return manifest, [(entry, _restore_items(run, entry, n, manifest.projects_root))
+                      for n, entry in reversed(numbered)]
 
 
 # -------------------------------------------------------------------- undo
@@ -118,7 +120,8 @@ def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress 
         # A killed run may have left the engine's temp files beside the files
         # it changed: remove them, in the run's own (checked) folders only.
         folders = {os.path.dirname(c.path) for entry in manifest.actions for c in entry.files}
-        for folder in sorted(f for f in folders if runcheck.folder_problem(os.path.join(f, "x")) is None):
+        for folder in sorted(f for f in folders
+                             if runcheck.folder_problem(os.path.join(f, "x"), manifest.projects_root) is None):
             engine.sweep_temps(folder)
         engine.sweep_temps(str(run.files_dir))
         report = UndoReport(run.run_id, [])
@@ -149,12 +152,22 @@ def _undo_entry(file_engine: engine.Engine, entry: Entry, work: list[engine.Item
     if isinstance(work, str):
         return UndoResult(entry.id, KEPT, work, entry.title)
     if not work:
+        _remove_made_dirs(entry)  # a run killed after making them, before its first file
         return UndoResult(entry.id, engine.IDENTICAL, "nothing to undo", entry.title)
     for item in work:
         result = file_engine.apply(item)
         if not result.ok:
             return UndoResult(entry.id, engine.FAILED, result.detail, entry.title)
+    _remove_made_dirs(entry)
     return UndoResult(entry.id, engine.DONE, "", entry.title)
+
+
+def _remove_made_dirs(entry: Entry) -> None:
+    """The folders the run made for new transcripts, once empty again
+    (deepest first; one that holds anything now stays)."""
+    for folder in reversed(entry.made_dirs):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 # ----------------------------------------------------------------- recovery
@@ -183,7 +196,8 @@ class Recovery:
         return out
 
 
-def recover(root: Path, file_engine: engine.Engine | None = None, guard: claude_process.Guard | None = None) -> Recovery:
+def recover(root: Path, file_engine: engine.Engine | None = None,
+            guard: claude_process.Guard | None = None) -> Recovery:
     """Undo every run in ``root`` that was interrupted (nobody holds its lock
     and it never finished), and finish every interrupted undo, newest first.
     A damaged run is reported and skipped; it never blocks the others."""

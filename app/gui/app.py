@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
@@ -22,7 +23,7 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     """Open the window and run until it closes.  With ``screenshot``, save a
     PNG of the window once the scan is shown with the first row's preview,
     and exit (0 when saved)."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)

@@ -41,7 +41,7 @@ class ConversationView(QWidget):
         self.messages: list[Message] = []
         self.expanded: set[tuple[int, int]] = set()
         self.next_offset = 0
-        self.size: int | None = None
+        self.file_size: int | None = None  # not `size`: QWidget.size() is the widget's
         self.done = False
         self.loading = False
         self.waiting_for: int | None = None  # the offset of the page asked for
@@ -94,7 +94,7 @@ class ConversationView(QWidget):
             return
         self.waiting_for = None
         self.loading = False
-        self.size = page.size
+        self.file_size = page.size
         self.next_offset = page.end
         self.done = page.done
         self.unreadable += page.unreadable_lines
@@ -115,8 +115,9 @@ class ConversationView(QWidget):
         if self.error:
             self.status.setText(self.error)
         else:
-            read = f"{human_size(self.next_offset)} of {human_size(self.size)}"
-            text = (f"{len(self.messages):,} messages; all of the transcript ({human_size(self.size)})" if self.done
+            read = f"{human_size(self.next_offset)} of {human_size(self.file_size)}"
+            whole = human_size(self.file_size)
+            text = (f"{len(self.messages):,} messages; all of the transcript ({whole})" if self.done
                     else f"{len(self.messages):,} messages from the first {read}; scroll down for more")
             if self.unreadable:
                 text += f"; {self.unreadable} line(s) could not be read (cut short, or not JSON)"
@@ -190,6 +191,3 @@ class ConversationView(QWidget):
         place = bar.value()
         self.browser.setHtml(self._html(0))
         bar.setValue(place)
-
-    def is_expanded(self, message: int, block: int) -> bool:
-        return (message, block) in self.expanded

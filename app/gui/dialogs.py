@@ -21,14 +21,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import adopt, backups, engine, plans, rebuild, repair
+from app.core import adopt, backups, conversation_files, engine, plans, rebuild, repair
+from app.core.kinds import Kind
 from app.gui.session_model import human_size
 
 ACTION_WORDS = {repair.PROMOTE: "Bring back", repair.REPLACE: "Replace with newer copy",
                 repair.NORMALIZE: "Fix and keep", repair.LEAVE: "Leave as is", repair.SKIP_DELETED: "Leave (deleted)",
                 repair.SKIP_LINK: "Leave (a link)", repair.NOTHING: "Nothing to do",
                 adopt.ADOPT: "Copy to active account", rebuild.REBUILD: "Make a new record",
-                rebuild.LINK: "Link its transcript"}
+                rebuild.LINK: "Link its transcript", conversation_files.COPY_CONVERSATION: "Copy its conversation",
+                conversation_files.SET_ASIDE_STUB: "Set the empty stub aside",
+                conversation_files.INSTALL_MIRROR: "Install the copied conversation"}
 
 
 class Words(NamedTuple):
@@ -37,6 +40,7 @@ class Words(NamedTuple):
     title: str  # the confirmation's window title
     will: str  # "... will be repaired"
     button: str  # the confirm button, with {n}
+    doing: str  # the progress dialog's title
     done: str  # the outcome word
     finished: str  # the summary's window title
     undo: str  # the summary's undo button
@@ -44,18 +48,20 @@ class Words(NamedTuple):
 
 
 WORDS = {
-    "repair": Words("Repair sessions", "will be repaired", "Repair {n}", "repaired", "Repair finished",
-                    "Undo this repair", "Start Claude Desktop again to see the repaired sessions in its sidebar."),
-    "adopt": Words("Move to the active account", "will be copied into the account Claude Desktop is signed in to "
-                   "(the originals stay where they are)", "Copy {n}", "copied", "Move finished", "Undo this move",
-                   "Start Claude Desktop again to see them in its sidebar."),
-    "rebuild": Words("Rebuild sessions", "will get a record made from their transcript, or their lost link back",
-                     "Rebuild {n}", "rebuilt", "Rebuild finished", "Undo this rebuild",
-                     "Start Claude Desktop again to see the rebuilt sessions in its sidebar."),
+    Kind.REPAIR: Words("Repair sessions", "will be repaired", "Repair {n}", "Repairing", "repaired",
+                       "Repair finished", "Undo this repair",
+                       "Start Claude Desktop again to see the repaired sessions in its sidebar."),
+    Kind.ADOPT: Words("Move to the active account", "will be copied into the account Claude Desktop is signed in "
+                      "to (the originals stay where they are)", "Copy {n}", "Copying", "copied", "Move finished",
+                      "Undo this move", "Start Claude Desktop again to see them in its sidebar."),
+    Kind.REBUILD: Words("Rebuild sessions", "will get a record made from their transcript, their lost link back, "
+                        "or their conversation where Claude Desktop looks for it",
+                        "Rebuild {n}", "Rebuilding", "rebuilt", "Rebuild finished", "Undo this rebuild",
+                        "Start Claude Desktop again to see the rebuilt sessions in its sidebar."),
 }
-OUTCOME_WORDS = {engine.DONE: "Repaired", engine.IDENTICAL: "Already repaired", engine.SOURCE_KEPT: "Repaired (copy kept)",
-                 engine.FAILED: "Failed", plans.SKIPPED: "Left as is", engine.CANCELLED: "Cancelled",
-                 plans.PLANNED: "Would be repaired"}
+OUTCOME_WORDS = {engine.DONE: "Repaired", engine.IDENTICAL: "Already repaired",
+                 engine.SOURCE_KEPT: "Repaired (copy kept)", engine.FAILED: "Failed", plans.SKIPPED: "Left as is",
+                 engine.CANCELLED: "Cancelled", plans.PLANNED: "Would be repaired"}
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> QTableWidget:
@@ -85,7 +91,7 @@ class ConfirmRepairDialog(QDialog):
                  notes: list[str] | None = None):
         super().__init__(parent)
         to_do = plan.to_do
-        words = WORDS.get(plan.kind, WORDS["repair"])
+        words = WORDS[plan.kind]
         self.setWindowTitle(words.title)
         layout = QVBoxLayout(self)
         # Why this plan is shown again (it changed since it was confirmed).
@@ -123,10 +129,10 @@ class SummaryDialog(QDialog):
 
     OPEN_FOLDER, UNDO = 10, 11
 
-    def __init__(self, report: plans.Report, parent: QWidget | None = None, kind: str = "repair",
+    def __init__(self, report: plans.Report, parent: QWidget | None = None, kind: Kind = Kind.REPAIR,
                  notes: list[str] | None = None):
         super().__init__(parent)
-        words = WORDS.get(kind, WORDS["repair"])
+        words = WORDS[kind]
         self.setWindowTitle(words.finished)
         counts = report.summary()
         layout = QVBoxLayout(self)
@@ -191,7 +197,7 @@ class BackupsDialog(QDialog):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(label)
         self.table = _table(["Made", "What", "Status", "Sessions", "Files", "Size", "Run"],
-                            [[i.created_local, i.kind, i.status, str(i.sessions), str(i.files),
+                            [[i.created_local, i.kind or "unknown", i.status, str(i.sessions), str(i.files),
                               human_size(i.size), i.run_id] for i in self.infos])
         for row, info in enumerate(self.infos):
             if info.problem:  # a damaged run says why, where the user looks

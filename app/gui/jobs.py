@@ -6,12 +6,14 @@ data.  A failure the user should read raises UserFacingError with one sentence.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.core import (
+    autostart,
     backups,
     claude_process,
     contents,
@@ -20,11 +22,13 @@ from app.core import (
     locations,
     planners,
     plans,
+    rebuild,
     transaction,
     undo,
     watcher,
 )
 from app.core.display import sentence
+from app.core.kinds import Kind
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
 from app.gui.tasks import UserFacingError
@@ -75,8 +79,13 @@ def check_claude(report: Report, check: ClaudeCheck) -> list:
     return check()
 
 
-def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None, kind: str = "repair") -> plans.Plan:
+def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None,
+              kind: Kind = Kind.REPAIR, mirror: str | None = None) -> plans.Plan:
+    """The plan of ``kind``; with ``mirror``, the rebuild that installs that
+    file as the one named SSH session's conversation."""
     try:
+        if mirror is not None:
+            return rebuild.plan(result, ids, mirror=mirror)
         return planners.PLANNERS[kind](result, ids)
     except plans.PlanError as exc:
         raise UserFacingError(sentence(str(exc))) from None
@@ -99,7 +108,8 @@ def run_change(report: Report, job: transaction.Job, expected: transaction.Finge
         return True
 
     try:
-        return transaction.run(job, claude_process.Guard(), expected=expected, file_engine=file_engine, progress=progress)
+        return transaction.run(job, claude_process.Guard(), expected=expected, file_engine=file_engine,
+                               progress=progress)
     except claude_process.ClaudeRunning as exc:
         raise UserFacingError(f"{exc} Nothing was changed.") from None
     except (backups.BackupError, plans.PlanError) as exc:
@@ -127,6 +137,27 @@ def describe_run(report: Report, root: Path, run_id: str | None) -> backups.RunI
 def list_runs(report: Report, root: Path) -> tuple[Path, list[backups.RunInfo]]:
     """Every run in the backup folder, described (manifests are parsed: off the UI thread)."""
     return root, backups.describe_all(root)
+
+
+def keep_repaired(report: Report, on: bool) -> str:
+    """Turn the watcher's autostart on (and start a watcher now) or off (and
+    stop the one running); the sentence that says so.  Off the UI thread: on
+    Windows the autostart entry is made by PowerShell, which may take up to
+    a minute."""
+    try:
+        if on:
+            path = autostart.enable()
+            try:
+                watcher.start_in_background()
+            except (OSError, subprocess.SubprocessError):
+                autostart.disable()  # both or neither: the switch goes back to off, and so does the entry
+                raise
+            return f"Sessions will be kept repaired, from now and from every logon ({path})."
+        autostart.disable()
+        watcher.stop_running()
+        return "Sessions are no longer kept repaired automatically."
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UserFacingError(f"Could not change the automatic repair: {exc}") from None
 
 
 def watch_tick(report: Report, repair_watcher: watcher.Watcher) -> watcher.RepairEvent | None:

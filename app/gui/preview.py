@@ -7,10 +7,12 @@ import html
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QTextEdit,
@@ -29,6 +31,10 @@ from app.gui.session_model import friendly_time, human_size
 
 HIGHLIGHT_LIMIT = 1_000_000  # characters: past this, colouring costs more than it helps
 TAB_NAMES = {"json": ".json", "tmp": ".json.tmp"}
+# Claude Desktop's way from the record to the conversation (app.core.opens), step by step.
+STEP_NAMES = {"loads": "The record loads", "listed": "It is listed", "conversation": "Its conversation",
+              "host": "Its SSH host", "trusted": "Its folder is trusted", "verdict": "So"}
+MARKS = {True: ("✓", "#2f9e44"), False: ("✗", "#c8372d"), None: ("?", "#868e96")}
 
 
 def _mono_editor() -> QPlainTextEdit:
@@ -78,7 +84,8 @@ class FileTab(QWidget):
             where = (f" Line {view.error_line}, column {view.error_column}."
                      if view.error_line is not None and fatal else "")
             verdict = "Claude Desktop will not load this file" if fatal else "This file loads"
-            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(reasons.describe(c))}</li>" for c in view.problems)
+            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(reasons.describe(c))}</li>"
+                            for c in view.problems)
             detail = f"<br>{html.escape(view.detail)}" if view.detail else ""
             self.problem.setText(f"<b>{verdict}.</b>{where}<ul style='margin:2px'>{lines}</ul>{detail}")
             self.problem.show()
@@ -141,11 +148,38 @@ def _record_rows(s: Session) -> list[tuple[str, str]]:
             ("Created", friendly_time(s.created_at_ms)), ("Last activity", friendly_time(s.last_activity_ms)),
             ("Model", s.model or "unknown"),
             ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns)),
-            ("Transcript", "found: " + s.transcript_path if s.transcript_path else
-             "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else
-                            " (the record does not name one)")),
+            ("Transcript", _transcript_place(s)),
             ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"),
             ("Size", human_size(s.size)), ("Account", account)]
+
+
+def why(s: Session) -> str:
+    """The first step of the walk that fails, as one sentence (or the
+    verdict, when none does): what the preview says first."""
+    failing = next((step for step in s.checklist if step.ok is False and step.name != "verdict"), None)
+    return (failing or s.checklist[-1]).text if s.checklist else ""
+
+
+def checklist_html(s: Session) -> str:
+    """The walk as a short checklist, each step marked ✓, ✗ or ? (not known here)."""
+    if not s.checklist:
+        return ""
+    rows = []
+    for step in s.checklist:
+        mark, colour = MARKS[step.ok]
+        rows.append(f"<tr><td style='color:{colour}; padding-right:6px'><b>{mark}</b></td>"
+                    f"<td style='padding-right:8px'><b>{html.escape(STEP_NAMES.get(step.name, step.name))}</b></td>"
+                    f"<td>{html.escape(step.text)}</td></tr>")
+    return (f"<p style='margin:4px 0'><b>Why:</b> {html.escape(why(s))}</p>"
+            f"<table style='margin-bottom:6px'>{''.join(rows)}</table>")
+
+
+def _transcript_place(s: Session) -> str:
+    if s.conversation and s.conversation != s.transcript_path:
+        return f"{s.conversation} (not where Claude Desktop looks)" if not s.opens else s.conversation
+    if s.transcript_path:
+        return "found: " + s.transcript_path
+    return "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else " (the record does not name one)")
 
 
 def _transcript_rows(s: Session) -> list[tuple[str, str]]:
@@ -167,6 +201,7 @@ class PreviewPane(QWidget):
 
     show_all = Signal(str)  # "json" or "tmp"
     page_wanted = Signal(str, int)  # a Conversation tab wants (transcript path, byte offset)
+    install_mirror = Signal(str)  # session id: the user has a copy of this SSH session's conversation
 
     def __init__(self):
         super().__init__()
@@ -178,10 +213,35 @@ class PreviewPane(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.header.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.header)
+        self.header.setContentsMargins(0, 0, 6, 0)
+        # The header (the checklist and the details) scrolls on a small screen,
+        # and the user can give it, or the files below, more of the room.
+        header_area = QScrollArea()
+        header_area.setWidget(self.header)
+        header_area.setWidgetResizable(True)
+        header_area.setFrameShape(QFrame.Shape.NoFrame)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(header_area, 1)
+        self.mirror_button = QPushButton("Install copied file…")
+        self.mirror_button.setToolTip("Give Session Rescue the copy of this SSH session's conversation you fetched "
+                                      "from its host: it is checked, shown in a plan and installed where Claude "
+                                      "Desktop reads it (backed up, and it can be undone)")
+        self.mirror_button.clicked.connect(self._mirror_clicked)
+        mirror_row = QHBoxLayout()
+        mirror_row.addWidget(self.mirror_button)
+        mirror_row.addStretch(1)
+        top_layout.addLayout(mirror_row)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        layout.addWidget(self.tabs, 1)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(top)
+        self.split.addWidget(self.tabs)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 3)
+        self.split.setChildrenCollapsible(False)
+        layout.addWidget(self.split, 1)
         self.tabs.currentChanged.connect(self._tab_shown)
         self.session_id: str | None = None
         self.transcript_path: str | None = None
@@ -191,6 +251,7 @@ class PreviewPane(QWidget):
     def clear(self, message: str = "Select a session to see what is in it.") -> None:
         self.session_id = None
         self.transcript_path = None
+        self.mirror_button.hide()
         self.header.setText(f"<i>{html.escape(message)}</i>")
         self._clear_tabs()
 
@@ -199,13 +260,17 @@ class PreviewPane(QWidget):
         while self.tabs.count():
             widget = self.tabs.widget(0)
             self.tabs.removeTab(0)
-            widget.deleteLater()
+            if widget is not None:
+                widget.deleteLater()
 
     def show_session(self, s: Session, link: Link | None = None) -> None:
         """The header at once; the files follow when read (show_views).
         ``link``: the backfill proposal this session is part of, if any."""
         self.session_id = s.id
-        self.transcript_path = s.transcript_path
+        # The conversation as it is on disk: where Claude Desktop looks, or
+        # where it is instead (an old sandbox folder, the real one a stub hides).
+        self.transcript_path = s.conversation or s.transcript_path
+        self.mirror_button.setVisible(reasons.SSH_MIRROR_MISSING in s.reasons)
         rows = _transcript_rows(s) if s.transcript is not None else _record_rows(s)
         if link is not None:
             if s.is_record:
@@ -218,12 +283,17 @@ class PreviewPane(QWidget):
         table = "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
                         f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         title = html.escape(s.title or "(no title)")
-        self.header.setText(f"<p style='font-size:large'><b>{title}</b></p><table>{table}</table>")
+        self.header.setText(f"<p style='font-size:large'><b>{title}</b></p>{checklist_html(s)}<table>{table}</table>")
         self._clear_tabs()
         if s.is_record:
             self.tabs.addTab(QLabel("Reading the files…"), "…")
         else:
             self._add_conversation()
+
+    @Slot()
+    def _mirror_clicked(self) -> None:
+        if self.session_id is not None:
+            self.install_mirror.emit(self.session_id)
 
     def _add_conversation(self) -> None:
         if not self.transcript_path:
@@ -243,9 +313,6 @@ class PreviewPane(QWidget):
     def show_page(self, path: str, page: Page) -> None:
         if self.conversation is not None and self.conversation.path == path:
             self.conversation.add_page(page)
-
-    def conversation_tab(self) -> ConversationView | None:
-        return self.conversation
 
     def show_views(self, session_id: str, views: dict[str, FileView],
                    diff: list[tuple[str | None, str | None, str]] | None) -> None:

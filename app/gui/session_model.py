@@ -14,16 +14,19 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QFont
 
 from app.core import display, reasons
-from app.core.records import STATUSES, TRANSCRIPT_ONLY, Session
+from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, TRANSCRIPT_ONLY, Session
 from app.gui import resources
 
 COL_STATUS, COL_TITLE, COL_LAST, COL_CWD, COL_ACCOUNT, COL_SIZE, COL_REASONS = range(7)
 HEADERS = ("Status", "Title", "Last activity", "Folder (cwd)", "Account", "Size", "Reasons")
 SESSION_ROLE = Qt.ItemDataRole.UserRole + 1
-KINDS = (*STATUSES, TRANSCRIPT_ONLY)  # the three record statuses and the fourth kind
+# The record statuses and the transcripts without a record; deleted last, and
+# hidden until asked for: a session the user deleted is no loss to show.
+KINDS = (HEALTHY, ORPHANED, CORRUPT, TRANSCRIPT_ONLY, DELETED)
+SHOWN_AT_FIRST = frozenset(KINDS) - {DELETED}
 KIND_WORDS = {TRANSCRIPT_ONLY: "Transcript only"}
 
 
@@ -105,9 +108,6 @@ class SessionModel(QAbstractTableModel):
     def session(self, row: int) -> Session:
         return self._rows[row]
 
-    def sessions(self) -> list[Session]:
-        return list(self._rows)
-
     def counts(self) -> dict[str, int]:
         out = {status: 0 for status in KINDS}
         for s in self._rows:
@@ -177,7 +177,7 @@ class SessionModel(QAbstractTableModel):
 
     @staticmethod
     def _tooltip(s: Session, col: int) -> str | None:
-        if col == COL_REASONS or col == COL_STATUS:
+        if col in (COL_REASONS, COL_STATUS):
             return "\n".join(f"{code}: {reasons.describe(code)}" for code in s.reasons) or "loads in Claude Desktop"
         if col == COL_ACCOUNT:
             if not s.is_record:
@@ -197,7 +197,7 @@ class SessionFilter(QSortFilterProxyModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._statuses = set(KINDS)
+        self._statuses = set(SHOWN_AT_FIRST)
         self._needle = ""
         self.setDynamicSortFilter(True)
 
@@ -221,7 +221,3 @@ class SessionFilter(QSortFilterProxyModel):
 
     def session_at(self, proxy_row: int) -> Session:
         return self.index(proxy_row, 0).data(SESSION_ROLE)
-
-
-def status_icon(status: str) -> QIcon:
-    return resources.icon(f"status-{status}")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +94,45 @@ class Tasks(QObject):
             thread.quit()
             thread.wait(timeout_ms)
         self._running.clear()
+
+
+class Poll(QObject):
+    """Runs ``fn(report, *args)`` in a worker every ``interval_ms`` (and once
+    at start), never two at once: a slow look is not stacked behind another.
+    ``result`` and ``error`` are each look's, as a Worker's."""
+
+    result = Signal(object)
+    error = Signal(str)
+
+    def __init__(self, tasks: Tasks, interval_ms: int, fn: Callable[..., Any], *args: Any,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._tasks, self._fn, self._args = tasks, fn, args
+        self._looking = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.look)
+
+    def start(self) -> None:
+        self.timer.start()
+        QTimer.singleShot(0, self.look)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    @Slot()
+    def look(self) -> None:
+        if self._looking:
+            return
+        self._looking = True
+        self._tasks.start(self._fn, *self._args, on_result=self._on_result, on_error=self._on_error)
+
+    @Slot(object)
+    def _on_result(self, value: Any) -> None:
+        self._looking = False
+        self.result.emit(value)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self._looking = False
+        self.error.emit(message)

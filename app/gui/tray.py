@@ -17,7 +17,7 @@ from app.core import autostart
 from app.core.watcher import RepairEvent, Watcher
 from app.gui import jobs, resources, theme
 from app.gui.session_model import friendly_time
-from app.gui.tasks import Tasks
+from app.gui.tasks import Poll, Tasks
 
 SHOWN_EVENTS = 5
 
@@ -49,27 +49,18 @@ class TrayWatcher(QObject):
         self.menu = QMenu()
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
-        self.timer = QTimer(self)
-        self.timer.setInterval(int(interval * 1000))
-        self.timer.timeout.connect(self.look)
-        self._looking = False
+        self.poll = Poll(self.tasks, int(interval * 1000), jobs.watch_tick, repair_watcher, parent=self)
+        self.poll.result.connect(self._on_event)
+        self.poll.error.connect(self._on_error)
         self.last_message: str | None = None
         self.rebuild_menu()
 
     def start(self) -> None:
         self.icon.show()
-        self.timer.start()
-        QTimer.singleShot(0, self.look)
-
-    def look(self) -> None:
-        if self._looking:
-            return
-        self._looking = True
-        self.tasks.start(jobs.watch_tick, self.repair_watcher, on_result=self._on_event, on_error=self._on_error)
+        self.poll.start()
 
     @Slot(object)
     def _on_event(self, event: RepairEvent | None) -> None:
-        self._looking = False
         if event is None:
             return
         self.rebuild_menu()
@@ -80,7 +71,6 @@ class TrayWatcher(QObject):
 
     @Slot(str)
     def _on_error(self, message: str) -> None:
-        self._looking = False
         self.notify(message)
 
     def notify(self, text: str) -> None:
@@ -115,7 +105,7 @@ class TrayWatcher(QObject):
                          stderr=subprocess.DEVNULL, start_new_session=sys.platform != "win32")
 
     def stop(self) -> None:
-        self.timer.stop()
+        self.poll.stop()
         self.tasks.shutdown()
         self.icon.hide()
 

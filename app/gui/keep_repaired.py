@@ -1,0 +1,50 @@
+"""The Settings menu's "Keep my sessions repaired": the watcher's autostart,
+switched in a worker (on Windows PowerShell makes the entry, which may take
+up to a minute), the switch always showing what is in effect."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.core import autostart
+from app.gui import jobs
+from app.gui.tasks import Tasks
+
+
+class KeepRepairedSwitch(QObject):
+    status = Signal(str)  # a line for the status bar while it is switched
+    applied = Signal(str)  # what the status bar says once the switch took effect (or did not)
+
+    def __init__(self, window: QWidget, tasks: Tasks):
+        super().__init__(window)
+        self._window = window  # the warning's parent
+        self._tasks = tasks
+        self.action = QAction("&Keep my sessions repaired", window)
+        self.action.setCheckable(True)
+        self.action.setStatusTip("Repair each time Claude Desktop quits, from every logon on")
+        self.action.setChecked(autostart.status().enabled)
+        self.action.toggled.connect(self.switch)
+
+    @Slot(bool)
+    def switch(self, on: bool) -> None:
+        """Turn autostart of the watcher on (and start one now) or off (and
+        stop the one running).  The switch waits, disabled, until it is done."""
+        self.action.setEnabled(False)
+        self.status.emit("Turning the automatic repair on…" if on else "Turning the automatic repair off…")
+        self._tasks.start(jobs.keep_repaired, on, on_result=self._on_switched, on_error=self._on_failed)
+
+    @Slot(str)
+    def _on_switched(self, message: str) -> None:
+        self.action.setEnabled(True)
+        self.applied.emit(message)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.action.blockSignals(True)  # back to what is in effect, without switching again
+        self.action.setChecked(not self.action.isChecked())
+        self.action.blockSignals(False)
+        self.action.setEnabled(True)
+        self.applied.emit(message)
+        QMessageBox.warning(self._window, "Session Rescue", message)

@@ -1,0 +1,59 @@
+"""A scan of one data folder, streamed to the window: batches of sessions as
+they are read, then the whole result.  Asking for a new scan makes the older
+one stale; what a stale scan still sends is dropped here, so the window only
+hears about the scan it last asked for."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.core import locations
+from app.gui import jobs
+from app.gui.tasks import Tasks
+
+
+class ScanFeed(QObject):
+    batch = Signal(object)  # list[Session], read so far
+    finished = Signal(object)  # ScanResult
+    failed = Signal(str)
+
+    def __init__(self, tasks: Tasks, parent: QObject | None = None):
+        super().__init__(parent)
+        self._tasks = tasks
+        self._generation = 0
+        self._shown = threading.Event()
+        self.started_at = 0.0  # time.perf_counter() when the last scan started
+        self.first_rows_after: float | None = None  # seconds from its start to its first rows shown
+
+    def start(self, data_dir: locations.DataDir) -> None:
+        self._generation += 1
+        self.started_at = time.perf_counter()
+        self.first_rows_after = None
+        self._shown = threading.Event()
+        self._tasks.start(jobs.scan_folder, self._generation, data_dir, self._shown, on_progress=self._on_batch,
+                          on_result=self._on_done, on_error=self._on_failed)
+
+    @Slot(object)
+    def _on_batch(self, payload) -> None:
+        generation, batch = payload
+        if generation != self._generation:
+            return
+        try:
+            self.batch.emit(batch)  # shown before emit() returns: the window is in this thread
+            if self.first_rows_after is None:
+                self.first_rows_after = time.perf_counter() - self.started_at
+        finally:
+            self._shown.set()  # the scan may go on
+
+    @Slot(object)
+    def _on_done(self, payload) -> None:
+        generation, result = payload
+        if generation == self._generation:
+            self.finished.emit(result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.failed.emit(message)
