@@ -70,7 +70,7 @@ def test_what_the_active_account_has_is_never_overwritten_or_doubled(tmp_path):
     plan = plan_of(active.root)
     got = actions(plan)
     assert got["local_same"] == (repair.NOTHING, "an identical copy is already in the active account")
-    assert got["local_differs"][0] == repair.LEAVE and "both were kept" in got["local_differs"][1]
+    assert got["local_differs"][0] == repair.LEAVE and "both are kept" in got["local_differs"][1]
     assert got["local_again"][0] == repair.LEAVE and "local_here" in got["local_again"][1]
     assert got["local_gone"][0] == got["local_cli_gone"][0] == repair.SKIP_DELETED
     assert got["local_broken"][0] == repair.LEAVE

@@ -38,8 +38,11 @@ def test_scan_json_keeps_the_documented_contract(demo_dir):
     for session in doc["sessions"]:
         assert set(session) >= CONTRACT_SESSION_KEYS
         assert session["status"] in statuses
-        assert session["opens"] in (True, False) and session["fix"] in (None, "repair", "adopt", "rebuild")
-        assert session["opens"] is (session["status"] == "healthy" and session["fix"] is None)
+        assert session["opens"] in (True, False, None) and session["fix"] in (None, "repair", "adopt", "rebuild")
+        if session["opens"] is None:  # cannot be known here (class T2): the record decides, and it says why
+            assert "transcript-id-mismatch" in session["reasons"] and session["status"] == "healthy"
+        else:
+            assert session["opens"] is (session["status"] == "healthy" and session["fix"] is None)
     counts = {k: sum(s["status"] == k for s in doc["sessions"]) for k in statuses}
     assert doc["summary"] == {**counts, "transcript-only": len(doc["transcript_only"])} and all(counts.values())
     # the records whose conversation is where Claude Desktop looks (one of them a stub only)

@@ -9,7 +9,8 @@ from conftest import CAN_SYMLINK
 # These cannot be carried by one demo folder: an unreadable or too large file
 # (tests/test_hostile_files.py covers them), a second install's data folder
 # and the user's own ~/.claude.json (tests/test_opens.py covers those).
-NOT_IN_DEMO = {reasons.UNREADABLE, reasons.TOO_LARGE, reasons.OTHER_INSTALL, reasons.TRUST_OTHER_SPELLING}
+NOT_IN_DEMO = {reasons.UNREADABLE, reasons.TOO_LARGE, reasons.OTHER_INSTALL, reasons.TRUST_OTHER_SPELLING,
+               reasons.SANDBOX_COPIES_DIFFER}  # each has its own tests (test_opens, test_conversation_safety)
 
 
 def test_demo_holds_every_status_and_every_reason(tmp_path):

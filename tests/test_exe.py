@@ -49,7 +49,29 @@ def test_the_executable_is_one_small_file(exe):
     print(f"\n{exe.name}: {size:,} bytes ({size / 1e6:.1f} MB)")
     if sys.platform.startswith("linux"):
         assert size <= LINUX_SIZE_GOAL
-    assert run_exe(exe, "--version").stdout.strip() == f"session-rescue {__version__}"
+    assert run_exe(exe, "--version").stdout.splitlines()[0] == f"session-rescue {__version__}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="no sha256sum on this system")
+def test_the_executable_shows_the_sha256_that_sha256sum_gives(exe):
+    """What the About box and --version show is what users compare with the
+    release's SHA256SUMS.txt (made with sha256sum)."""
+    summed = subprocess.run(["sha256sum", str(exe)], capture_output=True, text=True, check=True).stdout.split()[0]
+    shown = run_exe(exe, "--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [f"session-rescue {__version__}", f"SHA-256 of {exe}: {summed}"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows runs the cmd smoke test in exe.yml")
+def test_the_release_smoke_test_passes(exe, tmp_path):
+    """The smoke test that the release runs on Linux and macOS
+    (.github/scripts/smoke-test.sh), on this executable."""
+    done = subprocess.run(hermetic(["bash", str(ROOT / ".github" / "scripts" / "smoke-test.sh"), str(exe)], ()),
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.rstrip().endswith(f"smoke test passed: {exe}")
 
 
 @pytest.mark.slow

@@ -170,7 +170,7 @@ def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
     assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
     assert [b.text() for b in window.toggles.values()] == ["Healthy 7", "Orphaned 14", "Corrupt 12",
                                                            "Transcript only 5", "Deleted 1"]
-    assert "(active)" in window.proxy.index(0, 4).data()
+    assert window.proxy.index(0, 4).data() == "This account"  # words, not a uuid
     assert "34 sessions in 1 data folder" in window.status_label.text()
     assert window.folder_combo.currentText().startswith("Demo data")
 
@@ -197,30 +197,38 @@ def test_the_search_box_and_the_status_toggles_filter_the_list(qtbot, demo_windo
 # --------------------------------------------------------------- the preview
 
 
-def test_selecting_an_orphaned_session_shows_what_is_in_it(qtbot, demo_window):
+def test_selecting_an_orphaned_session_says_what_happened_and_its_files_are_one_click_away(qtbot, demo_window):
     window, _ = demo_window
     session_id = select(qtbot, window, "Refactor payment module")
     header = window.preview.header.text()
-    assert "Refactor payment module" in header and session_id in header and "billing-api" in header
-    assert "claude-opus-5" in header and "found:" in header  # the transcript exists
+    assert "Refactor payment module" in header and "billing-api" in header and "claude-opus-5" in header
+    assert "<b>Why:</b> Claude Desktop could not save this session" in header
+    assert session_id not in header and ".tmp" not in header  # plain words first: no ids, no files
+    tabs = window.preview.tabs
+    assert tabs.tabText(0) == "Conversation" and not tabs.isTabVisible(1)
+    qtbot.mouseClick(window.preview.details_button, Qt.MouseButton.LeftButton)  # Show files and details
+    header = window.preview.header.text()
+    assert session_id in header and "found:" in header and "tmp-only" in header
     tab = window.preview.file_tab("tmp")
     assert tab is not None and window.preview.file_tab("json") is None
     assert f'"sessionId": "{session_id}"' in tab.editor.toPlainText()  # pretty-printed
-    assert window.preview.tabs.tabText(0) == ".json.tmp"
+    assert tabs.tabText(1) == "Unsaved copy (.json.tmp)" and tabs.isTabVisible(1)
 
 
 def test_both_files_show_side_by_side_with_their_difference(qtbot, demo_window):
     window, _ = demo_window
+    window.preview.set_technical(True)
     select(qtbot, window, "Add CSV export")
     names = [window.preview.tabs.tabText(i) for i in range(window.preview.tabs.count())]
-    assert names == [".json", ".json.tmp", "Difference", "Conversation"]
-    diff = window.preview.tabs.widget(2)
+    assert names == ["Conversation", "Record (.json)", "Unsaved copy (.json.tmp)", "Difference"]
+    diff = window.preview.tabs.widget(3)
     assert isinstance(diff, DiffView) and diff.left.extraSelections()
     assert "lastActivityAt" in diff.left.toPlainText() and "lastActivityAt" in diff.right.toPlainText()
 
 
 def test_a_broken_file_shows_why_where_and_the_bytes_around_it(qtbot, demo_window):
     window, _ = demo_window
+    window.preview.set_technical(True)
     select(qtbot, window, "Draft API docs")  # its .json is cut in half
     tab = window.preview.file_tab("json")
     assert isinstance(tab, FileTab)
@@ -234,12 +242,14 @@ def test_a_50_mb_record_opens_without_freezing_and_shows_all_on_demand(qtbot, tm
     folder.json("local_big", dump(record("local_big", title="Big one", pad="x" * 50_000_000)))
     folder.json("local_small", dump(record("local_small", title="Small one", pad="y" * 400_000)))
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
+    window.preview.set_technical(True)
     watch = LoopWatch()
     watch.start()
     started = time.perf_counter()
     click_row(qtbot, window, row_of(window, "Big one"))
     # The click returned at once: the file is read in a worker, not here.
-    assert window.preview.file_tab("json") is None and window.preview.tabs.tabText(0) == "…"
+    tabs = window.preview.tabs
+    assert window.preview.file_tab("json") is None and "…" in [tabs.tabText(i) for i in range(tabs.count())]
     qtbot.waitUntil(lambda: window.preview.file_tab("json") is not None, timeout=30_000)
     took = time.perf_counter() - started
     watch.stop()

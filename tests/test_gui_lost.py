@@ -16,7 +16,7 @@ from app.core import demo, locations
 from app.core.records import TRANSCRIPT_ONLY
 
 from conftest import T0, DataFolder, dump, files_only, record, snapshot
-from test_gui import LoopWatch, answer_dialog, click_row, demo_dir, open_window, select
+from test_gui import LoopWatch, answer_dialog, click_row, demo_dir, open_window, row_of, select
 
 
 def select_id(qtbot, window, session_id: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -52,8 +52,11 @@ def test_a_transcript_without_a_record_is_listed_with_what_its_ends_say(qtbot, d
     session = window.preview_session = window.proxy.session_at(window.table.currentIndex().row())
     assert session.status == TRANSCRIPT_ONLY
     header = window.preview.header.text()
-    for words in ("transcript only", "D:\\work\\billing-api", "custom-title", "claude-opus-5", "Rebuild"):
+    for words in ("no session record points to", "D:\\work\\billing-api", "claude-opus-5", "Rebuild"):
         assert words in header, words
+    assert "custom-title" not in header  # where the title came from is a detail
+    window.preview.set_technical(True)
+    assert "custom-title" in window.preview.header.text()
     tabs = window.preview.tabs
     assert [tabs.tabText(i) for i in range(tabs.count())] == ["Conversation"]
     view = window.preview.conversation
@@ -63,17 +66,14 @@ def test_a_transcript_without_a_record_is_listed_with_what_its_ends_say(qtbot, d
     assert not window.repair_selected_button.isEnabled()
 
 
-def test_the_conversation_is_read_only_when_its_tab_is_opened_and_tools_open_on_a_click(qtbot, demo_window):
+def test_the_conversation_is_what_a_session_shows_first_and_tools_open_on_a_click(qtbot, demo_window):
     window, _ = demo_window
     select(qtbot, window, "Fix flaky checkout test")
     tabs = window.preview.tabs
     names = [tabs.tabText(i) for i in range(tabs.count())]
-    assert names == [".json", "Conversation"] and tabs.currentIndex() == 0
+    assert names == ["Conversation", "Record (.json)"] and tabs.currentIndex() == 0
+    assert [tabs.isTabVisible(i) for i in range(tabs.count())] == [True, False]  # the file: under Show files
     view = window.preview.conversation
-    qtbot.wait(200)
-    assert view.messages == [] and not view.loading  # nothing read yet
-    tab_bar = tabs.tabBar()
-    qtbot.mouseClick(tab_bar, Qt.MouseButton.LeftButton, pos=tab_bar.tabRect(1).center())
     qtbot.waitUntil(lambda: view.done and bool(view.messages), timeout=30_000)
     text = view.browser.toPlainText()
     assert "You" in text and "Claude" in text and "Fix flaky checkout test, please." in text
@@ -102,9 +102,9 @@ def test_a_200_mb_transcript_shows_its_first_page_at_once_and_the_window_keeps_t
     select(qtbot, window, "A very long session")
     watch = LoopWatch()
     watch.start()
-    tabs = window.preview.tabs
     started = time.perf_counter()
-    qtbot.mouseClick(tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(1).center())
+    window.preview_reader.pane.clear()
+    window.preview_reader.show(window.proxy.session_at(row_of(window, "A very long session")), None)
     view = window.preview.conversation
     qtbot.waitUntil(lambda: bool(view.messages), timeout=30_000)
     first = time.perf_counter() - started
@@ -162,7 +162,7 @@ def test_move_to_active_account_copies_a_session_and_leaves_the_original(qtbot, 
     select(qtbot, window, "Fix flaky checkout test")
     assert not window.adopt_button.isEnabled()  # already in the active account
     select(qtbot, window, "Migrate CI to GitHub Actions")
-    assert "not the active account" in window.preview.header.text()
+    assert "Another account (…" in window.preview.header.text()
     assert window.adopt_button.isEnabled()
     original = next(info.path.rglob(f"{demo.session_id('ci')}.json"))
     data = original.read_bytes()
@@ -185,11 +185,11 @@ def test_a_record_and_transcript_pair_points_each_to_the_other(qtbot, tmp_path):
                      conversation(sid=sid, start=T0 + 10_000))
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
     select(qtbot, window, "Lost its link")
-    assert "Its transcript" in window.preview.header.text() and "same folder" in window.preview.header.text()
+    assert "Its conversation" in window.preview.header.text() and "same folder" in window.preview.header.text()
     assert window.rebuild_button.isEnabled()
     select_id(qtbot, window, sid)
     qtbot.waitUntil(lambda: window.preview.session_id == sid, timeout=10_000)
-    assert "local_lost" in window.preview.header.text() and "Its record" in window.preview.header.text()
+    assert "Lost its link" in window.preview.header.text() and "Its session" in window.preview.header.text()
     assert isinstance(Path(window.preview.transcript_path), Path)
 
 

@@ -209,16 +209,21 @@ def test_a_conversation_whose_cwd_is_only_in_its_tail_still_finds_its_folder(wor
 
 def test_a_cwd_past_200_characters_goes_to_the_folder_the_cli_made_for_it(world):
     """Class U: past 200 characters the CLI adds a hash to the folder name;
-    an existing folder with the same first 200 is the one."""
+    an existing folder with the same first 200 is the one when a transcript
+    in it ran in this very folder, and never the folder of another long path
+    that shares those 200 characters."""
     folder, projects, root = world
     long_cwd = "C:\\" + "\\".join(["deep-folder-name"] * 16)
-    assert slug.is_long(long_cwd)
+    other_cwd = long_cwd + "-but-another-one"
+    assert slug.is_long(long_cwd) and slug.key(other_cwd)[:200] == slug.key(long_cwd)[:200]
     folder.json("local_u", cliSessionId=CLI, cwd=long_cwd, **SPAN)
     sandbox(folder, CLI, cwd=long_cwd, sidecar=False)
+    not_ours = projects / (slug.key(other_cwd)[:200] + "-aaaaaa")  # sorts first
+    write_transcript(not_ours / f"{THIRD}.jsonl", conversation(sid=THIRD, cwd=other_cwd, start=T0))
     made_by_cli = projects / (slug.key(long_cwd)[:200] + "-abc123")
-    (made_by_cli / "older.jsonl").parent.mkdir(parents=True)
+    write_transcript(made_by_cli / f"{OTHER}.jsonl", conversation(sid=OTHER, cwd=long_cwd, start=T0))
     assert run_cli("repair", "-y", "--data-dir", str(folder.root), "--backup-dir", str(root)).returncode == 0
-    assert (made_by_cli / f"{CLI}.jsonl").exists()
+    assert (made_by_cli / f"{CLI}.jsonl").exists() and not (not_ours / f"{CLI}.jsonl").exists()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs SIGKILL")
@@ -427,7 +432,7 @@ def test_a_copied_mirror_is_installed_checked_and_undone(world, tmp_path):
     write_transcript(wrong, conversation(sid=OTHER, cwd="/srv/app", start=T0 + 20_000))
     common = ("--data-dir", str(folder.root), "--projects-dir", str(projects), "--backup-dir", str(root), "-y")
     refused = run_cli("rebuild", "--mirror", "local_r", str(wrong), *common)
-    assert "not this session" in refused.stdout and not (projects / f"ssh-{CLI}").exists()
+    assert "not only this session" in refused.stdout and not (projects / f"ssh-{CLI}").exists()
     done = run_cli("rebuild", "--mirror", "local_r", str(fetched), *common)
     assert done.returncode == 0, done.stderr + done.stdout
     mirror = projects / f"ssh-{CLI}" / f"{CLI}.jsonl"

@@ -218,7 +218,7 @@ def test_what_cannot_be_fixed_is_left_exactly_as_it_is(folder, tmp_path):
     before = snapshot(folder.root)
     report = repair_all(folder.root, tmp_path / "backups")
     assert {r.action for r in report.results} == {repair.LEAVE}
-    assert all("left exactly as it is" in r.detail for r in report.results)
+    assert all(r.outcome == plans.SKIPPED and "none can be fixed" in r.detail for r in report.results)
     assert snapshot(folder.root) == before and report.run_id is None
 
 
@@ -322,7 +322,7 @@ def test_a_record_that_cannot_be_backed_up_is_not_changed(shared_tmp):
     secret.chmod(0o644)
     assert len(results) == 1
     action, outcome, detail = results[0]
-    assert (action, outcome) == (repair.LEAVE, plans.SKIPPED) and "could not read" in detail, results
+    assert (action, outcome) == (repair.LEAVE, plans.SKIPPED) and "could not be read" in detail, results
     assert secret.read_bytes() == b"\0" * 100 and (folder.org / "local_a.json.tmp").exists()
 
 

@@ -16,11 +16,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from app import __version__
-from app.cli import repair_commands, scan_commands, watch_commands
+from app.cli import export_commands, repair_commands, scan_commands, watch_commands
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
 from app.cli.output import sanitised_console
-from app.core import backups, prune
+from app.cli.version import ShowVersion
+from app.core import backups, export, prune, resume
 
 __all__ = ["main", "build_parser"]
 
@@ -84,9 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
                      "bring them back. With no command, opens the window (or, with no display, lists the "
                      "sessions here).")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=ShowVersion)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _looking_commands(sub)
+    _conversation_commands(sub)
     _changing_commands(sub)
     _backup_commands(sub)
     _watching_commands(sub)
@@ -110,6 +111,31 @@ def _looking_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
 
     sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
+
+
+def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """What a user does next with a session (read-only): export, resume-command."""
+    p_export = sub.add_parser(
+        "export", help="write a session's conversation as Markdown or HTML (read-only)",
+        description="Write the conversation of a session (a record, even one that cannot be brought back, or a "
+        "transcript without one) as Markdown, or as an HTML page that needs nothing else. It goes to standard "
+        "output unless -o names a new file; an existing file is never replaced.")
+    p_export.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
+    _data_dir_option(p_export, "look in")
+    _projects_dir_option(p_export)
+    p_export.add_argument("--format", choices=export.FORMATS,
+                          help="md (the default) or html (the default for an -o name ending in .html)")
+    p_export.add_argument("-o", "--output", metavar="FILE", help="write to this new file instead of standard output")
+
+    p_resume = sub.add_parser(
+        "resume-command", help="print the command that continues a session with Claude Code in a terminal",
+        description="Print the one line that continues a session with Claude Code (claude --resume) in the folder "
+        "it ran in, quoted for PowerShell on Windows and for POSIX sh elsewhere. It only prints it.")
+    p_resume.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
+    _data_dir_option(p_resume, "look in")
+    _projects_dir_option(p_resume)
+    p_resume.add_argument("--shell", choices=resume.SHELLS,
+                          help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
 
 
 def _changing_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -183,7 +209,8 @@ COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
             "adopt": repair_commands.cmd_adopt, "rebuild": repair_commands.cmd_rebuild,
             "backups": repair_commands.cmd_backups,
             "gui": scan_commands.cmd_gui, "watch": watch_commands.cmd_watch,
-            "autostart": watch_commands.cmd_autostart, None: scan_commands.cmd_default}
+            "autostart": watch_commands.cmd_autostart, "export": export_commands.cmd_export,
+            "resume-command": export_commands.cmd_resume_command, None: scan_commands.cmd_default}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

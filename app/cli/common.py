@@ -38,7 +38,7 @@ def cut(text: str | None, width: int) -> str:
 
 
 def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir], list[str]]:
-    """The folders to scan, and where discovery looked (empty when the user chose)."""
+    """The folders to scan, and where it looked (the folders chosen, when the user chose)."""
     if args.data_dir:
         dirs = []
         for raw in args.data_dir:
@@ -50,7 +50,7 @@ def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir],
             except OSError as exc:
                 raise UsageError(f"--data-dir {raw}: cannot be opened ({exc.strerror or exc})") from None
             dirs.append(locations.chosen(raw))
-        return dirs, []
+        return dirs, [str(d.path) for d in dirs]
     found = locations.discover()
     return found.found, found.searched
 

@@ -129,6 +129,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     projects = chosen_transcripts_dir(args, data_dirs)
     if not data_dirs:
         print("No Claude Desktop data folder was found. " + looked_in(searched), file=sys.stderr)
+    elif not args.json and not any(d.has_sessions for d in data_dirs):
+        print(f"There is no Claude Desktop data in {', '.join(safe(str(d.path)) for d in data_dirs)}: it holds no "
+              f"{locations.SESSIONS_FOLDER} folder. Claude Desktop's data folder is the one that holds it ("
+              f"'{PROG} locations' shows where it usually is).")
+        return EXIT_OK
     result = scan(data_dirs, projects)
     _report(result, args.json)
     return EXIT_OK

@@ -74,7 +74,7 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
         return Action(session, SKIP_LINK, f"{link}; links are never followed or copied")
     best = repair.best_copy(session)
     if best is None:
-        return Action(session, LEAVE, "no copy of this session loads; it was left where it is")
+        return Action(session, LEAVE, "no copy of this session loads, and none can be fixed")
     try:
         if best.fixed is not None:
             data = best.fixed.data
@@ -83,7 +83,7 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
             data = None
             sha, size = fsops.sha256_file(best.file.path)
     except OSError as exc:
-        return Action(session, LEAVE, f"could not read it ({fsops.describe_error(exc)}); left where it is")
+        return Action(session, LEAVE, f"its files could not be read ({fsops.describe_error(exc)})")
     target = os.path.join(folder.active_folder, session.id + ".json")
     there = in_active.get((folder.active_folder, bare_id(session.id)))
     if there is not None or target in planned:
@@ -96,22 +96,24 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
         if current == sha:
             return Action(session, NOTHING, "an identical copy is already in the active account")
         return Action(session, LEAVE, "a different copy of this session is already in the active account; "
-                                      "both were kept as they are")
+                                      "both are kept as they are")
     same_link = cli_in_active.get((folder.active_folder, session.cli_session_id or ""))
     if same_link is not None:
         return Action(session, LEAVE, f"the active account already has {same_link.id} for the same conversation; "
-                                      "a second record would show it twice, so both were kept as they are")
+                                      "a second record would show it twice, so both are kept as they are")
     planned[target] = sha
     after = Snapshot(sha, size)
     if data is None:
         item = Item(COPY, target, source=best.file.path, source_sha256=sha)
-        where = "its .tmp copy" if best.file is session.tmp else "its record"
+        where = done_where = "its .tmp copy" if best.file is session.tmp else "its record"
     else:
         item = Item(WRITE, target, data=data)
         where = f"its record, fixed ({'; '.join(best.fixed.notes)})" if best.fixed else "its record"
-    reason = (f"copies {where} into the active account ({folder.active_account}/{folder.active_org}); "
-              "the original stays where it is")
-    return Action(session, ADOPT, reason, (FileChange(target, None, after),), (item,))
+        done_where = f"its record, fixed ({'; '.join(best.fixed.done)})" if best.fixed else "its record"
+    into = f"into the active account ({folder.active_account}/{folder.active_org})"
+    return Action(session, ADOPT, f"{where} will be copied {into}; the original stays where it is",
+                  (FileChange(target, None, after),), (item,),
+                  done=f"{done_where} was copied {into}; the original is where it was")
 
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:

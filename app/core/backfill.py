@@ -59,7 +59,8 @@ def dangling(session: Session, index: TranscriptIndex) -> bool:
     cli = session.cli_session_id
     if not cli or session.ssh_host or not (session.completed_turns or 0):
         return False
-    return not index.all_copies(cli) and not index.sandbox.get(cli)
+    # A project folder that could not be listed may hold it: never relink on a guess.
+    return index.complete and not index.all_copies(cli) and not index.sandbox.get(cli)
 
 
 def same_folder(a: str | None, b: str | None) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -42,6 +43,22 @@ from app import APP_NAME, __version__
 from app.core import fsops, jsjson, oslock, runcheck, seal
 from app.core.longpaths import extended
 from app.core.runcheck import Damaged, Manifest, Snapshot
+
+NAME_LIMIT = 120  # bytes of a file's own name kept in a backup's name: the rest would pass NAME_MAX
+
+
+def file_name(number: int, path: str, prefix: str = "") -> str:
+    """The name a file of the run keeps in its files/ folder: numbered, and
+    never longer than a file system allows (a sidecar file may have a 250-byte
+    name; the manifest keeps the original path)."""
+    name = os.path.basename(path)
+    raw = os.fsencode(name)
+    if len(raw) > NAME_LIMIT:
+        stem, dot, suffix = name.rpartition(".")
+        suffix = f".{suffix}" if dot and len(os.fsencode(suffix)) <= 16 else ""
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        name = os.fsdecode(raw[:60]).rstrip("\udcff") + f"-{digest}{suffix}"
+    return f"{prefix}{number:05d}-{name}"
 
 __all__ = ["Snapshot", "FileChange", "Run", "RunInfo", "Damaged"]
 

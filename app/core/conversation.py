@@ -70,11 +70,11 @@ class Page:
         return self.end >= self.size or self.error is not None
 
 
-def _cut(text: str) -> Block:
-    return Block(TEXT, text[:TEXT_LIMIT], length=len(text))
+def _cut(text: str, limit: int | None = TEXT_LIMIT) -> Block:
+    return Block(TEXT, text if limit is None else text[:limit], length=len(text))
 
 
-def _result_text(content: Any) -> str:
+def _result_text(content: Any, limit: int | None = TEXT_LIMIT) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -85,12 +85,12 @@ def _result_text(content: Any) -> str:
             elif isinstance(part, dict) and part.get("type") == "image":
                 parts.append("[image]")
         return "\n".join(parts)
-    return "" if content is None else json.dumps(content, ensure_ascii=False)[:TEXT_LIMIT]
+    return "" if content is None else json.dumps(content, ensure_ascii=False)[:limit]
 
 
-def _blocks(content: Any) -> list[Block]:
+def _blocks(content: Any, limit: int | None = TEXT_LIMIT) -> list[Block]:
     if isinstance(content, str):
-        return [_cut(content)] if content.strip() else []
+        return [_cut(content, limit)] if content.strip() else []
     if not isinstance(content, list):
         return []
     out = []
@@ -99,38 +99,39 @@ def _blocks(content: Any) -> list[Block]:
             continue
         kind = part.get("type")
         if kind == TEXT and isinstance(part.get("text"), str) and part["text"].strip():
-            out.append(_cut(part["text"]))
+            out.append(_cut(part["text"], limit))
         elif kind == THINKING and isinstance(part.get("thinking"), str) and part["thinking"].strip():
-            block = _cut(part["thinking"])
+            block = _cut(part["thinking"], limit)
             block.kind = THINKING
             out.append(block)
         elif kind == TOOL_USE:
             shown = json.dumps(part.get("input"), ensure_ascii=False, indent=1)
             name = part.get("name") if isinstance(part.get("name"), str) else "tool"
-            out.append(Block(TOOL_USE, shown[:TEXT_LIMIT], name, len(shown)))
+            out.append(Block(TOOL_USE, shown[:limit], name, len(shown)))
         elif kind == TOOL_RESULT:
-            text = _result_text(part.get("content"))
-            out.append(Block(TOOL_RESULT, text[:TEXT_LIMIT], None, len(text), part.get("is_error") is True))
+            text = _result_text(part.get("content"), limit)
+            out.append(Block(TOOL_RESULT, text[:limit], None, len(text), part.get("is_error") is True))
         elif kind == IMAGE:
             out.append(Block(IMAGE, "[image]"))
     return out
 
 
-def message_of(line: Any, offset: int) -> Message | None:
-    """The message one transcript line shows, or None for bookkeeping lines."""
+def message_of(line: Any, offset: int, text_limit: int | None = TEXT_LIMIT) -> Message | None:
+    """The message one transcript line shows, or None for bookkeeping lines.
+    Each block keeps at most ``text_limit`` characters (None: all of them)."""
     if not isinstance(line, dict):
         return None
     kind = line.get("type")
     if kind == "summary" and isinstance(line.get("summary"), str):
-        return Message("summary", [_cut(line["summary"])], offset=offset)
+        return Message("summary", [_cut(line["summary"], text_limit)], offset=offset)
     if kind == "custom-title" and isinstance(line.get("customTitle"), str):
-        return Message("title", [_cut(line["customTitle"])], offset=offset)
+        return Message("title", [_cut(line["customTitle"], text_limit)], offset=offset)
     if kind not in ("user", "assistant") or line.get("isSidechain") is True or line.get("isMeta") is True:
         return None
     message = line.get("message")
     if not isinstance(message, dict):
         return None
-    blocks = _blocks(message.get("content"))
+    blocks = _blocks(message.get("content"), text_limit)
     if not blocks:
         return None
     model = message.get("model") if kind == "assistant" and isinstance(message.get("model"), str) else None
@@ -153,9 +154,11 @@ def _step_over(f: BinaryIO, start: int) -> int:
 
 
 def read_page(path: str, start: int = 0, max_bytes: int = PAGE_BYTES,
-              max_messages: int = PAGE_MESSAGES) -> Page:
+              max_messages: int = PAGE_MESSAGES, text_limit: int | None = TEXT_LIMIT) -> Page:
     """The messages from byte ``start`` on: at most ``max_messages``, from
-    about ``max_bytes`` of the file.  Never raises for a bad file."""
+    about ``max_bytes`` of the file, each block cut to ``text_limit``
+    characters (None keeps them whole: an export).  Never raises for a bad
+    file."""
     try:
         f = fsops.open_readable(path)  # a FIFO in its place never blocks
     except OSError as exc:
@@ -163,12 +166,13 @@ def read_page(path: str, start: int = 0, max_bytes: int = PAGE_BYTES,
     with f:
         try:
             size = os.fstat(f.fileno()).st_size
-            return _read_page(f, start, size, max_bytes, max_messages)
+            return _read_page(f, start, size, max_bytes, max_messages, text_limit)
         except OSError as exc:
             return Page([], start, start, start, error=f"the transcript cannot be read: {exc.strerror or exc}")
 
 
-def _read_page(f: BinaryIO, start: int, size: int, max_bytes: int, max_messages: int) -> Page:
+def _read_page(f: BinaryIO, start: int, size: int, max_bytes: int, max_messages: int,
+               text_limit: int | None) -> Page:
     page = Page([], start, start, size)
     pos = start
     while pos < size and len(page.messages) < max_messages and pos - start < max_bytes:
@@ -205,7 +209,7 @@ def _read_page(f: BinaryIO, start: int, size: int, max_bytes: int, max_messages:
                 if raw.endswith(b"\n") or pos >= size:
                     page.unreadable_lines += 1
                 continue
-            message = message_of(line, offset)
+            message = message_of(line, offset, text_limit)
             if message is not None:
                 page.messages.append(message)
                 if len(page.messages) >= max_messages:

@@ -20,16 +20,19 @@ projects folder, carried out, backed up and undone like every other change:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import shutil
 import stat
 import time
 
-from app.core import fsops, slug, transcripts
+from app.core import backfill, fsops, runcheck, slug, transcripts
 from app.core.engine import COPY, REMOVE, Item
 from app.core.plans import Action, FileChange, snapshot
 from app.core.records import Session
 from app.core.runcheck import Snapshot
-from app.core.transcript_index import holds_turns, session_ids_in
+from app.core.transcript_index import UUID, holds_turns, session_ids_in
 
 
 def repair_read(path: str, limit: int, whole: bool = True) -> bytes | None:
@@ -56,18 +59,34 @@ STUB_QUIET_SECONDS = 10 * 60  # a stub written more recently may belong to a ses
 STUB_LIMIT = 1 << 20  # a stub is a few lines; a bigger file is not set aside as one
 
 
+SPACE_TO_SPARE = 256 << 20  # a copy never leaves the disk with less than this: Claude Desktop must still save
+PEEK_FOLDERS = 8  # transcripts read to tell whether a long path's folder is this cwd's
+
+
 def project_folder(projects_root: str, cwd: str) -> str:
-    """The folder of ``projects_root`` the CLI uses for ``cwd``: an existing
-    one that matches it (past 200 characters the CLI adds a hash that
-    depends on its build: matched by the first 200 only), else its slug."""
+    """The folder of ``projects_root`` the CLI uses for ``cwd``: its slug;
+    past 200 characters, where the CLI adds a hash that depends on its build,
+    an existing folder with the same first 200, but only when a transcript in
+    it says it ran in this very ``cwd`` (other long paths share those 200)."""
     exact = os.path.join(projects_root, slug.slug(cwd))
-    if os.path.isdir(exact):
+    if fsops.lexists(exact):
         return exact
     try:
         names = sorted(e.name for e in os.scandir(projects_root) if e.is_dir(follow_symlinks=False))
     except OSError:
         names = []
-    return next((os.path.join(projects_root, n) for n in names if slug.folder_matches(n, cwd)), exact)
+    for name in names:
+        if slug.folder_matches(name, cwd) and _holds_cwd(os.path.join(projects_root, name), cwd):
+            return os.path.join(projects_root, name)
+    return exact
+
+
+def _holds_cwd(folder: str, cwd: str) -> bool:
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".jsonl"))[:PEEK_FOLDERS]
+    except OSError:
+        return False
+    return any(backfill.same_folder(transcripts.read_info(n[:-6], os.path.join(folder, n)).cwd, cwd) for n in names)
 
 
 def copy_from_sandbox(session: Session, projects_root: str | None) -> Action:
@@ -75,40 +94,66 @@ def copy_from_sandbox(session: Session, projects_root: str | None) -> Action:
     source, cli = session.conversation, session.cli_session_id
     if not source or not cli or projects_root is None:
         return Action(session, LEAVE, "its conversation was not found in a sandbox; nothing to copy")
+    if not UUID.match(cli) or os.path.basename(source).lower() != f"{cli.lower()}.jsonl":
+        return Action(session, LEAVE, "its conversation id is not a session id, so nothing is copied")
     cwd = transcripts.read_info(cli, source).cwd
     if not cwd:
         return Action(session, LEAVE, "its conversation does not say which folder it ran in, so where Claude Desktop "
-                                      "looks for it cannot be known; it was left where it is")
+                                      "looks for it cannot be known; it stays where it is")
     folder = project_folder(projects_root, cwd)
+    target = os.path.join(folder, f"{cli}.jsonl")
+    unsafe = runcheck.chain_problem(os.path.join(folder, cli, "x"), projects_root)
+    if unsafe:
+        return Action(session, LEAVE, f"nothing is copied: {unsafe}")
     try:
-        changes, items, made, clash = _copies(source, os.path.join(folder, f"{cli}.jsonl"), folder, cli)
+        changes, items, made, clash = _copies(source, target, folder, cli)
     except OSError as exc:
         return Action(session, LEAVE, f"its conversation could not be read ({fsops.describe_error(exc)})")
     if clash:
-        return Action(session, LEAVE, f"a different file is already at {clash}; both were kept as they are, and "
-                                      "nothing was copied (if that file holds no conversation, move it elsewhere "
+        return Action(session, LEAVE, f"a different file is already at {clash}; both are kept as they are, and "
+                                      "nothing is copied (if that file holds no conversation, move it elsewhere "
                                       "and repair again)")
     if not items:
         return Action(session, "none", "its conversation is already where Claude Desktop looks")
-    return Action(session, COPY_CONVERSATION, f"its conversation is copied from Claude Desktop's old per-session "
-                  f"folder to {folder}, where the app looks (the original stays where it is)",
-                  tuple(changes), tuple(items), tuple(made))
+    short = _short_of_space(projects_root, sum(c.after.size for c in changes if c.after))
+    if short:
+        return Action(session, LEAVE, short)
+    return Action(session, COPY_CONVERSATION, f"its conversation will be copied from Claude Desktop's old "
+                  f"per-session folder to {folder}, where the app looks (the original stays where it is)",
+                  tuple(changes), tuple(items), tuple(made),
+                  done=f"its conversation was copied from Claude Desktop's old per-session folder to {folder}, "
+                       "where the app looks (the original is where it was)")
+
+
+def _short_of_space(projects_root: str, size: int) -> str | None:
+    """Why a copy of ``size`` bytes would leave too little room; None when it fits."""
+    try:
+        free = shutil.disk_usage(projects_root).free
+    except OSError:
+        return None  # not knowable here; a full disk still fails the copy cleanly, and it is undone
+    if free - size >= SPACE_TO_SPARE:
+        return None
+    return (f"its conversation ({size:,} bytes) is not copied: the disk would be left with less than "
+            f"{SPACE_TO_SPARE >> 20} MB free, which Claude Desktop needs to save its sessions")
 
 
 def _copies(source: str, target: str, folder: str,
             cli: str) -> tuple[list[FileChange], list[Item], list[str], str | None]:
-    """The transcript and each file of its sidecar folder: the changes and
+    """Each file of the sidecar folder, then the transcript (last: a copy
+    cut short leaves no conversation that looks whole): the changes and
     items that copy them, the folders to make, or the first target that
     already holds something else."""
-    pairs = [(source, target)]
+    pairs = []
     sidecar = os.path.join(os.path.dirname(source), cli)
-    if os.path.isdir(sidecar) and not os.path.islink(sidecar):
+    if fsops.is_plain_dir(sidecar):
         for dirpath, dirnames, filenames in os.walk(sidecar, followlinks=False):
-            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = sorted(d for d in dirnames if fsops.is_plain_dir(os.path.join(dirpath, d)))
             rel = os.path.relpath(dirpath, sidecar)
             for name in sorted(filenames):
-                if stat.S_ISREG(os.lstat(os.path.join(dirpath, name)).st_mode):
+                st = os.lstat(os.path.join(dirpath, name))
+                if stat.S_ISREG(st.st_mode) and not fsops.is_link(st):
                     pairs.append((os.path.join(dirpath, name), os.path.normpath(os.path.join(folder, cli, rel, name))))
+    pairs.append((source, target))
     changes, items, made = [], [], []
     for src, dst in pairs:
         sha, size = fsops.sha256_file(src)
@@ -133,13 +178,21 @@ def _missing_parents(folder: str, stop: str) -> list[str]:
     return list(reversed(missing))
 
 
-def set_aside_stubs(session: Session, stubs: list[str], now: float | None = None) -> Action:
+def set_aside_stubs(session: Session, stubs: list[str], now: float | None = None,
+                    projects_root: str | None = None) -> Action:
     """Class T: move the stubs that may shadow this session's conversation
-    into the run's backup (a change from "there" to "gone", backed up first)."""
+    into the run's backup (a change from "there" to "gone", backed up first).
+    Never while a Claude Code session with this id runs (its worker may still
+    write to the stub), never through a linked project folder."""
     now = time.time() if now is None else now
+    if projects_root is not None and session.cli_session_id and \
+            session.cli_session_id.lower() in live_cli_sessions(projects_root):
+        return Action(session, LEAVE, "a Claude Code session with this id is running; the stub stays where it is "
+                                      "until it ends")
     changes, items, left = [], [], []
     for path in stubs:
-        why = _not_a_quiet_stub(path, now)
+        why = _not_a_quiet_stub(path, now) or (projects_root is not None
+                                               and runcheck.chain_problem(path, projects_root))
         if why:
             left.append(f"{path} {why}")
             continue
@@ -151,11 +204,39 @@ def set_aside_stubs(session: Session, stubs: list[str], now: float | None = None
         changes.append(FileChange(path, before, None))
         items.append(Item(REMOVE, path, target_sha256=before.sha256))
     if not items:
-        return Action(session, LEAVE, "the stub that may shadow its conversation was left where it is: "
+        return Action(session, LEAVE, "the stub that may shadow its conversation stays where it is: "
                       + "; ".join(left))
-    reason = (f"{len(items)} stub(s) with its id, holding no conversation, are set aside into the backup, so that "
-              "Claude Desktop opens its real conversation" + (f" ({'; '.join(left)})" if left else ""))
-    return Action(session, SET_ASIDE_STUB, reason, tuple(changes), tuple(items))
+    kept = f" ({'; '.join(left)})" if left else ""
+    return Action(session, SET_ASIDE_STUB, f"{len(items)} stub(s) with its id, holding no conversation, will be set "
+                  f"aside into the backup, so that Claude Desktop opens its real conversation{kept}",
+                  tuple(changes), tuple(items),
+                  done=f"{len(items)} stub(s) with its id, holding no conversation, were set aside into the backup, "
+                       f"so that Claude Desktop opens its real conversation{kept}")
+
+
+def live_cli_sessions(projects_root: str) -> set[str]:
+    """The session ids of the Claude Code workers running now: each keeps
+    ``sessions/<pid>.json`` beside the projects folder (storage reference
+    §1).  A file whose process is alive, or whose process cannot be told,
+    counts as running: when unsure, a stub is left where it is."""
+    import psutil  # only a rebuild that sets a stub aside needs it
+
+    live: set[str] = set()
+    folder = os.path.join(os.path.dirname(projects_root), "sessions")
+    try:
+        names = [e.name for e in os.scandir(folder) if e.name.endswith(".json")]
+    except OSError:
+        return live
+    for name in names:
+        data = repair_read(os.path.join(folder, name), 64 * 1024)
+        ids = {m.decode().lower() for m in _ANY_UUID.findall(data or b"")}
+        pid = name[:-5]
+        if ids and (not pid.isdigit() or psutil.pid_exists(int(pid))):
+            live |= ids
+    return live
+
+
+_ANY_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _not_a_quiet_stub(path: str, now: float) -> str | None:
@@ -182,24 +263,38 @@ def install_mirror(session: Session, mirror: str | None, supplied: str) -> Actio
     mirror already here is only ever replaced by a longer file that begins
     with it, never by a shorter or a different one."""
     cli = (session.cli_session_id or "").lower()
-    if not session.ssh_host or not cli or mirror is None:
+    if not session.ssh_host or not UUID.match(cli) or mirror is None:
         return Action(session, LEAVE, "it is not an SSH session (or has no conversation id); no mirror to install")
     try:
-        st = os.stat(supplied)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(0, "not a plain file", supplied)
-        head = repair_read(supplied, 1 << 20, whole=False) or b""
-        sha, size = fsops.sha256_file(supplied)
+        named, turns, sha, size = _read_whole(supplied)
     except OSError as exc:
         return Action(session, LEAVE, f"the file cannot be read ({fsops.describe_error(exc)})")
-    named = session_ids_in(head)
     if not named or named != {cli}:
-        return Action(session, LEAVE, f"the file's lines name {', '.join(sorted(named)) or 'no session'}, not this "
-                                      f"session ({cli}); nothing was installed")
-    if not holds_turns(head):
-        return Action(session, LEAVE, "the file holds no conversation (no message of yours or Claude's in its "
-                                      "first megabyte); nothing was installed")
+        return Action(session, LEAVE, f"the file's lines name {', '.join(sorted(named)) or 'no session'}, not only "
+                                      f"this session ({cli}); it is not installed")
+    if not turns:
+        return Action(session, LEAVE, "the file holds no conversation (no message of yours or Claude's); it is not "
+                                      "installed")
     return _mirror_action(session, mirror, supplied, sha, size)
+
+
+def _read_whole(path: str) -> tuple[set[str], bool, str, int]:
+    """Every sessionId a file's lines name, whether it holds a turn, its
+    hash and size: all of it read, once, a megabyte at a time (never
+    through a link, never a pipe)."""
+    fd, _ = fsops.open_regular(path)
+    digest, size, named, turns, carry = hashlib.sha256(), 0, set(), False, b""
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            window = carry + chunk
+            named |= session_ids_in(window)
+            turns = turns or holds_turns(window)
+            carry = chunk[-128:]  # a key cut between two chunks is seen whole in the next window
+    finally:
+        os.close(fd)
+    return named, turns, digest.hexdigest(), size
 
 
 def _mirror_action(session: Session, mirror: str, supplied: str, sha: str, size: int) -> Action:
@@ -212,23 +307,15 @@ def _mirror_action(session: Session, mirror: str, supplied: str, sha: str, size:
         if before.size >= size:
             return Action(session, LEAVE, f"the mirror here is as long as the file, or longer ({before.size:,} "
                                           "bytes); it is never replaced by a shorter one")
-        if before.size and not _starts_with(supplied, mirror, before.size):
+        if before.size and not fsops.starts_with(supplied, mirror, before.size):
             return Action(session, LEAVE, "the mirror here holds a conversation the file does not begin with; both "
-                                          "were kept as they are")
+                                          "are kept as they are")
     made = _missing_parents(os.path.dirname(mirror), os.path.dirname(os.path.dirname(mirror)))
     after = Snapshot(sha, size)
     item = Item(COPY, mirror, source=supplied, source_sha256=sha, target_sha256=before.sha256 if before else None)
-    what = "replaces the empty or shorter mirror" if before else "becomes the local mirror"
-    return Action(session, INSTALL_MIRROR, f"the copied transcript ({size:,} bytes) {what} Claude Desktop reads "
-                  f"for this SSH session ({mirror})", (FileChange(mirror, before, after),), (item,), tuple(made))
-
-
-def _starts_with(longer: str, shorter: str, length: int) -> bool:
-    """Does the file ``longer`` begin with the ``length`` bytes of ``shorter``?"""
-    with open(longer, "rb") as a, open(shorter, "rb") as b:
-        while length > 0:
-            step = min(length, 1 << 20)
-            if a.read(step) != b.read(step):
-                return False
-            length -= step
-    return True
+    will, did = (("will replace the empty or shorter", "replaced the empty or shorter") if before
+                 else ("will become the", "became the"))
+    what = f"local copy Claude Desktop reads for this SSH session ({mirror})"
+    return Action(session, INSTALL_MIRROR, f"the copied transcript ({size:,} bytes) {will} {what}",
+                  (FileChange(mirror, before, after),), (item,), tuple(made),
+                  done=f"the copied transcript ({size:,} bytes) {did} {what}")

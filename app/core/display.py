@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.core.records import ScanResult
+    from app.core.records import ScanResult, Session
 
 # The code points listed in the module's doc, as a regular-expression class.
 DANGEROUS = ("\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
@@ -102,3 +102,68 @@ def summary_line(result: ScanResult) -> str:
         n = len(result.links)
         line += f" {n} record{'s' * (n != 1)} lost the link to a transcript that was found."
     return line
+
+
+# What happened to a session, in a few plain words, for the list: the first
+# of its codes below (most telling first), else its status's own words.
+_HEADLINES: tuple[tuple[str, str], ...] = (
+    ("hides-list", "Makes Claude Desktop's whole list empty"),
+    ("other-install", "In the other Claude Desktop install"),
+    ("tmp-only", "Claude could not save it; a good copy exists"),
+    ("json-unloadable", "Damaged; a good copy exists"),
+    ("tmp-newer", "Its latest changes were not saved; they exist"),
+    ("bom", "Claude rejects it for a small fault"),
+    ("null-timestamp", "Claude rejects it for a small fault"),
+    ("transcript-in-sandbox", "Its conversation is in an old folder"),
+    ("sandbox-copies-differ", "Its conversation is in old folders, in copies that differ"),
+    ("stub-shadows", "An empty copy hides its conversation"),
+    ("unlinked", "Lost the link to its conversation"),
+    ("link-dangling", "Lost the link to its conversation"),
+    ("ssh-mirror-missing", "SSH session: its conversation must be copied here"),
+    ("stub-only", "Its conversation holds no messages"),
+    ("conversation-missing", "Its conversation is gone"),
+    ("zero-filled", "Wiped by a crash"),
+    ("empty", "Empty file"),
+    ("truncated", "Cut off in the middle"),
+    ("binary", "Not a session record"),
+    ("not-object", "Not a session record"),
+    ("invalid-json", "Damaged"),
+    ("nan-or-infinity", "Holds a value Claude cannot read"),
+    ("bad-timestamp", "Its dates cannot be read"),
+    ("id-mismatch", "Names another session"),
+    ("too-large", "Too large for Claude to read"),
+    ("unreadable", "Cannot be read"),
+    ("link-outside", "A link, not a file"),
+    ("broken-link", "A link, not a file"),
+)
+
+_FIRST_DAMAGE = next(i for i, (code, _) in enumerate(_HEADLINES) if code == "zero-filled")
+
+
+def headline(session: Session) -> str:
+    """What happened to ``session``, in a few words a person understands at
+    once; the codes and files behind it are the technical view."""
+    codes = set(session.reasons)
+    if session.status == "deleted":
+        return "You deleted it in Claude Desktop"
+    if not session.is_record:
+        if "stub" in codes:
+            return "Holds no conversation"
+        return "A session's lost conversation" if "link-proposed" in codes else "No record: Rebuild makes one"
+    if session.status == "healthy":
+        return "Shows when you sign in to its account" if session.fix == "adopt" else "Opens in Claude Desktop"
+    if "other-account" in codes and session.fix == "adopt" and session.status == "orphaned":
+        return "In another account"
+    # A corrupt record is first of all a damaged record; the rest follows from that.
+    order = _HEADLINES[_FIRST_DAMAGE:] + _HEADLINES[:_FIRST_DAMAGE] if session.status == "corrupt" else _HEADLINES
+    return next((words for code, words in order if code in codes),
+                "Can be brought back" if session.status == "orphaned" else "Nothing left to bring it back")
+
+
+def account_words(session: Session) -> str:
+    """"This account", or "Another account (…1a2b)": never a bare uuid."""
+    if not session.is_record:
+        return "No record"
+    if session.active:
+        return "This account"
+    return f"Another account (…{session.account[-4:]})" if session.account else "Another account"

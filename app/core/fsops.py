@@ -68,6 +68,25 @@ def lexists(path: str) -> bool:
         return False
 
 
+_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT: a junction, a link, an app-execution alias
+
+
+def is_link(st: os.stat_result) -> bool:
+    """Is this ``lstat`` result a link of any kind?  On Windows a junction is
+    not ``S_ISLNK`` (and Python 3.11 has no ``os.path.isjunction``), but it is
+    a reparse point: both lead elsewhere, and neither is followed here."""
+    return stat.S_ISLNK(st.st_mode) or bool(getattr(st, "st_file_attributes", 0) & _REPARSE_POINT)
+
+
+def is_plain_dir(path: str) -> bool:
+    """A folder of its own: not a link, not a junction, not gone."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and not is_link(st)
+
+
 def kind_of(mode: int) -> str:
     """What a file's mode says it is, as a user reads it ("a link")."""
     if stat.S_ISREG(mode):
@@ -333,3 +352,14 @@ def windows_name_problem(name: str) -> str | None:
     if _FORBIDDEN.search(name):
         return f"{name!r} holds a character Windows does not allow in a file name"
     return None
+
+
+def starts_with(longer: str, shorter: str, length: int) -> bool:
+    """Does the file ``longer`` begin with the first ``length`` bytes of ``shorter``?"""
+    with open_readable(longer) as a, open_readable(shorter) as b:
+        while length > 0:
+            step = min(length, 1 << 20)
+            if a.read(step) != b.read(step):
+                return False
+            length -= step
+    return True

@@ -25,8 +25,9 @@ FIXABLE = frozenset({reasons.BOM, reasons.NULL_TIMESTAMP})
 
 class Fixed(NamedTuple):
     data: bytes
-    notes: tuple[str, ...]  # what was changed, in words
+    notes: tuple[str, ...]  # what will be changed, in words (a plan speaks of the future)
     last_activity_ms: float | None
+    done: tuple[str, ...] = ()  # the same, once done (a summary speaks of the past)
 
 
 def can_fix(problems: tuple[str, ...]) -> bool:
@@ -36,13 +37,13 @@ def can_fix(problems: tuple[str, ...]) -> bool:
 
 def normalized(data: bytes, stem: str, mtime_ms: float) -> Fixed | None:
     """The fixed bytes of a record, or None if it cannot be fixed safely."""
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []  # (will, did)
     if data.startswith(loader.BOM):
         data = data[len(loader.BOM):]
-        notes.append("its byte-order mark is removed")
+        notes.append(("its byte-order mark will be removed", "its byte-order mark was removed"))
     verdict = loader.check_bytes(data, stem)
     if verdict.loadable:
-        return Fixed(data, tuple(notes), _last(verdict.fields)) if notes else None
+        return _fixed(data, notes, _last(verdict.fields)) if notes else None
     if set(verdict.problems) - reasons.INFORMATIONAL != {reasons.NULL_TIMESTAMP}:
         return None
     try:
@@ -63,10 +64,14 @@ def normalized(data: bytes, stem: str, mtime_ms: float) -> Fixed | None:
         same = False
     if not same:
         return None
-    return Fixed(fixed, tuple(notes), _last(check.fields))
+    return _fixed(fixed, notes, _last(check.fields))
 
 
-def _fill_timestamps(value: dict[str, Any], mtime_ms: float) -> list[str]:
+def _fixed(data: bytes, notes: list[tuple[str, str]], last_ms: float | None) -> Fixed:
+    return Fixed(data, tuple(will for will, _ in notes), last_ms, tuple(did for _, did in notes))
+
+
+def _fill_timestamps(value: dict[str, Any], mtime_ms: float) -> list[tuple[str, str]]:
     notes = []
     created, last = "createdAt", "lastActivityAt"
     for name, other in ((created, last), (last, created)):
@@ -76,10 +81,11 @@ def _fill_timestamps(value: dict[str, Any], mtime_ms: float) -> list[str]:
         other_ms = loader.timestamp_ms(value.get(other))
         if other_ms is not None:
             value[name] = int(other_ms)
-            notes.append(f"{name} is {was}; it is set to {other}")
+            notes.append((f"{name} is {was}: it will be set to {other}", f"{name} was {was}: it was set to {other}"))
         else:
             value[name] = int(mtime_ms)
-            notes.append(f"{name} is {was}; it is set to the file's modification time")
+            notes.append((f"{name} is {was}: it will be set to the file's modification time",
+                          f"{name} was {was}: it was set to the file's modification time"))
     return notes
 
 

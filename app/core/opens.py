@@ -38,7 +38,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.core import reasons, repair, slug
+from app.core import fsops, reasons, repair, slug
 from app.core.kinds import Kind
 from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, FolderReport, ScanResult, Session, Step
 from app.core.transcript_index import CONVERSATION, STUB, TranscriptIndex
@@ -50,7 +50,7 @@ Trust = object  # trust.TrustFile: its verdict(cwd, windows) -> (state, sentence
 class _Conversation:
     """Step 5 and 6 for one record: where its conversation is, and what that means."""
 
-    ok: bool  # Claude Desktop finds a conversation (or needs none)
+    ok: bool | None  # Claude Desktop finds a conversation (or needs none); None: cannot be known here
     text: str
     path: str | None = None
     codes: list[str] = field(default_factory=list)
@@ -158,7 +158,9 @@ def _judge_one(session: Session, folder: FolderReport | None, index: TranscriptI
     session.conversation = talk.path
     if trust is not None and session.cwd:
         steps.append(_trusted(session, trust, windows, codes))
-    opens = record_ok and bool(listed) and talk.ok
+    # Unknown (None) when the conversation cannot be judged here: then the
+    # record decides, as it does without a projects folder.
+    opens = (None if talk.ok is None else talk.ok) if record_ok and listed else False
     fix = record_fix or (place_fix if not listed else None) or talk.fix
     status = _status(record_ok, record_fix, place_codes, talk, opens)
     _verdict(session, steps, codes, status, opens, fix, _sentence(status, fix, talk))
@@ -188,9 +190,9 @@ def _by_record_alone(session: Session, walk: _Walk) -> None:
 
 
 def _status(record_ok: bool, record_fix: Kind | None, place_codes: tuple[str, ...], talk: _Conversation,
-            opens: bool) -> str:
+            opens: bool | None) -> str:
     """The verdict from the walk's steps (see the module's doc)."""
-    if opens:
+    if opens or (opens is None and record_ok):
         return HEALTHY
     if not record_ok and record_fix is None:
         return CORRUPT  # no copy of the record loads, and none can be fixed
@@ -265,8 +267,14 @@ def _conversation(session: Session, index: TranscriptIndex, link: object | None)
     if sandbox:
         # Where the app looks holds nothing, or only a file without turns (it
         # shows "No messages yet"); the conversation is in the old folder.
+        chosen = _one_sandbox_copy(session, index, sandbox)
+        if chosen is None:
+            return _Conversation(False, f"Its conversation is in Claude Desktop's old per-session folders, in "
+                                 f"{len(sandbox)} copies that differ: only you can tell which is right, so none is "
+                                 "copied. They can still be read, and exported.", sandbox[0],
+                                 [reasons.SANDBOX_COPIES_DIFFER])
         return _Conversation(False, "Its conversation is in Claude Desktop's old per-session folder, where the app "
-                             "no longer looks: a repair copies it to where the app looks.", sandbox[0],
+                             "no longer looks: a repair copies it to where the app looks.", chosen,
                              [reasons.TRANSCRIPT_IN_SANDBOX], Kind.REPAIR)
     if copies:
         return _copies(session, index, copies, turns)
@@ -276,8 +284,29 @@ def _conversation(session: Session, index: TranscriptIndex, link: object | None)
         path = getattr(getattr(link, "transcript", None), "path", None)
         return _Conversation(False, "It points at a conversation that does not exist, and one transcript matches "
                              "it: a rebuild links it.", path, [reasons.LINK_DANGLING], Kind.REBUILD)
+    if not index.complete:
+        return _Conversation(None, f"Its conversation ({cli}) was not found, but some project folders could not "
+                             f"be read ({', '.join(index.unlisted[:2])}): it may be there.")
     return _Conversation(False, f"It points at a conversation ({cli}) that is nowhere on this computer.",
                          codes=[reasons.LINK_DANGLING, reasons.CONVERSATION_MISSING], gone=True)
+
+
+def _one_sandbox_copy(session: Session, index: TranscriptIndex, found: list[str]) -> str | None:
+    """Which of the old folders' copies to bring back: the one in this
+    session's own sandbox (``local_<its id>/``), else the only one, else the
+    longest when every other is where it began (an earlier save of it);
+    None when they differ, which only a person can judge."""
+    own = [p for p in found if f"{os.sep}{session.id}{os.sep}" in p]
+    candidates = own or found
+    if len(candidates) == 1:
+        return candidates[0]
+    longest = max(candidates, key=lambda p: index.content(p).size)
+    try:
+        if all(fsops.starts_with(longest, p, index.content(p).size) for p in candidates if p != longest):
+            return longest
+    except OSError:
+        pass
+    return None
 
 
 def _copies(session: Session, index: TranscriptIndex, copies: list[str], turns: int) -> _Conversation:
@@ -287,6 +316,14 @@ def _copies(session: Session, index: TranscriptIndex, copies: list[str], turns: 
     codes = []
     if any(index.content(p).session_id not in (None, session.cli_session_id) for p in copies):
         codes.append(reasons.TRANSCRIPT_ID_MISMATCH)
+    if real and not stubs and codes:
+        # Class T2, a diagnosis ([R] evidence): reported to show "Session not
+        # found on disk"; whether it opens cannot be known here.
+        named = index.content(real[0]).session_id
+        return _Conversation(None, f"Its conversation file's lines name another session ({named}), after a sync "
+                             "or a merge: Claude Desktop may say “Session not found on disk”. Session Rescue never "
+                             "rewrites a transcript; look for the file whose lines name this session.", real[0],
+                             codes)
     if real and not stubs:
         return _Conversation(True, "Its conversation is where Claude Desktop looks for it.", real[0], codes)
     if real:
@@ -341,6 +378,8 @@ def _trusted(session: Session, trust: Trust, windows: bool, codes: list[str]) ->
 
 def _sentence(status: str, fix: Kind | None, talk: _Conversation | None = None) -> str:
     missing = talk is not None and talk.gone
+    if status == HEALTHY and talk is not None and talk.ok is None:
+        return "Healthy as far as its record goes; whether its conversation opens cannot be known here (see above)."
     if status == HEALTHY:
         return ("Healthy: it shows in another account's list." if fix == Kind.ADOPT
                 else "Healthy: Claude Desktop lists it and opens it.")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, fsops, reasons
+from app.core import backups, claude_process, fsops, reasons, runcheck, undo
 from app.core.engine import CANCELLED, COPY, DONE, FAILED, IDENTICAL, PLANNED, SOURCE_KEPT, Engine, Item
 from app.core.kinds import Kind
 from app.core.locations import DataDir
@@ -56,6 +56,7 @@ class Action:
     changes: tuple[FileChange, ...] = ()
     items: tuple[Item, ...] = ()
     made_dirs: tuple[str, ...] = ()  # folders made (outermost first) before its items, for new transcripts
+    done: str = ""  # what happened, once done: a summary speaks in the past (``reason`` is the plan's future)
 
     @property
     def id(self) -> str:
@@ -83,7 +84,8 @@ class Plan:
         plans with one fingerprint do the same thing (a rebuilt record's new
         id may differ; what it is made from may not)."""
         return tuple((a.id, a.action, tuple((c.path if c.before else os.path.dirname(c.path),
-                                             c.before.sha256 if c.before else None) for c in a.changes))
+                                             c.before.sha256 if c.before else None) for c in a.changes)
+                      + tuple(("from", i.source_sha256) for i in a.items if i.source is not None))
                      for a in self.actions)
 
 
@@ -198,6 +200,20 @@ def dry_run(the_plan: Plan, files: Engine | None = None) -> Report:
     return Report(None, None, True, results)
 
 
+def _refused(action: Action, projects_root: str | None) -> str | None:
+    """Why the manifest check every undo makes (runcheck) would reject this
+    action's files; None when it would accept them."""
+    for change in action.changes:
+        problem = runcheck.target_problem(change.path, projects_root)
+        if problem:
+            return f"{change.path} {problem}"
+    for folder in action.made_dirs:
+        if projects_root is None or not runcheck.is_inside(folder, projects_root) or \
+                os.path.normpath(folder) != folder:
+            return f"the folder {folder} is not inside the projects folder"
+    return None
+
+
 def manifest_entries(actions: list[Action]) -> list[dict[str, Any]]:
     """The manifest's list of actions: every file each changes, before and
     after, and the name its backup will have in the run's files/."""
@@ -208,7 +224,7 @@ def manifest_entries(actions: list[Action]) -> list[dict[str, Any]]:
             backup = None
             if change.before is not None:
                 index += 1
-                backup = f"{backups.FILES}/{index:05d}-{os.path.basename(change.path)}"
+                backup = f"{backups.FILES}/{backups.file_name(index, change.path)}"
             files.append({"path": change.path, "before": change.before.to_json() if change.before else None,
                           "after": change.after.to_json() if change.after else None, "backup": backup})
         entries.append({"id": action.id, "action": action.action, "reason": action.reason,
@@ -260,6 +276,7 @@ class _Execution:
     done: int = 0
     stopped: str | None = None  # the guard's sentence, or "journal"
     by_claude: bool = False
+    projects_root: str | None = None  # where the plan may write transcripts
 
     def back_up(self, action: Action, entry: dict[str, Any]) -> Outcome | None:
         """A verified copy of every file the action changes; an outcome if that failed."""
@@ -272,13 +289,13 @@ class _Execution:
                 return _outcome(action, FAILED, f"not changed: the backup failed ({saved.detail})")
         return None
 
-    def change(self, action: Action) -> Outcome:
-        """Change one session's files, its backups being durable already."""
-        try:
-            for folder in action.made_dirs:  # recorded in the manifest: an undo removes them again, if empty
-                os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            return _outcome(action, FAILED, f"not changed: {fsops.describe_error(exc)}")
+    def change(self, action: Action, entry: dict[str, Any], number: int) -> Outcome:
+        """Change one session's files, its backups being durable already.  A
+        session changed only in part (its fifth file failed) is put back as
+        it was, at once, the way an undo would: never left half done."""
+        unsafe = self._unsafe(action) or self._make_dirs(action) or self._unsafe(action)
+        if unsafe:
+            return _outcome(action, FAILED, f"not changed: {unsafe}")
         results = []
         for item in action.items:
             results.append(self.files.apply(item, self.journal.step))
@@ -288,12 +305,41 @@ class _Execution:
         warnings = [w for r in results for w in r.warnings]
         if FAILED in outcomes:
             detail = next(r.detail for r in results if r.outcome == FAILED)
+            if len(results) > 1 or action.made_dirs:
+                done = {item.target for item, r in zip(action.items, results, strict=False)
+                        if r.outcome in (DONE, SOURCE_KEPT)}
+                detail += "; " + undo.roll_back(self.run, entry, number, self.projects_root, done, self.files,
+                                                self.journal.step)
             return _outcome(action, FAILED, detail + "; the backup is kept")
         if SOURCE_KEPT in outcomes:
             return _outcome(action, SOURCE_KEPT, next(r.detail for r in results if r.outcome == SOURCE_KEPT))
         if outcomes == {IDENTICAL}:
             return _outcome(action, IDENTICAL, "already repaired")
-        return _outcome(action, DONE, "; ".join([action.reason, *warnings]))
+        return _outcome(action, DONE, "; ".join([action.done or action.reason, *warnings]))
+
+    def _unsafe(self, action: Action) -> str | None:
+        """Why a transcript of this action may not be written now: a folder
+        on its way became a link since the plan (checked again, just before)."""
+        root = self.projects_root
+        if root is None:
+            return None
+        return next((problem for c in action.changes if runcheck.is_transcript_path(c.path, root)
+                     and (problem := runcheck.chain_problem(c.path, root))), None)
+
+    def _make_dirs(self, action: Action) -> str | None:
+        """Make the action's new folders one level at a time: each must be a
+        folder of its own once made (recorded in the manifest: an undo
+        removes them again, once empty)."""
+        for folder in action.made_dirs:
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                return fsops.describe_error(exc)
+            if not fsops.is_plain_dir(folder):
+                return f"{folder} is a link or not a folder; nothing is written through it"
+        return None
 
     def batch(self, batch: list[tuple[Action, dict[str, Any]]], start: int) -> None:
         """Back up a batch of sessions, make the backups durable, then change them."""
@@ -305,10 +351,10 @@ class _Execution:
             self.journal.log(backups.BACKED_UP, id=action.id)
         # Every backup of this batch is durable before any original changes.
         self.files.sync_dirs()
-        for offset, (action, _) in enumerate(batch):
+        for offset, (action, entry) in enumerate(batch):
             if not self._may_go_on(action, start + offset) or id(action) not in failed_backups:
                 return
-            outcome = failed_backups[id(action)] or self.change(action)
+            outcome = failed_backups[id(action)] or self.change(action, entry, start + offset)
             self.outcomes[id(action)] = outcome
             self.done += outcome.outcome in (DONE, SOURCE_KEPT)
             self.journal.log(backups.ACTION_DONE, id=action.id, outcome=outcome.outcome)
@@ -363,10 +409,16 @@ def execute(the_plan: Plan, backup_root: Path, files: Engine | None = None, prog
     interrupted runs first."""
     files = files or Engine()
     backups.check_root(backup_root, the_plan.data_dirs)
-    to_do = the_plan.to_do
     skipped = {id(a): _outcome(a, SKIPPED, a.reason) for a in the_plan.actions if not a.changes_files}
+    # A change its own undo would refuse is never begun: a run that cannot be
+    # taken back must not exist.
+    for action in the_plan.to_do:
+        refused = _refused(action, the_plan.projects_root)
+        if refused:
+            skipped[id(action)] = _outcome(action, FAILED, f"not changed: {refused}")
+    to_do = [a for a in the_plan.to_do if id(a) not in skipped]
     if not to_do:
-        return Report(None, None, False, list(skipped.values()))
+        return Report(None, None, False, [skipped[id(a)] for a in the_plan.actions])
     entries = manifest_entries(to_do)
     try:
         run = backups.Run.create(backup_root, entries, the_plan.kind, the_plan.projects_root)
@@ -374,7 +426,8 @@ def execute(the_plan: Plan, backup_root: Path, files: Engine | None = None, prog
         why = "the disk is full" if exc.errno == errno.ENOSPC else fsops.describe_error(exc)
         raise backups.BackupError(f"nothing was changed: the backup could not be started in {backup_root} "
                                   f"({why})") from None
-    doing = _Execution(run, _Journal(run), files, progress, guard, len(to_do), skipped)
+    doing = _Execution(run, _Journal(run), files, progress, guard, len(to_do), skipped,
+                       projects_root=the_plan.projects_root)
     work = list(zip(to_do, entries, strict=True))
     try:
         with files.batched_dir_syncs():

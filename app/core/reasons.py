@@ -45,6 +45,7 @@ OTHER_ACCOUNT = "other-account"  # listed when the user signs in to that account
 OTHER_INSTALL = "other-install"  # X: in the data folder Claude Desktop does not read
 CONVERSATION_MISSING = "conversation-missing"  # its conversation exists nowhere on this computer
 TRANSCRIPT_IN_SANDBOX = "transcript-in-sandbox"  # O
+SANDBOX_COPIES_DIFFER = "sandbox-copies-differ"  # O, but several different copies: only a person can choose
 LINK_DANGLING = "link-dangling"  # Q: cliSessionId names no file
 STUB_SHADOWS = "stub-shadows"  # T: an empty stub with its id may be opened instead of its conversation
 STUB_ONLY = "stub-only"  # V: its transcript holds no conversation, only titles and modes
@@ -87,6 +88,8 @@ DESCRIPTIONS: dict[str, str] = {
     CONVERSATION_MISSING: "its conversation (the transcript) is nowhere on this computer",
     TRANSCRIPT_IN_SANDBOX: "its conversation is in Claude Desktop's old per-session folder, where the app no "
                            "longer looks",
+    SANDBOX_COPIES_DIFFER: "its conversation is in Claude Desktop's old per-session folders, in copies that differ; "
+                           "none is copied, since only you can tell which is right",
     LINK_DANGLING: "its record points at a conversation that does not exist",
     STUB_SHADOWS: "an empty stub of its conversation sits in another project folder, and may be opened instead",
     STUB_ONLY: "its transcript holds no conversation (only a title or settings)",
@@ -99,8 +102,8 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 # The codes of the walk beyond the record: where it is listed, and its conversation.
-OPENS = frozenset({OTHER_ACCOUNT, OTHER_INSTALL, CONVERSATION_MISSING, TRANSCRIPT_IN_SANDBOX, LINK_DANGLING,
-                   STUB_SHADOWS, STUB_ONLY, SSH_MIRROR_MISSING, SSH_HOST_FAILING, TRANSCRIPT_ID_MISMATCH,
+OPENS = frozenset({OTHER_ACCOUNT, OTHER_INSTALL, CONVERSATION_MISSING, TRANSCRIPT_IN_SANDBOX, SANDBOX_COPIES_DIFFER,
+                   LINK_DANGLING, STUB_SHADOWS, STUB_ONLY, SSH_MIRROR_MISSING, SSH_HOST_FAILING, TRANSCRIPT_ID_MISMATCH,
                    TRUST_OTHER_SPELLING, HIDES_LIST})
 
 # The codes that leave a session loadable: they inform, they do not condemn.

@@ -150,14 +150,15 @@ def _rebuild_action(session: Session, folder: FolderReport, template: dict[str, 
     verdict = loader.check_bytes(data, session_id)
     if not verdict.loadable or set(verdict.problems):
         return Action(session, LEAVE, f"the record made for it would not load ({verdict.detail or verdict.problems})"
-                                      "; nothing was written")
+                                      ", so none is made")
     target = os.path.join(folder.active_folder, session_id + ".json")
     after = Snapshot(fsops.sha256_bytes(data), len(data))
     turns = f"{info.turns}" if info.turns_exact else f"at least {info.turns}"
-    reason = (f"a new record {session_id} is made from the transcript ({turns} turn(s); title from its "
-              f"{info.title_source or 'default'})" + ("" if template else "; no healthy record to take the shape "
-                                                      "from, so defaults are used"))
-    return Action(session, REBUILD, reason, (FileChange(target, None, after),), (Item(WRITE, target, data=data),))
+    source = (f"{turns} turn(s); title from its {info.title_source or 'default'}"
+              + ("" if template else "; no healthy record to take the shape from, so defaults are used"))
+    return Action(session, REBUILD, f"a new record {session_id} will be made from the transcript ({source})",
+                  (FileChange(target, None, after),), (Item(WRITE, target, data=data),),
+                  done=f"a new record {session_id} was made from the transcript ({source})")
 
 
 def linked_bytes(data: bytes, transcript_id: str) -> bytes | None:
@@ -180,21 +181,22 @@ def linked_bytes(data: bytes, transcript_id: str) -> bytes | None:
 def _link_action(link: backfill.Link) -> Action:
     record = link.session
     if record.json is None or record.json.is_link:
-        return Action(record, LEAVE, "its record is not a plain file; left as it is")
+        return Action(record, LEAVE, "its record is not a plain file")
     data = repair.read_small(record.json.path)
     new = linked_bytes(data, link.transcript.id) if data is not None else None
     if data is None or new is None or not loader.check_bytes(new, record.id).loadable:
-        return Action(record, LEAVE, "its record could not be rewritten safely; left as it is")
+        return Action(record, LEAVE, "its record could not be rewritten safely")
     before = snapshot(record.json.path)
     if before.sha256 != fsops.sha256_bytes(data):
         return Action(record, LEAVE, "its record changed while it was read; scan again")
     after = Snapshot(fsops.sha256_bytes(new), len(new))
-    reason = (f"links it to transcript {link.transcript.id} (cliSessionId was "
-              f"{'null' if record.cli_session_id is None else record.cli_session_id}"
-              f"{', transcriptUnavailable is dropped' if record.transcript_unavailable else ''}): "
-              + "; ".join(link.evidence))
+    was = (f"cliSessionId was {'null' if record.cli_session_id is None else record.cli_session_id}"
+           f"{', and transcriptUnavailable is dropped' if record.transcript_unavailable else ''}")
+    evidence = "; ".join(link.evidence)
     item = Item(WRITE, record.json.path, data=new, target_sha256=before.sha256)
-    return Action(record, LINK, reason, (FileChange(record.json.path, before, after),), (item,))
+    return Action(record, LINK, f"it will be linked to transcript {link.transcript.id} ({was}): {evidence}",
+                  (FileChange(record.json.path, before, after),), (item,),
+                  done=f"it was linked to transcript {link.transcript.id} ({was}): {evidence}")
 
 
 def plan(scan: ScanResult, ids: Iterable[str] | None = None, mirror: str | None = None) -> Plan:
@@ -239,7 +241,7 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None, mirror: str | None 
     index = TranscriptIndex(scan.projects_dir)
     for session in shadowed:
         stubs = [p for p in index.all_copies(session.cli_session_id) if not index.content(p).has_conversation]
-        actions.append(conversation.set_aside_stubs(session, stubs))
+        actions.append(conversation.set_aside_stubs(session, stubs, projects_root=scan.projects_dir))
     changes_transcripts = any(a.action == conversation.SET_ASIDE_STUB for a in actions)
     return Plan(actions, [f.data_dir for f in scan.folders], kind=Kind.REBUILD,
                 projects_root=scan.projects_dir if changes_transcripts else None)

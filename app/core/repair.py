@@ -120,11 +120,11 @@ def plan_session(session: Session) -> Action:
         return Action(session, NOTHING, "its record is healthy: nothing to repair")
     link = link_problem(session)
     if link:
-        return Action(session, SKIP_LINK, f"{link}; links are never followed or changed, so it was left as it is")
+        return Action(session, SKIP_LINK, f"{link}; links are never followed or changed")
     best = best_copy(session)
     if best is None:
-        return Action(session, LEAVE, f"no copy of this session loads ({_problems(session)}); "
-                                      "it was left exactly as it is")
+        return Action(session, LEAVE, f"no copy of this session loads ({_problems(session)}), and none can be "
+                                      "fixed")
     json_file, tmp_file = session.json, session.tmp
     json_path = json_file.path if json_file else os.path.join(session.folder, session.id + ".json")
     try:
@@ -134,8 +134,7 @@ def plan_session(session: Session) -> Action:
             return _move_tmp(session, tmp_file, json_path, json_before)
         return _normalize(session, best, json_path, json_before)
     except OSError as exc:
-        return Action(session, LEAVE, f"could not read its files ({fsops.describe_error(exc)}); "
-                                      "it was left as it is")
+        return Action(session, LEAVE, f"its files could not be read ({fsops.describe_error(exc)})")
 
 
 def _move_tmp(session: Session, tmp: FileState, json_path: str, json_before: Snapshot | None) -> Action:
@@ -145,14 +144,14 @@ def _move_tmp(session: Session, tmp: FileState, json_path: str, json_before: Sna
     item = Item(MOVE, json_path, source=tmp.path, source_sha256=tmp_before.sha256,
                   target_sha256=json_before.sha256 if json_before else None)
     if json_before is None:
-        reason = "only the unsaved .tmp copy exists and it loads: it becomes the record"
-        return Action(session, PROMOTE, reason, changes, (item,))
+        return Action(session, PROMOTE, "only the unsaved .tmp copy exists, and it loads: it will become the record",
+                      changes, (item,), done="the unsaved .tmp copy became the record")
     if session.json is not None and session.json.loadable:
-        reason = "the .tmp copy is newer than the record: it replaces the record (the old one is backed up)"
+        why = "the .tmp copy is newer than the record"
     else:
-        reason = (f"the record will not load ({_problems(session)}) but the .tmp copy does: "
-                  "it replaces the record (the old one is backed up)")
-    return Action(session, REPLACE, reason, changes, (item,))
+        why = f"the record will not load ({_problems(session)}), but the .tmp copy does"
+    return Action(session, REPLACE, f"{why}: it will replace the record (the old one is backed up first)",
+                  changes, (item,), done=f"{why}: it replaced the record (the old one is in the backup)")
 
 
 def _normalize(session: Session, best: Candidate, json_path: str, json_before: Snapshot | None) -> Action:
@@ -169,8 +168,8 @@ def _normalize(session: Session, best: Candidate, json_path: str, json_before: S
     item = Item(WRITE, json_path, data=fixed.data, source=source, source_sha256=source_sha,
                   target_sha256=json_before.sha256 if json_before else None)
     where = "the .tmp copy" if from_tmp else "the record"
-    reason = f"{where} is rejected only for a fixable reason: {'; '.join(fixed.notes)}"
-    return Action(session, NORMALIZE, reason, tuple(changes), (item,))
+    return Action(session, NORMALIZE, f"{where} is rejected only for a small fault: {'; '.join(fixed.notes)}",
+                  tuple(changes), (item,), done=f"{where} was fixed: {'; '.join(fixed.done)}")
 
 
 def needs_repair(session: Session) -> bool:

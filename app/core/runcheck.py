@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from app.core import seal
+from app.core import fsops, seal
 from app.core.kinds import KINDS
 
 FORMATS = (1, 2)  # 1: runs made before run locks; 2: each run holds run.lock for its life
@@ -166,8 +166,9 @@ def _entry(value: object, projects_root: str | None) -> Entry:
     _need(isinstance(made, list), "an action's made folders are not a list")
     assert isinstance(made, list)
     for folder in made:
-        _need(isinstance(folder, str) and projects_root is not None and _inside(folder, projects_root)
-              and folder != projects_root, f"it names {folder!r} as a folder it made outside the projects folder")
+        _need(isinstance(folder, str) and projects_root is not None and os.path.isabs(folder)
+              and os.path.normpath(folder) == folder and _inside(folder, projects_root) and folder != projects_root,
+              f"it names {folder!r} as a folder it made outside the projects folder")
     title = value.get("title")
     return Entry(_str(value.get("id"), "an action's id", 512), _str(value.get("action"), "an action's name", 64),
                  title if isinstance(title, str) else None, tuple(_change(f, projects_root) for f in files),
@@ -226,6 +227,16 @@ def target_problem(path: str, projects_root: str | None = None) -> str | None:
             "transcript in the projects folder")
 
 
+def is_transcript_path(path: str, root: str) -> bool:
+    """Is ``path`` a transcript (or a file of its folder) in the projects folder ``root``?"""
+    return _transcript_file(path, root)
+
+
+def entry(value: object, projects_root: str | None) -> Entry:
+    """One action of a manifest, checked as every run's are (Damaged if not)."""
+    return _entry(value, projects_root)
+
+
 def _transcript_file(path: str, root: str) -> bool:
     """``<root>/<folder>/<uuid>.jsonl``, or a file below ``<root>/<folder>/<uuid>/``."""
     if not _inside(path, root):
@@ -236,11 +247,37 @@ def _transcript_file(path: str, root: str) -> bool:
     return len(rel) >= 3 and bool(UUID.match(rel[1]))
 
 
+def is_inside(path: str, root: str) -> bool:
+    return _inside(path, root)
+
+
 def _inside(path: str, root: str) -> bool:
     try:
         return os.path.commonpath([path, root]) == root
     except ValueError:  # another drive
         return False
+
+
+def chain_problem(path: str, projects_root: str) -> str | None:
+    """Why a transcript may not be written at ``path`` now: every folder
+    from the projects folder down to its own, as far as they exist, must be
+    a folder of its own, never a link or a junction that would carry the
+    file somewhere else.  (The projects folder itself may be a link: that is
+    where the user put it.)"""
+    if not _inside(path, projects_root) or path == projects_root:
+        return f"{path} is not inside the projects folder {projects_root}"
+    folder = projects_root
+    for part in PurePath(os.path.dirname(path)).relative_to(projects_root).parts:
+        folder = os.path.join(folder, part)
+        try:
+            st = os.lstat(folder)
+        except FileNotFoundError:
+            return None  # made by the run, one level at a time, and checked again then
+        except OSError as exc:
+            return f"{folder} cannot be checked ({exc.strerror or exc})"
+        if fsops.is_link(st) or not stat.S_ISDIR(st.st_mode):
+            return f"{folder} is a link or not a folder; nothing is written through it"
+    return None
 
 
 def folder_problem(path: str, projects_root: str | None = None) -> str | None:

@@ -39,6 +39,11 @@ _TURN = re.compile(rb'"type"\s*:\s*"(?:user|assistant)"')
 _SESSION_ID = re.compile(rb'"sessionId"\s*:\s*"([0-9a-fA-F-]{36})"')
 _PEEK = 16 * 1024
 _SMALL = 64 * 1024
+# Past its two ends, a file is searched this far before "no conversation" is
+# said (a big snapshot first and a big tool result last can hide every turn);
+# a file longer than that with no turn seen is given the benefit of the doubt.
+_SEARCHED = 16 << 20
+_CHUNK = 1 << 20
 
 CONVERSATION, STUB, EMPTY, UNREADABLE = "conversation", "stub", "empty", "unreadable"
 
@@ -67,6 +72,9 @@ class TranscriptIndex:
         self._copies: dict[str, list[str]] | None = None
         self._sandbox: dict[str, list[str]] | None = None
         self._contents: dict[str, Content] = {}
+        # Project folders that could not be listed: where they are, a
+        # conversation may be, so "nowhere on this computer" cannot be said.
+        self.unlisted: list[str] = []
 
     # ----------------------------------------------------------- listing
 
@@ -85,8 +93,14 @@ class TranscriptIndex:
         in name order.  Subagent transcripts (``agent-*.jsonl``) are not
         sessions; ``<id>/subagents/`` is a folder, never listed."""
         if self._copies is None:
-            self._copies = _list_jsonl(self.projects_dir, self.projects_dir is not None)
+            self._copies = _list_jsonl(self.projects_dir, self.projects_dir is not None, self.unlisted)
         return self._copies
+
+    @property
+    def complete(self) -> bool:
+        """Was every project folder listed?"""
+        _ = self.copies
+        return not self.unlisted
 
     @property
     def paths(self) -> dict[str, str]:
@@ -121,7 +135,7 @@ class TranscriptIndex:
             self._sandbox = {}
             for data_dir in self.data_dirs:
                 for projects in _sandbox_projects(data_dir):
-                    for tid, found in _list_jsonl(projects, True).items():
+                    for tid, found in _list_jsonl(projects, True, []).items():
                         self._sandbox.setdefault(tid, []).extend(found)
         return self._sandbox
 
@@ -135,20 +149,29 @@ class TranscriptIndex:
         return known
 
 
-def _list_jsonl(projects_dir: os.PathLike[str] | str | None, wanted: bool) -> dict[str, list[str]]:
+def _list_jsonl(projects_dir: os.PathLike[str] | str | None, wanted: bool,
+                unlisted: list[str]) -> dict[str, list[str]]:
+    """Every ``<id>.jsonl`` of every project folder.  A project folder that is
+    a link (a folder moved to another drive, a synced one) is listed too:
+    Claude Desktop and the CLI follow it, so its conversations are there for
+    them (nothing is ever written through it).  One that cannot be listed is
+    named in ``unlisted``."""
     found: dict[str, list[str]] = {}
     if projects_dir is None or not wanted:
         return found
     try:
         projects = sorted(os.scandir(projects_dir), key=lambda e: e.name)
     except OSError:
+        if os.path.lexists(projects_dir):
+            unlisted.append(os.fspath(projects_dir))
         return found
     for project in projects:
         try:
-            if not project.is_dir(follow_symlinks=False):
+            if not project.is_dir(follow_symlinks=True):
                 continue
             names = sorted(e.name for e in os.scandir(project.path))
         except OSError:
+            unlisted.append(project.path)
             continue
         for name in names:
             if name.endswith(".jsonl") and not name.startswith("agent-"):
@@ -187,6 +210,26 @@ def session_ids_in(data: bytes) -> set[str]:
     return {m.group(1).decode().lower() for m in _SESSION_ID.finditer(data)}
 
 
+def _turn_further(fd: int, size: int) -> bool:
+    """Past the head: the tail first (where a live conversation grows), then
+    the whole file, a megabyte at a time, up to _SEARCHED; past that, a file
+    with no turn seen yet is taken to hold one (never called "no conversation"
+    on a guess)."""
+    os.lseek(fd, max(size - _SMALL, 0), os.SEEK_SET)
+    if _TURN.search(os.read(fd, _SMALL)):
+        return True
+    os.lseek(fd, 0, os.SEEK_SET)
+    carry, read = b"", 0
+    while read < min(size, _SEARCHED):
+        chunk = os.read(fd, _CHUNK)
+        if not chunk:
+            return False
+        if _TURN.search(carry + chunk):
+            return True
+        carry, read = chunk[-64:], read + len(chunk)
+    return size > _SEARCHED
+
+
 def read_content(path: str) -> Content:
     """Does this transcript hold a conversation?  Its first 16 KB say so for
     nearly every real one; a small file is read whole, a big one at its tail
@@ -204,12 +247,8 @@ def read_content(path: str) -> Content:
         head = os.read(fd, _SMALL if st.st_size <= _SMALL else _PEEK)
         seen = _SESSION_ID.search(head)
         session_id = seen.group(1).decode() if seen else None
-        if _TURN.search(head):
+        if _TURN.search(head) or (st.st_size > _SMALL and _turn_further(fd, st.st_size)):
             return Content(CONVERSATION, st.st_size, st.st_mtime, session_id)
-        if st.st_size > _SMALL:
-            os.lseek(fd, st.st_size - _SMALL, os.SEEK_SET)
-            if _TURN.search(os.read(fd, _SMALL)):
-                return Content(CONVERSATION, st.st_size, st.st_mtime, session_id)
         return Content(STUB, st.st_size, st.st_mtime, session_id)
     except OSError:
         return Content(UNREADABLE, 0, 0.0)

@@ -13,6 +13,7 @@ fails any check is *damaged*, reported, and left exactly as it is.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,17 +46,19 @@ class UndoReport:
 # ------------------------------------------------------------------ checking
 
 
-def _set_aside(run: Run, number: int, path: str) -> str:
+def _set_aside(run: Run, number: int, path: str, prefix: str = "undone-") -> str:
     """Where undo keeps the bytes it replaces or removes: in the run's own
     files/ folder.  An undo follows the manifest, and a manifest can be
     planted; so even what undo takes away stays somewhere."""
-    return str(run.files_dir / f"undone-{number:05d}-{os.path.basename(path)}")
+    return str(run.files_dir / backups.file_name(number, path, prefix))
 
 
-def _restore_items(run: Run, entry: Entry, number: int, root: str | None) -> list[engine.Item] | str:
+def _restore_items(run: Run, entry: Entry, number: int, root: str | None,
+                   prefix: str = "undone-") -> list[engine.Item] | str:
     """The engine items that put one session's files back, or (a str) why
     they are kept as they are.  Raises Damaged when the run cannot be trusted.
-    ``number`` makes the names of the set-aside copies unique in the run."""
+    ``number`` makes the names of the set-aside copies unique in the run,
+    ``prefix`` tells an undo's from a failed change's own rollback."""
     restores: list[engine.Item] = []
     removals: list[engine.Item] = []
     for index, change in enumerate(entry.files):
@@ -67,7 +70,7 @@ def _restore_items(run: Run, entry: Entry, number: int, root: str | None) -> lis
         problem = runcheck.folder_problem(change.path, root)
         if problem:
             raise Damaged(problem)
-        aside = _set_aside(run, number * 100 + index, change.path)
+        aside = _set_aside(run, number * 100 + index, change.path, prefix)
         if change.before is None:
             # A file the run made: moved into the run's folder, not deleted.
             removals.append(engine.Item(engine.MOVE, aside, source=change.path, source_sha256=now, keep_both=True))
@@ -160,6 +163,32 @@ def _undo_entry(file_engine: engine.Engine, entry: Entry, work: list[engine.Item
             return UndoResult(entry.id, engine.FAILED, result.detail, entry.title)
     _remove_made_dirs(entry)
     return UndoResult(entry.id, engine.DONE, "", entry.title)
+
+
+def roll_back(run: Run, value: dict[str, object], number: int, projects_root: str | None, done: set[str],
+              file_engine: engine.Engine, step: engine.StepHook | None = None) -> str:
+    """Put back at once what one failed action of a run in progress had done
+    to the files ``done`` (the copy of a conversation whose tenth file
+    failed, say), as its undo would, and say so.  What it made is moved into
+    the run (``rolled-back-``), never deleted; a file changed meanwhile, and
+    one it never wrote (the stranger that made it fail), are kept."""
+    try:
+        entry = runcheck.entry(value, projects_root)
+        entry = dataclasses.replace(entry, files=tuple(c for c in entry.files if c.path in done))
+        work = _restore_items(run, entry, number, projects_root, "rolled-back-")
+    except Damaged as exc:
+        return f"what was done of it could not be put back ({exc}); the next repair or undo looks again"
+    if isinstance(work, str):
+        return work
+    for item in work:
+        result = file_engine.apply(item, step)
+        if not result.ok:
+            return f"what was done of it could not all be put back ({result.detail})"
+    made = value.get("made_dirs")
+    for folder in reversed(made if isinstance(made, list) else []):
+        with contextlib.suppress(OSError, TypeError):
+            os.rmdir(folder)
+    return "what was done of it was put back as it was"
 
 
 def _remove_made_dirs(entry: Entry) -> None:

@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self._wire_workers()
         self._update_actions()
         self.memory = WindowMemory(settings or QSettings("Session Rescue", "Session Rescue"), self, self.splitter,
-                                   self.table, self.model)
+                                   self.table, self.model, self.preview)
         self.memory.restore()
         for d in data_dirs:
             self.folder_combo.add(d, select=False)
@@ -523,4 +523,4 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "How it works", help_texts.HOW_IT_WORKS)
 
     def about(self) -> None:
-        QMessageBox.about(self, "About Session Rescue", help_texts.about(self.backup_root_for()))
+        help_texts.AboutBox(self, self.tasks, self.backup_root_for()).open()  # the SHA-256 fills in later

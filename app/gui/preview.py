@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core import reasons
+from app.core import display, reasons
 from app.core.backfill import Link
 from app.core.contents import FileView
 from app.core.conversation import Page
@@ -30,7 +31,7 @@ from app.gui.json_highlighter import JsonHighlighter, is_dark
 from app.gui.session_model import friendly_time, human_size
 
 HIGHLIGHT_LIMIT = 1_000_000  # characters: past this, colouring costs more than it helps
-TAB_NAMES = {"json": ".json", "tmp": ".json.tmp"}
+TAB_NAMES = {"json": "Record (.json)", "tmp": "Unsaved copy (.json.tmp)"}
 # Claude Desktop's way from the record to the conversation (app.core.opens), step by step.
 STEP_NAMES = {"loads": "The record loads", "listed": "It is listed", "conversation": "Its conversation",
               "host": "Its SSH host", "trusted": "Its folder is trusted", "verdict": "So"}
@@ -141,16 +142,17 @@ class DiffView(QWidget):
         self.right.verticalScrollBar().valueChanged.connect(self.left.verticalScrollBar().setValue)
 
 
-def _record_rows(s: Session) -> list[tuple[str, str]]:
-    account = s.account + (" (active)" if s.active else
-                           " (not the active account: Move to active account… copies it there)")
-    return [("Session id", s.id), ("Folder (cwd)", s.cwd or "unknown"),
-            ("Created", friendly_time(s.created_at_ms)), ("Last activity", friendly_time(s.last_activity_ms)),
+def _record_rows(s: Session, technical: bool) -> list[tuple[str, str]]:
+    """What a person wants to know first; with ``technical``, the files and codes behind it."""
+    rows = [("Project folder", s.cwd or "unknown"), ("Last activity", friendly_time(s.last_activity_ms)),
+            ("Started", friendly_time(s.created_at_ms)), ("Account", display.account_words(s)),
             ("Model", s.model or "unknown"),
-            ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns)),
-            ("Transcript", _transcript_place(s)),
-            ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"),
-            ("Size", human_size(s.size)), ("Account", account)]
+            ("Turns", "unknown" if s.completed_turns is None else str(s.completed_turns))]
+    if technical:
+        rows += [("Session id", s.id), ("Account id", f"{s.account} / {s.org}"),
+                 ("Conversation file", _transcript_place(s)),
+                 ("Status", f"{s.status} ({', '.join(s.reasons) or 'no problems'})"), ("Size", human_size(s.size))]
+    return rows
 
 
 def why(s: Session) -> str:
@@ -174,6 +176,13 @@ def checklist_html(s: Session) -> str:
             f"<table style='margin-bottom:6px'>{''.join(rows)}</table>")
 
 
+def checklist_words(s: Session) -> str:
+    """The checklist as a screen reader says it: one plain sentence a step."""
+    said = {True: "yes", False: "no", None: "not known"}
+    steps = [f"{STEP_NAMES.get(step.name, step.name)}: {said[step.ok]}. {step.text}" for step in s.checklist]
+    return " ".join([f"Why: {why(s)}", *steps]) if steps else ""
+
+
 def _transcript_place(s: Session) -> str:
     if s.conversation and s.conversation != s.transcript_path:
         return f"{s.conversation} (not where Claude Desktop looks)" if not s.opens else s.conversation
@@ -182,29 +191,40 @@ def _transcript_place(s: Session) -> str:
     return "not found" + (f" ({s.cli_session_id}.jsonl)" if s.cli_session_id else " (the record does not name one)")
 
 
-def _transcript_rows(s: Session) -> list[tuple[str, str]]:
+def _transcript_rows(s: Session, technical: bool) -> list[tuple[str, str]]:
     info = s.transcript
     assert info is not None
     turns = str(info.turns) if info.turns_exact else f"at least {info.turns} (only its start and end were read)"
-    return [("Transcript id", s.id), ("Folder (cwd)", info.cwd or "unknown"),
+    rows = [("What it is", "A conversation that no session record points to, so Claude Desktop's list does not "
+                           "show it. Rebuild… makes a record for it." if reasons.STUB not in s.reasons else
+             "A file with no conversation in it: there is nothing to bring back."),
+            ("Project folder", info.cwd or "unknown"),
             ("First message", friendly_time(info.first_ms)), ("Last message", friendly_time(info.last_ms)),
-            ("Model", info.model or "unknown"), ("Turns", turns),
-            ("Title from", info.title_source or "nothing (no title found)"),
-            ("File", info.path), ("Size", human_size(info.size)),
-            ("Status", "transcript only: no session record points to it, so Claude Desktop's sidebar does not "
-                       "list it. Rebuild… makes a record for it.")]
+            ("Model", info.model or "unknown"), ("Turns", turns)]
+    if technical:
+        rows += [("Transcript id", s.id), ("Title from", info.title_source or "nothing (no title found)"),
+                 ("File", info.path), ("Size", human_size(info.size))]
+    return rows
+
+
+def _rows_html(rows: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
+                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
 
 
 class PreviewPane(QWidget):
-    """The header of the selected session, one tab per file, and the
-    conversation in its transcript."""
+    """The selected session in plain words (why it does or does not open,
+    and its conversation); its files and codes one click away, under *Show
+    files and details*, which the window remembers."""
 
     show_all = Signal(str)  # "json" or "tmp"
     page_wanted = Signal(str, int)  # a Conversation tab wants (transcript path, byte offset)
     install_mirror = Signal(str)  # session id: the user has a copy of this SSH session's conversation
+    technical_changed = Signal(bool)
 
-    def __init__(self):
+    def __init__(self, technical: bool = False):
         super().__init__()
+        self.technical = technical
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.header = QLabel()
@@ -214,8 +234,9 @@ class PreviewPane(QWidget):
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.header.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.header.setContentsMargins(0, 0, 6, 0)
+        self.header.setAccessibleName("About the selected session")
         # The header (the checklist and the details) scrolls on a small screen,
-        # and the user can give it, or the files below, more of the room.
+        # and the user can give it, or the tabs below, more of the room.
         header_area = QScrollArea()
         header_area.setWidget(self.header)
         header_area.setWidgetResizable(True)
@@ -224,17 +245,10 @@ class PreviewPane(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(header_area, 1)
-        self.mirror_button = QPushButton("Install copied file…")
-        self.mirror_button.setToolTip("Give Session Rescue the copy of this SSH session's conversation you fetched "
-                                      "from its host: it is checked, shown in a plan and installed where Claude "
-                                      "Desktop reads it (backed up, and it can be undone)")
-        self.mirror_button.clicked.connect(self._mirror_clicked)
-        mirror_row = QHBoxLayout()
-        mirror_row.addWidget(self.mirror_button)
-        mirror_row.addStretch(1)
-        top_layout.addLayout(mirror_row)
+        top_layout.addLayout(self._build_buttons())
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("The session's conversation and files")
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.addWidget(top)
         self.split.addWidget(self.tabs)
@@ -243,16 +257,41 @@ class PreviewPane(QWidget):
         self.split.setChildrenCollapsible(False)
         layout.addWidget(self.split, 1)
         self.tabs.currentChanged.connect(self._tab_shown)
+        self.session: Session | None = None
         self.session_id: str | None = None
         self.transcript_path: str | None = None
         self.conversation: ConversationView | None = None
+        self._link: Link | None = None
         self.clear()
 
+    def _build_buttons(self) -> QHBoxLayout:
+        self.mirror_button = QPushButton("Install copied file…")
+        self.mirror_button.setToolTip("Give Session Rescue the copy of this SSH session's conversation you fetched "
+                                      "from its host: it is checked, shown in a plan and installed where Claude "
+                                      "Desktop reads it (backed up, and it can be undone)")
+        self.mirror_button.setAccessibleDescription(self.mirror_button.toolTip())
+        self.mirror_button.clicked.connect(self._mirror_clicked)
+        self.details_button = QToolButton()
+        self.details_button.setText("Show files and details")
+        self.details_button.setCheckable(True)
+        self.details_button.setChecked(self.technical)
+        self.details_button.setToolTip("Show the session's files (its record as JSON), its id, its codes and where "
+                                       "its conversation is kept")
+        self.details_button.setAccessibleDescription(self.details_button.toolTip())
+        self.details_button.toggled.connect(self.set_technical)
+        row = QHBoxLayout()
+        row.addWidget(self.mirror_button)
+        row.addStretch(1)
+        row.addWidget(self.details_button)
+        return row
+
     def clear(self, message: str = "Select a session to see what is in it.") -> None:
+        self.session = None
         self.session_id = None
         self.transcript_path = None
         self.mirror_button.hide()
         self.header.setText(f"<i>{html.escape(message)}</i>")
+        self.header.setAccessibleDescription(message)
         self._clear_tabs()
 
     def _clear_tabs(self) -> None:
@@ -263,46 +302,68 @@ class PreviewPane(QWidget):
             if widget is not None:
                 widget.deleteLater()
 
+    @Slot(bool)
+    def set_technical(self, on: bool) -> None:
+        """Show or hide the files and the details (codes, ids, paths)."""
+        if on == self.technical:
+            return
+        self.technical = on
+        self.details_button.setChecked(on)
+        if self.session is not None:
+            self._show_header(self.session)
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i) is not self.conversation:
+                self.tabs.setTabVisible(i, on)
+        self.technical_changed.emit(on)
+
     def show_session(self, s: Session, link: Link | None = None) -> None:
         """The header at once; the files follow when read (show_views).
         ``link``: the backfill proposal this session is part of, if any."""
-        self.session_id = s.id
+        self.session, self.session_id, self._link = s, s.id, link
         # The conversation as it is on disk: where Claude Desktop looks, or
         # where it is instead (an old sandbox folder, the real one a stub hides).
         self.transcript_path = s.conversation or s.transcript_path
         self.mirror_button.setVisible(reasons.SSH_MIRROR_MISSING in s.reasons)
-        rows = _transcript_rows(s) if s.transcript is not None else _record_rows(s)
+        self._show_header(s)
+        self._clear_tabs()
+        self._add_conversation()
+        if s.is_record:
+            self._add_file_tab(QLabel("Reading the files…"), "…")
+
+    def _show_header(self, s: Session) -> None:
+        rows = _transcript_rows(s, self.technical) if s.transcript is not None else _record_rows(s, self.technical)
+        link = self._link
         if link is not None:
             if s.is_record:
-                rows.append(("Its transcript", f"probably {link.transcript.path} (Rebuild… links it back)"))
+                rows.append(("Its conversation", f"probably {link.transcript.path} (Rebuild… links it back)"))
             else:
-                rows.append(("Its record", f"probably {link.session.id}, “{link.session.title or '(no title)'}”, "
-                                           "which lost its link (Rebuild… links it back instead of making a "
-                                           "second record)"))
+                rows.append(("Its session", f"probably “{link.session.title or '(no title)'}”, which lost its "
+                                            "link (Rebuild… links it back instead of making a second record)"))
             rows.append(("Evidence", "; ".join(link.evidence)))
-        table = "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
-                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         title = html.escape(s.title or "(no title)")
-        self.header.setText(f"<p style='font-size:large'><b>{title}</b></p>{checklist_html(s)}<table>{table}</table>")
-        self._clear_tabs()
-        if s.is_record:
-            self.tabs.addTab(QLabel("Reading the files…"), "…")
-        else:
-            self._add_conversation()
+        self.header.setText(f"<p style='font-size:large'><b>{title}</b></p>{checklist_html(s)}"
+                            f"<table>{_rows_html(rows)}</table>")
+        self.header.setAccessibleDescription(" ".join([s.title or "(no title)", checklist_words(s),
+                                                       *(f"{k}: {v}." for k, v in rows)]))
+
+    def _add_file_tab(self, widget: QWidget, name: str) -> None:
+        index = self.tabs.addTab(widget, name)
+        self.tabs.setTabVisible(index, self.technical)
+
+    def _add_conversation(self) -> None:
+        if not self.transcript_path:
+            self.tabs.addTab(QLabel("  Its conversation is not on this computer."), "Conversation")
+            return
+        self.conversation = ConversationView(self.transcript_path)
+        self.conversation.page_wanted.connect(self.page_wanted)
+        self.tabs.insertTab(0, self.conversation, "Conversation")
+        self.tabs.setCurrentIndex(0)
+        self.conversation.start()
 
     @Slot()
     def _mirror_clicked(self) -> None:
         if self.session_id is not None:
             self.install_mirror.emit(self.session_id)
-
-    def _add_conversation(self) -> None:
-        if not self.transcript_path:
-            return
-        self.conversation = ConversationView(self.transcript_path)
-        self.conversation.page_wanted.connect(self.page_wanted)
-        self.tabs.addTab(self.conversation, "Conversation")
-        if self.tabs.currentWidget() is self.conversation:
-            self.conversation.start()
 
     @Slot(int)
     def _tab_shown(self, index: int) -> None:
@@ -318,19 +379,22 @@ class PreviewPane(QWidget):
                    diff: list[tuple[str | None, str | None, str]] | None) -> None:
         if session_id != self.session_id:
             return  # the user has moved on
-        self._clear_tabs()
+        for i in reversed(range(self.tabs.count())):  # the files' placeholder goes; the conversation stays
+            widget = self.tabs.widget(i)
+            if widget is not None and widget is not self.conversation and self.tabs.tabText(i) == "…":
+                self.tabs.removeTab(i)
+                widget.deleteLater()
         for kind in ("json", "tmp"):
             view = views.get(kind)
             if view is None:
                 continue
             tab = FileTab(view)
             tab.show_all.connect(self.show_all)
-            self.tabs.addTab(tab, TAB_NAMES[kind])
+            self._add_file_tab(tab, TAB_NAMES[kind])
         if diff is not None:
-            self.tabs.addTab(DiffView(diff), "Difference")
+            self._add_file_tab(DiffView(diff), "Difference")
         if not views:
-            self.tabs.addTab(QLabel("This session has no files left."), "–")
-        self._add_conversation()
+            self._add_file_tab(QLabel("This session has no files left."), "–")
 
     def show_full(self, session_id: str, view: FileView) -> None:
         if session_id != self.session_id:

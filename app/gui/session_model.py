@@ -21,7 +21,7 @@ from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, TRANSCRIPT_ONL
 from app.gui import resources
 
 COL_STATUS, COL_TITLE, COL_LAST, COL_CWD, COL_ACCOUNT, COL_SIZE, COL_REASONS = range(7)
-HEADERS = ("Status", "Title", "Last activity", "Folder (cwd)", "Account", "Size", "Reasons")
+HEADERS = ("Status", "Title", "Last activity", "Project folder", "Account", "Size", "What happened")
 SESSION_ROLE = Qt.ItemDataRole.UserRole + 1
 # The record statuses and the transcripts without a record; deleted last, and
 # hidden until asked for: a session the user deleted is no loss to show.
@@ -134,6 +134,8 @@ class SessionModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(s, col)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and col == COL_STATUS:
+            return display.headline(s)  # a screen reader says the status word, then what it means
         if role == SESSION_ROLE:
             return s
         if role == Qt.ItemDataRole.DecorationRole and col == COL_STATUS:
@@ -157,12 +159,10 @@ class SessionModel(QAbstractTableModel):
         if col == COL_CWD:
             return s.cwd or ""
         if col == COL_ACCOUNT:
-            if not s.is_record:
-                return "no record"
-            return s.account[:8] + (" (active)" if s.active else " (other)")
+            return display.account_words(s)
         if col == COL_SIZE:
             return human_size(s.size)
-        return ", ".join(s.reasons)
+        return display.headline(s)
 
     @staticmethod
     def _sort_key(s: Session, col: int) -> Any:
@@ -177,16 +177,23 @@ class SessionModel(QAbstractTableModel):
 
     @staticmethod
     def _tooltip(s: Session, col: int) -> str | None:
+        """The whole of what a cell may show cut short, and what lies behind it."""
         if col in (COL_REASONS, COL_STATUS):
-            return "\n".join(f"{code}: {reasons.describe(code)}" for code in s.reasons) or "loads in Claude Desktop"
+            verdict = s.checklist[-1].text if s.checklist else display.headline(s)
+            codes = "\n".join(f"{code}: {reasons.describe(code)}" for code in s.reasons)
+            return verdict + (f"\n\nIn detail:\n{codes}" if codes else "")
         if col == COL_ACCOUNT:
             if not s.is_record:
-                return "a transcript that no session record points to"
-            return f"account {s.account}, organisation {s.org}" + (
-                " (the active account)" if s.active else
-                " (not the account Claude Desktop is signed in to: Move to active account… copies it there)")
+                return "A conversation that no session record points to."
+            return f"Account {s.account}, organisation {s.org}" + (
+                " (the account Claude Desktop is signed in to)." if s.active else
+                " (not the account Claude Desktop is signed in to: Move to active account… copies it there).")
         if col == COL_TITLE:
-            return s.id
+            return f"{s.title or '(no title)'}\n{s.id}"
+        if col == COL_CWD:
+            return s.cwd or None
+        if col == COL_LAST:
+            return display.local_time(s.last_activity_ms, unknown="unknown")
         return None
 
 
