@@ -1,6 +1,7 @@
 """The CLI, run as a separate process, exactly as a user or a script runs it."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,9 @@ def test_scan_prints_a_table_and_a_summary_line(demo_dir):
     assert "healthy" in summary and "orphaned" in summary and "corrupt" in summary
     found = next(line for line in lines if "Full-text search for orders  in " in line)
     assert "D:\\work\\billing-api" in found and "4 turns" in found and "claude-opus-5" in found
-    assert "4 transcripts have no record and can be rebuilt" in summary
+    # the stub holds nothing to rebuild; the two proposed for a link are counted as links
+    assert "2 transcripts have no record and can be rebuilt" in summary and "2 records lost the link" in summary
+    assert "1 once its conversation is copied from its SSH host" in summary
     assert "'session-rescue rebuild' makes records for the transcripts" in done.stdout
 
 
@@ -178,3 +181,34 @@ def test_a_data_dir_behind_a_locked_folder_is_a_usage_error(shared_tmp):
 
     code, err = as_unprivileged(attempt)
     assert code == 2 and err.count("\n") == 1 and "cannot be opened (Permission denied)" in err
+
+
+def test_the_same_folder_named_twice_is_repaired_once(tmp_path):
+    folder = tmp_path / "Claude"
+    assert run_cli("demo", str(folder)).returncode == 0
+    done = run_cli("repair", "--data-dir", str(folder), str(folder) + os.sep, "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    ids = [r["id"] for r in json.loads(done.stdout)["results"]]
+    assert ids and len(ids) == len(set(ids))
+
+
+def test_undo_and_backups_find_the_demo_datas_own_backups_from_its_folder(tmp_path):
+    folder = tmp_path / "Claude"
+    assert run_cli("demo", str(folder)).returncode == 0
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert run_cli("repair", "--data-dir", str(folder), "-y").returncode == 0
+    listed = run_cli("backups", "--data-dir", str(folder))
+    assert listed.returncode == 0 and "repair  complete" in listed.stdout, listed.stdout
+    done = run_cli("undo", "--data-dir", str(folder), "--last", "-y")
+    assert done.returncode == 0 and "put back as they were" in done.stdout, done.stdout + done.stderr
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and "session-rescue-backups" not in p.parts}
+    assert after == before
+
+
+def test_a_data_dir_before_the_session_id_does_not_swallow_it(demo_dir):
+    done = run_cli("export", "--data-dir", str(demo_dir), "local_9ecef142-ddf2-5478-9213-5d2158d38ac7")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# Sketch the invoice PDF layout")
+    done = run_cli("resume-command", "--data-dir", str(demo_dir), "9ecef142-ddf2-5478-9213-5d2158d38ac7",
+                   "--shell", "sh")
+    assert done.returncode == 0 and "--resume" in done.stdout, done.stderr

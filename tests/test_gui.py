@@ -16,12 +16,12 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QMenu, QMessageBox, QTableWidget
 
 from app.core import claude_process, contents, demo, locations
-from app.core.records import CORRUPT, HEALTHY, ORPHANED, TRANSCRIPT_ONLY
+from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, TRANSCRIPT_ONLY
 from app.gui import theme
 from app.gui.json_highlighter import is_dark
 from app.gui.main_window import MainWindow
 from app.gui.preview import DiffView, FileTab
-from app.gui.session_model import COL_STATUS, COL_TITLE, friendly_time
+from app.gui.session_model import COL_ACCOUNT, COL_STATUS, COL_TITLE, friendly_time
 
 from conftest import ACCOUNT, ORG, ROOT, DataFolder, dump, record, run_cli
 
@@ -168,9 +168,10 @@ def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
     first = window.proxy.index(0, COL_STATUS)
     assert first.data() in ("Healthy", "Orphaned", "Corrupt")  # a word, not colour alone
     assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
-    assert [b.text() for b in window.toggles.values()] == ["Healthy 7", "Orphaned 14", "Corrupt 12",
-                                                           "Transcript only 5", "Deleted 1"]
-    assert window.proxy.index(0, 4).data() == "This account"  # words, not a uuid
+    assert [b.text() for b in window.toggles.values()] == ["✓ Healthy 7", "✓ Orphaned 14", "✓ Corrupt 12",
+                                                           "✓ Transcript only 5", "Deleted 1"]  # on, and off
+    assert window.toggles[DELETED].accessibleDescription() == "1, hidden"
+    assert window.proxy.index(0, COL_ACCOUNT).data() == "This account"  # words, not a uuid
     assert "34 sessions in 1 data folder" in window.status_label.text()
     assert window.folder_combo.currentText().startswith("Demo data")
 
@@ -281,7 +282,8 @@ def test_repairing_an_orphan_makes_it_healthy_and_writes_its_record(qtbot, demo_
     answer_dialog("Close", summary_text)
     with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
         qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
-    assert "Bring back" in plan_text[0] and "backups" in plan_text[0].lower()
+    assert "Will be brought back" in plan_text[0] and "backups" in plan_text[0].lower()
+    assert "Claude could not save it; a good copy exists" in plan_text[0]  # why, in plain words
     report = done.args[0]
     assert report.summary()["done"] == 1
     qtbot.waitUntil(lambda: bool(summary_text), timeout=30_000)
@@ -298,11 +300,14 @@ def test_undo_from_the_summary_puts_the_files_back(qtbot, demo_window):
     original = tmp.read_bytes()
     answer_dialog("Repair 1")
     answer_dialog("Undo this repair")
+    asked: list[str] = []
+    answer_dialog("Yes", asked)  # undo asks first, saying how many
     undone: list[str] = []
     answer_dialog("OK", undone)
     with qtbot.waitSignal(window.undo_finished, timeout=30_000):
         qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(undone), timeout=30_000)
+    assert "Put back the 1 session(s) this repair changed" in asked[0]
     assert "1 session(s) put back" in undone[0]
     assert tmp.read_bytes() == original and not tmp.with_suffix("").exists()
     qtbot.waitUntil(lambda: window._result is not None

@@ -127,6 +127,7 @@ def test_rebuild_from_the_window_shows_its_plan_and_evidence_and_undo_takes_it_b
     before = files_only(snapshot(root))
     search = next(s for s in window._result.transcript_only if s.title == "Full-text search for orders")
     lost = next(s for s in window._result.transcript_only if s.title == "Redesign onboarding emails")
+    window.preview.set_technical(True)  # the plan then shows its technical reasons, the evidence among them
     select_id(qtbot, window, search.id)
     select_id(qtbot, window, lost.id, Qt.KeyboardModifier.ControlModifier)
     assert window.rebuild_button.isEnabled()
@@ -136,7 +137,7 @@ def test_rebuild_from_the_window_shows_its_plan_and_evidence_and_undo_takes_it_b
     answer_dialog("Close", summary)
     with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
         qtbot.mouseClick(window.rebuild_button, Qt.MouseButton.LeftButton)
-    assert "Make a new record" in plan[0] and "Link its transcript" in plan[0]
+    assert "Will get a new record" in plan[0] and "Will be linked to its conversation" in plan[0]
     assert "same folder: C:\\Users\\ana\\repos\\handbook" in plan[0]  # the evidence, before anything changes
     assert done.args[0].summary()["done"] == 2
     qtbot.waitUntil(lambda: bool(summary), timeout=30_000)
@@ -152,7 +153,7 @@ def test_rebuild_from_the_window_shows_its_plan_and_evidence_and_undo_takes_it_b
     undone: list[str] = []
     answer_dialog("OK", undone)
     with qtbot.waitSignal(window.undo_finished, timeout=30_000):
-        window.undo_action.trigger()
+        window.menus.undo.trigger()
     assert files_only(snapshot(root)) == before
 
 
@@ -171,7 +172,7 @@ def test_move_to_active_account_copies_a_session_and_leaves_the_original(qtbot, 
     answer_dialog("Close")
     with qtbot.waitSignal(window.repair_finished, timeout=30_000):
         qtbot.mouseClick(window.adopt_button, Qt.MouseButton.LeftButton)
-    assert "Copy to active account" in plan[0] and "the original stays where it is" in plan[0]
+    assert "Will be copied to this account" in plan[0] and "Shows when you sign in to its account" in plan[0]
     copy = info.path / "claude-code-sessions" / demo.ACTIVE_ACCOUNT / demo.ACTIVE_ORG / original.name
     assert copy.read_bytes() == data and original.read_bytes() == data
 

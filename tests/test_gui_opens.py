@@ -48,7 +48,8 @@ def test_repair_from_the_window_copies_a_sandboxed_conversation_and_undo_takes_i
     answer_dialog("Close")
     with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
         qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
-    assert "Copy its conversation" in plan[0] and "the original stays where it is" in plan[0]
+    assert "Its conversation will be put back" in plan[0]
+    assert "Its conversation is in an old folder" in plan[0]  # why, in plain words
     assert done.args[0].summary()["done"] == 1
     cli = demo.cli_id("sandbox")
     copied = root / ".claude" / "projects" / slug.slug(demo.API) / f"{cli}.jsonl"
@@ -59,7 +60,7 @@ def test_repair_from_the_window_copies_a_sandboxed_conversation_and_undo_takes_i
     answer_dialog("Yes")
     answer_dialog("OK")
     with qtbot.waitSignal(window.undo_finished, timeout=30_000):
-        window.undo_action.trigger()
+        window.menus.undo.trigger()
     assert files_only(snapshot(root)) == before
 
 
@@ -72,11 +73,11 @@ def test_an_ssh_sessions_copied_conversation_is_installed_from_the_window(qtbot,
     fetched = tmp_path / "fetched.jsonl"
     write_transcript(fetched, conversation(sid=cli, cwd="/srv/builds", start=T0))
     plan: list[str] = []
-    answer_dialog("Rebuild 1", plan)
+    answer_dialog("Install", plan)
     answer_dialog("Close")
     with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
         window.install_mirror(path=str(fetched))
-    assert "Install the copied conversation" in plan[0]
+    assert "The conversation you copied will be installed" in plan[0]
     assert done.args[0].summary()["done"] == 1
     mirror = root / ".claude" / "projects" / f"ssh-{cli}" / f"{cli}.jsonl"
     assert mirror.read_bytes() == fetched.read_bytes()

@@ -331,6 +331,16 @@ def test_the_window_and_the_cli_offer_rebuild_for_the_new_link_and_stub_losses(w
     assert not plans.applies_to(Kind.ADOPT, s["local_q"])
 
 
+def test_rebuild_is_offered_for_a_transcript_with_a_conversation_and_never_for_a_stub(world):
+    folder, projects, _ = world
+    transcript(projects, CLI)
+    stub(projects / slug.slug(CWD) / f"{OTHER}.jsonl", OTHER)
+    result, _ = judged(folder, projects)
+    rows = {s.id: s for s in result.transcript_only}
+    assert reasons.STUB in rows[OTHER].reasons and not plans.applies_to(Kind.REBUILD, rows[OTHER])
+    assert plans.applies_to(Kind.REBUILD, rows[CLI])
+
+
 # ----------------------------------------------- Q: a link that points at nothing
 
 
@@ -432,13 +442,16 @@ def test_a_copied_mirror_is_installed_checked_and_undone(world, tmp_path):
     write_transcript(wrong, conversation(sid=OTHER, cwd="/srv/app", start=T0 + 20_000))
     common = ("--data-dir", str(folder.root), "--projects-dir", str(projects), "--backup-dir", str(root), "-y")
     refused = run_cli("rebuild", "--mirror", "local_r", str(wrong), *common)
-    assert "not only this session" in refused.stdout and not (projects / f"ssh-{CLI}").exists()
+    assert refused.returncode == 2 and "not only this one" in refused.stderr  # the user's mistake: one sentence
+    assert not (projects / f"ssh-{CLI}").exists()
     done = run_cli("rebuild", "--mirror", "local_r", str(fetched), *common)
     assert done.returncode == 0, done.stderr + done.stdout
     mirror = projects / f"ssh-{CLI}" / f"{CLI}.jsonl"
     assert mirror.read_bytes() == fetched.read_bytes()
     _, s = judged(folder, projects)
     assert (s["local_r"].status, s["local_r"].opens) == (HEALTHY, True)
+    again = run_cli("rebuild", "--mirror", "local_r", str(fetched), *common)
+    assert again.returncode == 0 and "already installed" in again.stdout, again.stdout + again.stderr
     shorter = tmp_path / "shorter.jsonl"
     shorter.write_bytes(fetched.read_bytes()[: fetched.stat().st_size // 2])
     kept = run_cli("rebuild", "--mirror", "local_r", str(shorter), *common)

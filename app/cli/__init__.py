@@ -30,9 +30,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{PROG} --help')")
 
 
-def _data_dir_option(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--data-dir", action="extend", nargs="+", metavar="DIR",
-                   help=f"Claude data folders to {what} instead of the ones found")
+def _data_dir_option(p: argparse.ArgumentParser, what: str, one_each: bool = False) -> None:
+    """--data-dir DIR...; or, for a command that also takes a positional
+    argument (which "DIR..." would swallow), --data-dir DIR, repeated."""
+    if one_each:
+        p.add_argument("--data-dir", action="append", metavar="DIR",
+                       help=f"a Claude data folder to {what} instead of the ones found (may be repeated)")
+    else:
+        p.add_argument("--data-dir", action="extend", nargs="+", metavar="DIR",
+                       help=f"Claude data folders to {what} instead of the ones found")
 
 
 def _backup_dir_option(p: argparse.ArgumentParser) -> None:
@@ -121,7 +127,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         "transcript without one) as Markdown, or as an HTML page that needs nothing else. It goes to standard "
         "output unless -o names a new file; an existing file is never replaced.")
     p_export.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
-    _data_dir_option(p_export, "look in")
+    _data_dir_option(p_export, "look in", one_each=True)
     _projects_dir_option(p_export)
     p_export.add_argument("--format", choices=export.FORMATS,
                           help="md (the default) or html (the default for an -o name ending in .html)")
@@ -132,7 +138,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Print the one line that continues a session with Claude Code (claude --resume) in the folder "
         "it ran in, quoted for PowerShell on Windows and for POSIX sh elsewhere. It only prints it.")
     p_resume.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
-    _data_dir_option(p_resume, "look in")
+    _data_dir_option(p_resume, "look in", one_each=True)
     _projects_dir_option(p_resume)
     p_resume.add_argument("--shell", choices=resume.SHELLS,
                           help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
@@ -171,6 +177,7 @@ def _backup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups'), or its folder")
     p_undo.add_argument("--last", action="store_true", help="undo the most recent change still to undo")
     _backup_dir_option(p_undo)
+    _data_dir_option(p_undo, "undo the changes of (their backups, when --backup-dir is not given)", one_each=True)
     p_undo.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
     p_undo.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
 
@@ -182,6 +189,7 @@ def _backup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_backups.add_argument("action", nargs="?", choices=("list", "prune"), default="list",
                            help="list (the default) or prune")
     _backup_dir_option(p_backups)
+    _data_dir_option(p_backups, "list the backups of (when --backup-dir is not given)", one_each=True)
     p_backups.add_argument("--json", action="store_true", help="print one JSON document (list)")
     _keep_options(p_backups)
     p_backups.add_argument("--dry-run", action="store_true", help="say what prune would remove; remove nothing")

@@ -40,7 +40,7 @@ def cut(text: str | None, width: int) -> str:
 def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir], list[str]]:
     """The folders to scan, and where it looked (the folders chosen, when the user chose)."""
     if args.data_dir:
-        dirs = []
+        dirs: list[locations.DataDir] = []
         for raw in args.data_dir:
             try:
                 if not Path(raw).exists():
@@ -49,7 +49,10 @@ def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir],
                     raise UsageError(f"--data-dir {raw}: not a folder")
             except OSError as exc:
                 raise UsageError(f"--data-dir {raw}: cannot be opened ({exc.strerror or exc})") from None
-            dirs.append(locations.chosen(raw))
+            chosen = locations.chosen(raw)
+            # The same folder named twice (or by two names) is scanned and changed once.
+            if all(os.path.realpath(chosen.path) != os.path.realpath(d.path) for d in dirs):
+                dirs.append(chosen)
         return dirs, [str(d.path) for d in dirs]
     found = locations.discover()
     return found.found, found.searched

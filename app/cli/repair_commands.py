@@ -26,6 +26,7 @@ from app.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     PROG,
     UsageError,
     chosen_data_dirs,
@@ -35,7 +36,19 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import backups, claude_process, engine, locations, planners, plans, prune, rebuild, transaction, undo
+from app.core import (
+    backups,
+    claude_process,
+    conversation_files,
+    engine,
+    locations,
+    planners,
+    plans,
+    prune,
+    rebuild,
+    transaction,
+    undo,
+)
 from app.core.display import human_size, sentence
 from app.core.kinds import Kind
 from app.core.scan import scan
@@ -52,6 +65,8 @@ def _err(text: str) -> None:
 def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | None = None) -> Path:
     """--backup-dir, or the default for these folders (the demo data keeps its
     own); a --backup-dir that is a file is a usage error, in one sentence."""
+    if data_dirs is None and getattr(args, "data_dir", None):  # undo, backups: the folders the change was to
+        data_dirs, _ = chosen_data_dirs(args)
     root = Path(os.path.abspath(args.backup_dir)) if args.backup_dir else backups.root_for(data_dirs or [])
     try:
         backups.check_folder(root)
@@ -276,6 +291,8 @@ def _finish(args: argparse.Namespace, job: Job, done: transaction.Result, root: 
     report = done.report
     assert report is not None
     _output(report, args, job, root, done.notes())
+    if _wrong_mirror(args, report):
+        return EXIT_USAGE
     if report.stopped_by_claude:
         return EXIT_CLAUDE_RUNNING
     if cancelled and report.run_id:
@@ -311,7 +328,20 @@ def _dry(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> i
             print(f"  {'would fail':13} {cut(r.id, 20):20} {safe(r.detail)}")
         print(f"\nDry run: nothing was changed. {counts[plans.PLANNED]} session(s) would be {job.done}"
               + (f", {len(failing)} would fail." if failing else "."))
+    if _wrong_mirror(args, report):
+        return EXIT_USAGE
     return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _wrong_mirror(args: argparse.Namespace, report: plans.Report) -> bool:
+    """``rebuild --mirror`` given a file that is not that session's
+    conversation is the user's mistake: one sentence, and exit code 2."""
+    if not getattr(args, "mirror", None):
+        return False
+    left = [r for r in report.results if r.action == conversation_files.LEAVE]
+    if left:
+        _err(f"{safe(args.mirror[1])} was not installed: {safe(left[0].detail)}")
+    return bool(left)
 
 
 def _output(report: plans.Report, args: argparse.Namespace, job: Job, root: Path, notes: list[str]) -> None:

@@ -62,7 +62,7 @@ def print_table(result: ScanResult, out: TextIO | None = None) -> None:
                   f"{local_time(info.last_ms)}  {turns} turns  {safe(info.model or 'model unknown')}", file=out)
     for link in result.links:
         print(f"\n{safe(link.session.id)} ({cut(link.session.title, 40)}) lost the link to its transcript; "
-              f"probably {safe(link.transcript.path)}:", file=out)
+              f"probably {safe(link.transcript.path)}" + (":" if link.evidence else "."), file=out)
         for line in link.evidence:
             print(f"  - {safe(line)}", file=out)
     _print_why_not(result, out)

@@ -55,6 +55,7 @@ def repair_read(path: str, limit: int, whole: bool = True) -> bytes | None:
 
 COPY_CONVERSATION, SET_ASIDE_STUB, INSTALL_MIRROR, LEAVE = "copy-conversation", "set-aside-stub", "install-mirror", \
     "leave"
+MIRROR_IN_PLACE = "mirror-in-place"  # the file given is already this session's mirror, byte for byte
 STUB_QUIET_SECONDS = 10 * 60  # a stub written more recently may belong to a session still running
 STUB_LIMIT = 1 << 20  # a stub is a few lines; a bigger file is not set aside as one
 
@@ -269,9 +270,13 @@ def install_mirror(session: Session, mirror: str | None, supplied: str) -> Actio
         named, turns, sha, size = _read_whole(supplied)
     except OSError as exc:
         return Action(session, LEAVE, f"the file cannot be read ({fsops.describe_error(exc)})")
-    if not named or named != {cli}:
-        return Action(session, LEAVE, f"the file's lines name {', '.join(sorted(named)) or 'no session'}, not only "
-                                      f"this session ({cli}); it is not installed")
+    if not named:
+        return Action(session, LEAVE, "the file names no session: it is not a Claude Code transcript; it is not "
+                                      "installed")
+    if named != {cli}:
+        others = ", ".join(sorted(named - {cli})[:3]) + (", …" if len(named - {cli}) > 3 else "")
+        return Action(session, LEAVE, f"the file's lines name another session ({others}), not only this one "
+                                      f"({cli}); it is not installed")
     if not turns:
         return Action(session, LEAVE, "the file holds no conversation (no message of yours or Claude's); it is not "
                                       "installed")
@@ -304,6 +309,9 @@ def _mirror_action(session: Session, mirror: str, supplied: str, sha: str, size:
             before = snapshot(mirror)
         except OSError as exc:
             return Action(session, LEAVE, f"the mirror here cannot be read ({fsops.describe_error(exc)})")
+        if (before.size, before.sha256) == (size, sha):
+            return Action(session, MIRROR_IN_PLACE, "this file is already installed: the copy Claude Desktop reads "
+                                                    "is the same, byte for byte")
         if before.size >= size:
             return Action(session, LEAVE, f"the mirror here is as long as the file, or longer ({before.size:,} "
                                           "bytes); it is never replaced by a shorter one")

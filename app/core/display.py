@@ -86,15 +86,20 @@ def summary_line(result: ScanResult) -> str:
     line = (f"{n} session{'s' * (n != 1)} in {folders} data folder{'s' * (folders != 1)}: "
             f"{counts['healthy']} healthy, {counts['orphaned']} orphaned, {counts['corrupt']} corrupt"
             + (f", {counts['deleted']} deleted" if counts.get("deleted") else "") + ".")
-    fixes = [s.fix for s in result.sessions if s.status == "orphaned" and s.fix]
-    if fixes:
-        by = ", ".join(f"{fixes.count(k)} by {k}" for k in ("repair", "adopt", "rebuild") if fixes.count(k))
-        line += f" Orphaned sessions can be brought back ({by})."
+    orphaned = [s for s in result.sessions if s.status == "orphaned"]
+    fixes = [s.fix for s in orphaned if s.fix]
+    # An SSH session waits for its conversation to be copied from its host: no command alone brings it back.
+    need_file = sum(1 for s in orphaned if not s.fix and "ssh-mirror-missing" in s.reasons)
+    if fixes or need_file:
+        by = [f"{fixes.count(k)} by {k}" for k in ("repair", "adopt", "rebuild") if fixes.count(k)]
+        by += [f"{need_file} once its conversation is copied from its SSH host"] if need_file else []
+        line += f" Orphaned sessions can be brought back ({', '.join(by)})."
     inactive = sum(1 for s in result.sessions if not s.active)
     if inactive:
         line += f" {inactive} belong to an account that is not the active one."
-    stubs = sum(1 for s in result.transcript_only if "stub" in s.reasons)
-    only = len(result.transcript_only) - stubs
+    # Stubs hold nothing to rebuild, and a transcript proposed for a record's
+    # link is counted once, as that link, below.
+    only = sum(1 for s in result.transcript_only if not {"stub", "link-proposed"} & set(s.reasons))
     if only:
         line += (f" {only} transcript{'s' * (only != 1)} ha{'ve' if only != 1 else 's'} no record "
                  "and can be rebuilt.")

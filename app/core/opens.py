@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from app.core import fsops, reasons, repair, slug
 from app.core.kinds import Kind
 from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, FolderReport, ScanResult, Session, Step
-from app.core.transcript_index import CONVERSATION, STUB, TranscriptIndex
+from app.core.transcript_index import CONVERSATION, STUB, UNREADABLE, TranscriptIndex
 
 Trust = object  # trust.TrustFile: its verdict(cwd, windows) -> (state, sentence)
 
@@ -106,6 +106,9 @@ def _folder_notes(folder: FolderReport, sessions: list[Session]) -> None:
     hiding = [s for s in listed if s.json is not None and reasons.NULL_TIMESTAMP in s.json.problems]
     for session in hiding:
         session.reasons = (*session.reasons, reasons.HIDES_LIST)
+        session.checklist = (Step("loads", False, "Claude Desktop rejects this record for its missing time, and "
+                                  "because of it shows no session of this account at all: fixing this one record "
+                                  "brings the whole list back."), *session.checklist[1:])
     if hiding:
         shown = [s for s in listed if s.json is not None and s.json.loadable and not s.tombstoned]
         others = len(shown)
@@ -139,18 +142,24 @@ def _step(name: str, ok: bool | None, text: str) -> Step:
 
 def _judge_one(session: Session, folder: FolderReport | None, index: TranscriptIndex | None,
                link: object | None, trust: Trust | None, windows: bool) -> None:
-    record_ok, record_fix, record_text = _record(session)
     if session.tombstoned:
-        _verdict(session, [_step("loads", record_ok, record_text)], list(session.reasons), DELETED, False, None,
-                 "You deleted it in Claude Desktop; it is never brought back.")
+        _verdict(session, [_step("deleted", False, "You deleted it in Claude Desktop (its tombstone says so).")],
+                 list(session.reasons), DELETED, False, None, "Deleted: it is never brought back.")
         return
+    record_ok, record_fix, record_text = _record(session)
     listed, place_fix, place_text, place_codes = _place(session, folder)
+    if not listed and place_fix is not None and record_fix is not None:
+        record_fix = place_fix  # moving it to the active account brings its good copy, fixed, along
     if index is None:  # whether it opens cannot be known here: its record decides, as it always did
         _by_record_alone(session, (record_ok, record_fix, record_text, listed, place_fix, place_text, place_codes))
         return
     steps = [_step("loads", record_ok, record_text), _step("listed", listed, place_text)]
     codes = [*session.reasons, *place_codes]
-    talk = _conversation(session, index, link)
+    if not record_ok and record_fix is None and session.completed_turns is None and not session.cli_session_id:
+        talk = _Conversation(None, "Not known: no copy of its record can be read, so which conversation was its "
+                                   "cannot be told.")
+    else:
+        talk = _conversation(session, index, link)
     steps.append(_step("conversation", talk.ok, talk.text))
     codes += talk.codes
     if session.ssh_host and folder is not None:
@@ -221,11 +230,10 @@ def _record(session: Session) -> tuple[bool, Kind | None, str]:
     if js is not None and js.loadable and session.record_status == HEALTHY:
         return True, None, _LOADS
     if session.record_status == ORPHANED:
-        return False, Kind.REPAIR, ("Claude Desktop could not save this session, but a good copy of it exists: "
-                                    "a repair brings it back.")
+        return False, Kind.REPAIR, "Claude Desktop could not save this session, but a good copy of it exists."
     if repair.best_copy(session) is not None:
-        return False, Kind.REPAIR, ("Claude Desktop rejects the record for a small reason (a byte-order mark or a "
-                                    "missing time): a repair fixes it.")
+        return False, Kind.REPAIR, ("Claude Desktop rejects the record for a small fault (a byte-order mark, or a "
+                                    "missing time) that can be fixed.")
     return False, None, "No copy of the record loads, and none can be fixed."
 
 
@@ -345,10 +353,12 @@ def _ssh(session: Session, index: TranscriptIndex, cli: str) -> _Conversation:
     if mirror and index.content(mirror).has_conversation:
         return _Conversation(True, f"An SSH session on {session.ssh_host}: its local copy is here.", mirror)
     remote = f"~/.claude/projects/{slug.slug(session.cwd)}/{cli}.jsonl" if session.cwd else f"{cli}.jsonl"
-    return _Conversation(False, f"An SSH session on {session.ssh_host}: its local copy of the conversation is "
-                         f"missing or empty, so it shows \u201cNo messages yet\u201d. Copy {remote} from "
-                         f"{session.ssh_host} to this computer, then give it to Session Rescue "
-                         "(rebuild --mirror).", mirror, [reasons.SSH_MIRROR_MISSING])
+    there = mirror if mirror and index.content(mirror).kind != UNREADABLE else None
+    return _Conversation(False, f"An SSH session on {session.ssh_host}: its copy of the conversation on this "
+                         f"computer is missing or empty, so it shows \u201cNo messages yet\u201d. Copy {remote} "
+                         f"from {session.ssh_host} to this computer (for example: scp {session.ssh_host}:{remote} .), "
+                         "then give it to Session Rescue: Install copied file\u2026 in the window, or "
+                         "rebuild --mirror in a terminal.", there, [reasons.SSH_MIRROR_MISSING])
 
 
 def _ssh_host(host: str, folder: FolderReport, codes: list[str]) -> list[Step]:
@@ -363,8 +373,7 @@ def _ssh_host(host: str, folder: FolderReport, codes: list[str]) -> list[Step]:
     codes.append(reasons.SSH_HOST_FAILING)
     why = f" (last: {last[who]})" if last.get(who) else ""
     return [Step("host", False, f"Claude Desktop's log shows {count} failed connection(s) to {who}{why}: if that "
-                 "host is gone for good, the app cannot open this session there; its local copy can still be "
-                 "read and exported.")]
+                 "host is gone for good, the app cannot go on with this session there.")]
 
 
 def _trusted(session: Session, trust: Trust, windows: bool, codes: list[str]) -> Step:
@@ -390,7 +399,7 @@ def _sentence(status: str, fix: Kind | None, talk: _Conversation | None = None) 
             return "Lost, and it can come back once you have the file it needs (see above)." + tail
         return f"Lost: {how[fix]} brings it back.{tail}"
     if missing:
-        return "Corrupt: its record is fine, but its conversation is nowhere on this computer."
+        return "Its conversation is lost: the record is fine, but the conversation is nowhere on this computer."
     if talk is not None and talk.path:
         return ("Corrupt: its record cannot be brought back, but its conversation survives as a transcript: it "
                 "can still be read, and exported.")

@@ -110,7 +110,9 @@ def applies_to(kind: Kind, session: Session) -> bool:
         return session.is_record
     if kind == Kind.ADOPT:
         return session.is_record and (not session.active or session.fix == Kind.ADOPT.value)
-    return not session.is_record or session.fix == Kind.REBUILD.value or \
+    if not session.is_record:  # a stub holds no conversation to make a record from
+        return reasons.STUB not in session.reasons
+    return session.fix == Kind.REBUILD.value or \
         bool({reasons.UNLINKED, reasons.LINK_DANGLING, reasons.STUB_SHADOWS} & set(session.reasons))
 
 

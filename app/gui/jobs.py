@@ -19,6 +19,7 @@ from app.core import (
     contents,
     conversation,
     engine,
+    export,
     locations,
     planners,
     plans,
@@ -163,3 +164,13 @@ def keep_repaired(report: Report, on: bool) -> str:
 def watch_tick(report: Report, repair_watcher: watcher.Watcher) -> watcher.RepairEvent | None:
     """One look of the watcher (app.core.watcher.Watcher.tick)."""
     return repair_watcher.tick()
+
+
+def export_conversation(report: Report, session: Session, path: str, fmt: str) -> tuple[str, int]:
+    """Write the session's conversation to ``path`` (the save dialog asked
+    before replacing a file); (path, messages written)."""
+    try:
+        tally = export.export_to_file(session, path, fmt, overwrite=True)
+    except export.ExportError as exc:
+        raise UserFacingError(sentence(f"The conversation was not exported: {exc}")) from None
+    return path, tally.messages

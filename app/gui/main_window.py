@@ -8,23 +8,20 @@ lays out its parts (app.gui.window_parts) and wires them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -38,20 +35,19 @@ from app.core.display import summary_line
 from app.core.kinds import Kind
 from app.core.records import ScanResult, Session
 from app.gui import help_texts, jobs, resources, window_parts
+from app.gui.conversation_actions import ConversationActions
 from app.gui.desktop import open_path
 from app.gui.keep_repaired import KeepRepairedSwitch
 from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
 from app.gui.repair_flow import RepairFlow
 from app.gui.scan_feed import ScanFeed
-from app.gui.session_model import KINDS, SHOWN_AT_FIRST, SessionFilter, SessionModel, kind_word
+from app.gui.session_model import KINDS, SHOWN_AT_FIRST, SessionFilter, SessionModel
 from app.gui.tasks import Poll, Tasks
 from app.gui.window_memory import WindowMemory
+from app.gui.window_menus import build_menus
 
 log = logging.getLogger(__name__)
-
-Shortcut = QKeySequence | QKeySequence.StandardKey | str | None
-
 
 class MainWindow(QMainWindow):
     # Plain data out, for whoever listens (the tests, screenshot mode).
@@ -81,11 +77,14 @@ class MainWindow(QMainWindow):
         self._last_sort = 0.0
         self._claude: list = []
         self._was_ready = False
+        self._kept: window_parts.Place | None = None  # the selection and scroll a refresh gives back
         self.scan_feed = ScanFeed(self.tasks, self)
         # Is Claude Desktop running?  Asked off the UI thread: psutil walks every process.
         self.claude_watch = Poll(self.tasks, check_interval_ms, jobs.check_claude, claude_check, parent=self)
         self.keep_repaired_switch = KeepRepairedSwitch(self, self.tasks)
-        self.flow = RepairFlow(self, self.tasks, lambda: self._claude, self._dirs_in_use, self.backup_root_for)
+        self.flow = RepairFlow(self, self.tasks, lambda: self._claude, self._dirs_in_use, self.backup_root_for,
+                               lambda: self.preview.technical)
+        self.conversation_actions = ConversationActions(self, self.tasks)
 
         self._build_widgets()
         self._build_menus()
@@ -137,33 +136,30 @@ class MainWindow(QMainWindow):
         return window_parts.row(folder_label, self.folder_combo, self.browse_button, stretch=self.folder_combo)
 
     def _build_filter_bar(self) -> QHBoxLayout:
+        """Which kinds of session are shown: a switch each, with its count
+        (the search box sits with the buttons, so that both rows fit a small screen)."""
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search title, folder or id  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(150)
+        self.search.setMinimumWidth(140)
+        self.search.setAccessibleName("Search")
+        self.search.setAccessibleDescription("Shows only the sessions whose title, folder or id holds these words")
         self.search.textChanged.connect(self.proxy.set_search)
         self.toggles: dict[str, QToolButton] = {}
         for status in KINDS:
             toggle = window_parts.status_toggle(status, status in SHOWN_AT_FIRST)
             toggle.toggled.connect(lambda shown, s=status: self.proxy.set_status_shown(s, shown))
             self.toggles[status] = toggle
-        return window_parts.row(self.search, *self.toggles.values(), stretch=self.search)
+        show = QLabel("Show:")
+        return window_parts.row(show, *self.toggles.values(), end_with_stretch=True)
 
     def _build_action_buttons(self) -> QHBoxLayout:
-        self.repair_selected_button = QPushButton("&Repair selected…")
-        self.repair_selected_button.clicked.connect(self.repair_selected)
-        self.repair_all_button = QPushButton("Repair &all…")
-        self.repair_all_button.clicked.connect(self.repair_all)
-        self.adopt_button = QPushButton("&Move to active account…")
-        self.adopt_button.setToolTip("Copy the selected sessions of another account into the one Claude Desktop "
-                                     "is signed in to")
-        self.adopt_button.clicked.connect(self.adopt_selected)
-        self.rebuild_button = QPushButton("Re&build…")
-        self.rebuild_button.setToolTip("Make records for the selected transcripts, or link a record back to its "
-                                       "transcript")
-        self.rebuild_button.clicked.connect(self.rebuild_selected)
-        return window_parts.row(self.repair_selected_button, self.repair_all_button, self.adopt_button,
-                                self.rebuild_button, end_with_stretch=True)
+        buttons = window_parts.change_buttons()
+        self.repair_selected_button, self.repair_all_button, self.adopt_button, self.rebuild_button = buttons
+        for button, slot in zip(buttons, (self.repair_selected, self.repair_all, self.adopt_selected,
+                                          self.rebuild_selected), strict=True):
+            button.clicked.connect(slot)
+        return window_parts.row(*buttons, self.search, stretch=self.search)
 
     def _build_table(self) -> None:
         self.table = window_parts.session_table(self.proxy, self.fontMetrics().height() + 8)
@@ -190,47 +186,18 @@ class MainWindow(QMainWindow):
         self.empty.choose_button.clicked.connect(self.choose_folder)
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel("Starting…")
+        self.status_label = window_parts.ElidedLabel("Starting…")
         self.statusBar().addWidget(self.status_label, 1)
         self._update_counts()
 
-    def _action(self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: Shortcut = None) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        act.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(act)
-        return act
-
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Choose folder…", self.choose_folder, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open &demo data", self.open_demo)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu, "&Refresh", self.refresh, "F5")
-        self._action(view_menu, "&Find…", self._focus_search, QKeySequence.StandardKey.Find)
-        tools = self.menuBar().addMenu("&Tools")
-        self.repair_selected_action = self._action(tools, "&Repair selected…", self.repair_selected, "Ctrl+R")
-        self.repair_all_action = self._action(tools, "Repair &all…", self.repair_all, "Ctrl+Shift+R")
-        self.adopt_action = self._action(tools, "&Move selected to active account…", self.adopt_selected)
-        self.rebuild_action = self._action(tools, "Re&build selected…", self.rebuild_selected, "Ctrl+B")
-        self.mirror_action = self._action(tools, "&Install copied SSH conversation…", self.install_mirror)
-        tools.addSeparator()
-        self._action(tools, "&Backups…", self.show_backups)
-        self.undo_action = self._action(tools, "&Undo last change…", lambda: self.undo(None))
-        self._action(tools, "Open &log folder", self.open_log_folder)
+        self.menus = build_menus(self)
         self.keep_repaired_action = self.keep_repaired_switch.action
-        self.menuBar().addMenu("&Settings").addAction(self.keep_repaired_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&How it works", self.how_it_works, QKeySequence.StandardKey.HelpContents)
-        self._action(help_menu, "&About Session Rescue", self.about)
         # Which button and menu item each kind of change has, for a selection.
         self._selected_widgets: dict[Kind, tuple[QWidget | QAction, ...]] = {
-            Kind.REPAIR: (self.repair_selected_button, self.repair_selected_action),
-            Kind.ADOPT: (self.adopt_button, self.adopt_action),
-            Kind.REBUILD: (self.rebuild_button, self.rebuild_action)}
+            Kind.REPAIR: (self.repair_selected_button, self.menus.repair_selected),
+            Kind.ADOPT: (self.adopt_button, self.menus.adopt),
+            Kind.REBUILD: (self.rebuild_button, self.menus.rebuild)}
 
     def _wire_workers(self) -> None:
         self.scan_feed.batch.connect(self._on_batch)
@@ -240,6 +207,9 @@ class MainWindow(QMainWindow):
         self.preview_reader.status.connect(self.status_label.setText)
         self.preview_reader.failed.connect(self._on_job_failed)
         self.preview.install_mirror.connect(self.install_mirror)
+        self.preview.export_wanted.connect(self.export_conversation)
+        self.preview.resume_wanted.connect(self.copy_resume_command)
+        self.conversation_actions.status.connect(self.status_label.setText)
         self.claude_watch.result.connect(self._on_claude_state)
         self.claude_watch.error.connect(lambda message: log.warning("could not check for Claude Desktop: %s", message))
         self.keep_repaired_switch.status.connect(self.status_label.setText)
@@ -287,7 +257,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("No Claude Desktop data found.")
         if self._announce:
             self._announce = False
-            self._say("No Claude Desktop sessions were found on this computer. Looked in:\n  "
+            window_parts.say_on_terminal("No Claude Desktop sessions were found on this computer. Looked in:\n  "
                       + "\n  ".join(self._searched))
         self._now_ready()
 
@@ -345,6 +315,8 @@ class MainWindow(QMainWindow):
         if data_dir is None:
             return
         self.stack.setCurrentIndex(0)
+        if self._result is not None:  # F5, or the list after a change: the user stays where they were
+            self._kept = window_parts.Place.of(self.table, self.selected_sessions())
         self._result = None
         self.model.clear()
         self.preview.clear("Scanning…")
@@ -375,35 +347,32 @@ class MainWindow(QMainWindow):
         warnings = [w for f in result.folders for w in f.warnings]
         self.status_label.setText(summary_line(result) + f"  (scanned in {took:.1f} s)"
                                   + (f"  Note: {warnings[0]}" if warnings else ""))
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.restore(self.table, self.proxy)
         if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
             self.table.selectRow(0)
         if self._announce:
             self._announce = False
-            self._say(summary_line(result))
+            window_parts.say_on_terminal(summary_line(result))
         self.scan_finished.emit(result)
         if not self.proxy.rowCount():
             self._now_ready()
 
     def _show_diagnosis(self, result: ScanResult) -> None:
-        shown = [s for s in (f.diagnosis.sentence() for f in result.folders) if s]
+        """What concerns the data as a whole, above the list: Claude Desktop's
+        log, and the scan's own notes (one record that empties the whole list)."""
+        shown = [s for f in result.folders for s in (f.diagnosis.sentence(), *f.notes) if s] + result.notes
         self.diagnosis.setText(" ".join(shown))
         self.diagnosis.setToolTip("\n".join(p for f in result.folders for p in f.diagnosis.files))
         self.diagnosis.setVisible(bool(shown))
 
-    def _say(self, line: str) -> None:
-        """The app's one line on its terminal, if it has one (a double-clicked
-        Windows executable has none)."""
-        log.info(line)
-        if sys.stdout is not None:
-            with contextlib.suppress(OSError, ValueError):
-                print(line, flush=True)
-
     def _update_counts(self) -> None:
         counts = self.model.counts()
         for status, button in self.toggles.items():
-            button.setText(f"{kind_word(status)} {counts[status]}")
+            window_parts.set_toggle_text(button, counts[status])
 
-    def _focus_search(self) -> None:
+    def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
 
@@ -451,12 +420,16 @@ class MainWindow(QMainWindow):
             applies = any(plans.applies_to(kind, s) for s in chosen)
             for widget in widgets:
                 widget.setEnabled(ready and applies)
-        for widget in (self.repair_all_button, self.repair_all_action):
+        for widget in (self.repair_all_button, self.menus.repair_all):
             widget.setEnabled(ready)
         mirror_wanted = len(chosen) == 1 and reasons.SSH_MIRROR_MISSING in chosen[0].reasons
-        for widget in (self.mirror_action, self.preview.mirror_button):
+        for widget in (self.menus.mirror, self.preview.mirror_button):
             widget.setEnabled(ready and mirror_wanted)
-        self.undo_action.setEnabled(not self._claude and not self.flow.busy)
+        one = self.selected_sessions()
+        readable = len(one) == 1 and ConversationActions.can_export(one[0])  # read only: Claude may run
+        self.menus.export.setEnabled(readable)
+        self.menus.resume.setEnabled(readable)
+        self.menus.undo.setEnabled(not self._claude and not self.flow.busy)
         reason = ("Quit Claude Desktop fully to repair" if self._claude else
                   "A repair is running" if self.flow.busy else "")
         for button in (self.repair_selected_button, self.repair_all_button):
@@ -482,6 +455,17 @@ class MainWindow(QMainWindow):
         chosen = [s for s in self.selected_sessions() if session_id in (None, s.id)]
         if len(chosen) == 1 and self._result is not None:
             self.flow.install_mirror(self._result, chosen[0], path)
+
+    def export_conversation(self, path: str | None = None) -> None:
+        """Save the selected session's conversation as a document (``path``, or asked for)."""
+        chosen = self.selected_sessions()
+        if len(chosen) == 1 and ConversationActions.can_export(chosen[0]):
+            self.conversation_actions.export(chosen[0], path)
+
+    def copy_resume_command(self) -> None:
+        chosen = self.selected_sessions()
+        if len(chosen) == 1:
+            self.conversation_actions.copy_resume_command(chosen[0])
 
     def _plan_selected(self, kind: Kind) -> None:
         """Plan ``kind`` for the selected sessions it applies to (plans.applies_to: the one rule)."""
@@ -511,7 +495,9 @@ class MainWindow(QMainWindow):
         menu = window_parts.session_menu(self, self.proxy.session_at(index.row()), [
             ("Repair…", self.repair_selected, enabled[Kind.REPAIR]),
             ("Move to active account…", self.adopt_selected, enabled[Kind.ADOPT]),
-            ("Rebuild…", self.rebuild_selected, enabled[Kind.REBUILD])])
+            ("Rebuild…", self.rebuild_selected, enabled[Kind.REBUILD]),
+            ("Export conversation…", self.export_conversation, self.menus.export.isEnabled()),
+            ("Copy resume command", self.copy_resume_command, self.menus.resume.isEnabled())])
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def open_log_folder(self) -> None:

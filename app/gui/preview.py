@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import display, reasons
+from app.core import display, export, reasons
 from app.core.backfill import Link
 from app.core.contents import FileView
 from app.core.conversation import Page
@@ -33,8 +33,9 @@ from app.gui.session_model import friendly_time, human_size
 HIGHLIGHT_LIMIT = 1_000_000  # characters: past this, colouring costs more than it helps
 TAB_NAMES = {"json": "Record (.json)", "tmp": "Unsaved copy (.json.tmp)"}
 # Claude Desktop's way from the record to the conversation (app.core.opens), step by step.
-STEP_NAMES = {"loads": "The record loads", "listed": "It is listed", "conversation": "Its conversation",
-              "host": "Its SSH host", "trusted": "Its folder is trusted", "verdict": "So"}
+STEP_NAMES = {"deleted": "Deleted", "loads": "The record loads", "listed": "In the account Claude Desktop shows",
+              "conversation": "Its conversation", "host": "Its SSH host", "trusted": "Its folder is trusted",
+              "verdict": "So"}
 MARKS = {True: ("✓", "#2f9e44"), False: ("✗", "#c8372d"), None: ("?", "#868e96")}
 
 
@@ -220,6 +221,8 @@ class PreviewPane(QWidget):
     show_all = Signal(str)  # "json" or "tmp"
     page_wanted = Signal(str, int)  # a Conversation tab wants (transcript path, byte offset)
     install_mirror = Signal(str)  # session id: the user has a copy of this SSH session's conversation
+    export_wanted = Signal()  # the shown session's conversation, saved as a document
+    resume_wanted = Signal()  # the command that goes on with it in a terminal
     technical_changed = Signal(bool)
 
     def __init__(self, technical: bool = False):
@@ -271,6 +274,16 @@ class PreviewPane(QWidget):
                                       "Desktop reads it (backed up, and it can be undone)")
         self.mirror_button.setAccessibleDescription(self.mirror_button.toolTip())
         self.mirror_button.clicked.connect(self._mirror_clicked)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save this conversation as a document (Markdown, or a web page), whatever "
+                                      "its status")
+        self.export_button.setAccessibleDescription(self.export_button.toolTip())
+        self.export_button.clicked.connect(self.export_wanted)
+        self.resume_button = QPushButton("Copy resume command")
+        self.resume_button.setToolTip("Copy the command that goes on with this conversation in Claude Code, in a "
+                                      "terminal: a way around a session Claude Desktop will not open")
+        self.resume_button.setAccessibleDescription(self.resume_button.toolTip())
+        self.resume_button.clicked.connect(self.resume_wanted)
         self.details_button = QToolButton()
         self.details_button.setText("Show files and details")
         self.details_button.setCheckable(True)
@@ -281,6 +294,8 @@ class PreviewPane(QWidget):
         self.details_button.toggled.connect(self.set_technical)
         row = QHBoxLayout()
         row.addWidget(self.mirror_button)
+        row.addWidget(self.export_button)
+        row.addWidget(self.resume_button)
         row.addStretch(1)
         row.addWidget(self.details_button)
         return row
@@ -290,6 +305,8 @@ class PreviewPane(QWidget):
         self.session_id = None
         self.transcript_path = None
         self.mirror_button.hide()
+        self.export_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
         self.header.setText(f"<i>{html.escape(message)}</i>")
         self.header.setAccessibleDescription(message)
         self._clear_tabs()
@@ -324,6 +341,9 @@ class PreviewPane(QWidget):
         # where it is instead (an old sandbox folder, the real one a stub hides).
         self.transcript_path = s.conversation or s.transcript_path
         self.mirror_button.setVisible(reasons.SSH_MIRROR_MISSING in s.reasons)
+        readable = export.conversation_of(s) is not None
+        self.export_button.setEnabled(readable)
+        self.resume_button.setEnabled(readable)
         self._show_header(s)
         self._clear_tabs()
         self._add_conversation()
@@ -352,7 +372,11 @@ class PreviewPane(QWidget):
 
     def _add_conversation(self) -> None:
         if not self.transcript_path:
-            self.tabs.addTab(QLabel("  Its conversation is not on this computer."), "Conversation")
+            s = self.session
+            # A session with no turns yet has no conversation to lose: Claude Desktop says the same.
+            fresh = s is not None and s.is_record and s.opens is not False and not s.completed_turns
+            self.tabs.addTab(QLabel("  No messages yet." if fresh else "  Its conversation is not on this computer."),
+                             "Conversation")
             return
         self.conversation = ConversationView(self.transcript_path)
         self.conversation.page_wanted.connect(self.page_wanted)

@@ -15,14 +15,25 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from app.core import backups, claude_process, engine, locations, plans, reasons, transaction
+from app.core import (
+    backups,
+    claude_process,
+    conversation_files,
+    display,
+    engine,
+    locations,
+    plans,
+    reasons,
+    transaction,
+)
+from app.core.display import sentence
 from app.core.kinds import Kind
 from app.core.locations import DataDir
 from app.core.records import ScanResult, Session
 from app.core.undo import ALREADY, UndoOutcome
 from app.gui import jobs
 from app.gui.desktop import open_path
-from app.gui.dialogs import WORDS, BackupsDialog, ConfirmRepairDialog, SummaryDialog
+from app.gui.dialogs import WORDS, BackupsDialog, ConfirmRepairDialog, SummaryDialog, words_for
 from app.gui.tasks import Tasks
 
 PLAN_CHANGED = ("What would happen has changed since you confirmed it (an interrupted run was undone first, or a "
@@ -59,8 +70,10 @@ class RepairFlow(QObject):
     files_changed = Signal()  # a change or an undo ended: what the window shows is out of date
 
     def __init__(self, window: QWidget, tasks: Tasks, claude: Callable[[], list],
-                 data_dirs: Callable[[], list[DataDir]], backup_root: Callable[[list[DataDir]], Path]):
+                 data_dirs: Callable[[], list[DataDir]], backup_root: Callable[[list[DataDir]], Path],
+                 technical: Callable[[], bool] = lambda: False):
         super().__init__(window)
+        self._technical = technical  # whether the plan shows its technical reasons at first
         self._window = window  # the dialogs' parent
         self._tasks = tasks
         self._claude = claude
@@ -75,6 +88,8 @@ class RepairFlow(QObject):
         self._kind = Kind.REPAIR
         self._ids: list[str] | None = None  # what the user chose (None: all the plan applies to)
         self._mirror: str | None = None  # the file a mirror install installs
+        self._words = WORDS[Kind.REPAIR]  # how the running change is spoken of
+        self._plain: dict[str, str] = {}  # what happened to each session of the running change, in plain words
 
     # ---------------------------------------------------------------- plan
 
@@ -107,6 +122,17 @@ class RepairFlow(QObject):
     @Slot(object)
     def _on_plan(self, plan: plans.Plan) -> None:
         self._set_busy(False)
+        in_place = [a for a in plan.actions if a.action == conversation_files.MIRROR_IN_PLACE]
+        if not plan.to_do and self._mirror is not None and in_place:
+            QMessageBox.information(self._window, "Already installed", sentence(in_place[0].reason))
+            self.status.emit("Nothing to do: that copy is already installed.")
+            return
+        if not plan.to_do and self._mirror is not None:  # the file chosen is not this session's conversation
+            why = plan.actions[0].reason if plan.actions else "it is not this session's conversation"
+            QMessageBox.warning(self._window, "This is not the right file",
+                                sentence(f"{Path(self._mirror).name} was not installed: {why}"))
+            self.status.emit("Nothing was installed.")
+            return
         if not plan.to_do:
             left = "\n".join(f"• {a.session.title or a.id}: {a.reason}" for a in plan.actions[:8])
             QMessageBox.information(self._window, "Nothing to do", "Nothing would change for these sessions:\n\n"
@@ -116,7 +142,8 @@ class RepairFlow(QObject):
         self._confirm(plan)
 
     def _confirm(self, plan: plans.Plan, notes: list[str] | None = None) -> None:
-        dialog = ConfirmRepairDialog(plan, self._root(), self._window, notes)
+        self.status.emit("Waiting for you to confirm the plan…")
+        dialog = ConfirmRepairDialog(plan, self._root(), self._window, notes, self._technical())
         self.confirm_dialog = dialog
         if dialog.exec() != ConfirmRepairDialog.DialogCode.Accepted:
             self.status.emit("Nothing was changed.")
@@ -129,8 +156,10 @@ class RepairFlow(QObject):
         """Carry out ``plan``, as confirmed: if the plan made under core's
         lock differs, nothing is done and the new one is shown again."""
         self._set_busy(True)
-        self._kind = plan.kind
+        self._kind, self._words = plan.kind, words_for(plan)
+        self._plain = {a.id: display.headline(a.session) for a in plan.actions}
         self.engine = engine.Engine()
+        self.status.emit(f"{self._words.doing} {len(plan.to_do)} session(s)…")
         self._show_progress(plan)
         dirs = self._data_dirs()
         job = transaction.Job(plan.kind, dirs, self._backup_root(dirs), locations.transcripts_dir(data_dirs=dirs),
@@ -140,7 +169,7 @@ class RepairFlow(QObject):
 
     def _show_progress(self, plan: plans.Plan) -> None:
         self.progress = QProgressDialog("Getting ready…", "Cancel", 0, len(plan.to_do), self._window)
-        self.progress.setWindowTitle(WORDS[plan.kind].doing)
+        self.progress.setWindowTitle(self._words.doing)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(0)
         self.progress.setAutoClose(False)
@@ -166,6 +195,7 @@ class RepairFlow(QObject):
             progress.setMaximum(total)
             progress.setLabelText(f"{progress.windowTitle()} {done + 1} of {total}: {title}")
             progress.setValue(done)
+            self.status.emit(f"{self._words.doing} {done + 1} of {total}: {title}")
 
     def _stop_running(self) -> None:
         if self.progress is not None:
@@ -196,15 +226,22 @@ class RepairFlow(QObject):
     def _summarise(self, report: plans.Report, notes: list[str]) -> None:
         counts = report.summary()
         changed = counts[engine.DONE] + counts[engine.SOURCE_KEPT]
-        self.status.emit(f"{WORDS[self._kind].done.capitalize()} {changed}, failed {counts[engine.FAILED]}.")
+        words = self._words
+        failed = counts[engine.FAILED]
+        self.status.emit(f"{words.done.capitalize()} {changed} session(s)" + (f"; {failed} failed." if failed else "."))
         self.repair_finished.emit(report)
         self.files_changed.emit()
-        self.summary_dialog = SummaryDialog(report, self._window, self._kind, notes)
+        self.summary_dialog = SummaryDialog(report, self._window, self._kind, notes, words, self._plain,
+                                            self._technical())
         choice = self.summary_dialog.exec()
         if choice == SummaryDialog.OPEN_FOLDER and report.backup_dir:
             open_path(Path(report.backup_dir))
         elif choice == SummaryDialog.UNDO and report.run_id:
-            self.undo(report.run_id, confirm=False)
+            answer = QMessageBox.question(
+                self._window, words.undo, f"Put back the {changed} session(s) this {words.noun} changed, exactly as "
+                "they were before it? Anything changed since then is kept as it is.")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.undo(report.run_id, confirm=False)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

@@ -20,8 +20,9 @@ from app.core import display, reasons
 from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, TRANSCRIPT_ONLY, Session
 from app.gui import resources
 
-COL_STATUS, COL_TITLE, COL_LAST, COL_CWD, COL_ACCOUNT, COL_SIZE, COL_REASONS = range(7)
-HEADERS = ("Status", "Title", "Last activity", "Project folder", "Account", "Size", "What happened")
+# What a person reads first comes first: what it is, and what happened to it.
+COL_STATUS, COL_TITLE, COL_REASONS, COL_LAST, COL_CWD, COL_ACCOUNT, COL_SIZE = range(7)
+HEADERS = ("Status", "Title", "What happened", "Last activity", "Project folder", "Account", "Size")
 SESSION_ROLE = Qt.ItemDataRole.UserRole + 1
 # The record statuses and the transcripts without a record; deleted last, and
 # hidden until asked for: a session the user deleted is no loss to show.

@@ -3,11 +3,15 @@ only lays them out and connects them."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -28,9 +33,21 @@ from app.core.locations import DataDir
 from app.core.records import Session
 from app.gui import resources
 from app.gui.desktop import open_path
-from app.gui.session_model import COL_ACCOUNT, COL_CWD, COL_LAST, COL_SIZE, COL_STATUS, COL_TITLE, kind_word
+from app.gui.session_model import (
+    COL_ACCOUNT,
+    COL_CWD,
+    COL_LAST,
+    COL_REASONS,
+    COL_SIZE,
+    COL_STATUS,
+    COL_TITLE,
+    SESSION_ROLE,
+    kind_word,
+)
 
-COLUMN_WIDTHS = {COL_STATUS: 130, COL_TITLE: 250, COL_LAST: 150, COL_CWD: 200, COL_ACCOUNT: 130, COL_SIZE: 80}
+log = logging.getLogger(__name__)
+COLUMN_WIDTHS = {COL_STATUS: 128, COL_TITLE: 220, COL_REASONS: 250, COL_LAST: 130, COL_CWD: 180, COL_ACCOUNT: 160,
+                 COL_SIZE: 70}
 CLAUDE_BANNER_STYLE = "background: #fff3bf; color: #5c4400; padding: 8px; border-bottom: 1px solid #e0c060;"
 DIAGNOSIS_STYLE = "background: #e7f0fb; color: #1d3f66; padding: 6px 8px; border-bottom: 1px solid #b5cdea;"
 
@@ -78,21 +95,111 @@ class FolderChoice(QComboBox):
         return next((i for i in range(self.count()) if self.itemData(i).has_sessions), None)
 
 
+# On and off must not look alike: "on" has a check mark and a coloured edge;
+# "off" has a dashed edge and greyed text.  (Neither bold nor struck through:
+# Qt sizes the button for its plain font, and lets a line-through stick to the
+# checked state too.)
+TOGGLE_STYLE = ("QToolButton { padding: 2px 6px; border-radius: 4px; }"
+                "QToolButton:checked { border: 2px solid palette(highlight); color: palette(button-text); }"
+                "QToolButton:!checked { border: 1px dashed palette(mid); color: palette(mid); }")
+
+
 def status_toggle(status: str, shown: bool = True) -> QToolButton:
-    """A switch that shows or hides the rows of one status (its text, the count, is set later)."""
+    """A switch that shows or hides the rows of one status (its text, the count, is set by set_toggle_text)."""
     button = QToolButton()
     button.setCheckable(True)
     button.setChecked(shown)
     button.setIcon(resources.icon(f"status-{status}"))
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    button.setToolTip(f"Show or hide {kind_word(status).lower()} sessions")
+    button.setStyleSheet(TOGGLE_STYLE)
+    button.setProperty("status", status)
+    button.toggled.connect(lambda _on: set_toggle_text(button, button.property("count") or 0))
     return button
+
+
+def set_toggle_text(button: QToolButton, count: int) -> None:
+    """The switch's words: its kind, how many, and whether they are shown."""
+    word = kind_word(str(button.property("status")))
+    shown = button.isChecked()
+    button.setProperty("count", count)
+    button.setText(f"{'✓ ' if shown else ''}{word} {count}")
+    state = "shown" if shown else "hidden"
+    button.setToolTip(f"{count} {word.lower()} session(s), {state}: click to {'hide' if shown else 'show'} them")
+    button.setAccessibleName(f"{word} sessions")
+    button.setAccessibleDescription(f"{count}, {state}")
+
+
+class Place(NamedTuple):
+    """Where the user was in the list: which sessions were selected, which
+    was current, and how far it was scrolled."""
+
+    selected: frozenset[str]
+    current: str | None
+    scroll: int
+
+    @classmethod
+    def of(cls, table: QTableView, selected: list[Session]) -> Place:
+        index = table.currentIndex()
+        current = index.data(SESSION_ROLE).id if index.isValid() else None
+        return cls(frozenset(s.id for s in selected), current, table.verticalScrollBar().value())
+
+    def restore(self, table: QTableView, proxy: QSortFilterProxyModel) -> None:
+        """Select the same sessions again (those still listed), and scroll back."""
+        selection = QItemSelection()
+        current = None
+        for row in range(proxy.rowCount()):
+            session = proxy.index(row, 0).data(SESSION_ROLE)
+            if session.id in self.selected:
+                selection.select(proxy.index(row, 0), proxy.index(row, proxy.columnCount() - 1))
+            if session.id == self.current:
+                current = proxy.index(row, 0)
+        model = table.selectionModel()
+        if current is not None:
+            model.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        table.verticalScrollBar().setValue(self.scroll)
+
+
+class ElidedLabel(QLabel):
+    """One line that never cuts its text silently: what does not fit ends in
+    "…", and the whole of it is in the tooltip (and for screen readers)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+        self._elide()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name, so signals can still be connected to it
+        self.set_full_text(text)
+
+    def text(self) -> str:
+        """The whole text, not what fits."""
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 80))
+        QLabel.setText(self, shown)
 
 
 def session_table(proxy: QSortFilterProxyModel, row_height: int) -> QTableView:
     """The list of sessions: whole rows selected, newest first, a row menu."""
     table = QTableView()
     table.setModel(proxy)
+    table.setAccessibleName("Sessions")
+    table.setAccessibleDescription("Every session found, one per row: its status, title and what happened to it. "
+                                   "Select the ones to repair.")
     header = table.horizontalHeader()
     # The source model sorts (cheaply); a click on a header asks it to.
     header.setSectionsClickable(True)
@@ -178,8 +285,29 @@ class EmptyState(QWidget):
         layout.addStretch(2)
 
     def show_places(self, searched: list[str]) -> None:
-        places = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in searched) or "<li>–</li>"
+        places = "<br>".join(f"<code>{html.escape(p)}</code>" for p in searched) or \
+            "<i>nowhere: no place for Claude Desktop's data is known on this system</i>"
         self.text.setText("<h2>No Claude Desktop sessions were found on this computer.</h2>"
-                          f"<p>Session Rescue looked in:</p><ul style='text-align:left'>{places}</ul>"
+                          f"<p>Session Rescue looked in:</p><p>{places}</p>"
                           "<p>Choose the folder if Claude Desktop keeps its data somewhere else, "
                           "or open the demo data to see what Session Rescue does.</p>")
+
+
+def change_buttons() -> tuple[QPushButton, QPushButton, QPushButton, QPushButton]:
+    """Repair selected, Repair all, Move to active account, Rebuild."""
+    repair_selected = QPushButton("&Repair selected…")
+    repair_all = QPushButton("Repair &all…")
+    adopt = QPushButton("&Move to active account…")
+    adopt.setToolTip("Copy the selected sessions of another account into the one Claude Desktop is signed in to")
+    rebuild = QPushButton("Re&build…")
+    rebuild.setToolTip("Make records for the selected transcripts, or link a record back to its transcript")
+    return repair_selected, repair_all, adopt, rebuild
+
+
+def say_on_terminal(line: str) -> None:
+    """The app's one line on its terminal, if it has one (a double-clicked
+    Windows executable has none)."""
+    log.info(line)
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(line, flush=True)
