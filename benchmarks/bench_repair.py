@@ -12,7 +12,8 @@ rename bug leaves them), then times, in the same run and on the same disk:
 
 A repair consumes its orphans, so each round gets fresh copies (not timed).
 The rounds alternate; the best time of each is kept (the machine is shared),
-and the median of the per-round ratios is printed too.  The goal is a ratio of 2 or less, backups included.
+and the median of the per-round ratios is printed too.  The goal is a ratio
+of 1.5 or less (best and median), backups included.
 
     python benchmarks/bench_repair.py [--sessions N] [--repeat R]
 """
@@ -58,6 +59,12 @@ def bare_loop(org: Path) -> int:
     return n
 
 
+def _timed_bare(org: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    copied = bare_loop(org)
+    return time.perf_counter() - start, copied
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1_000)
@@ -71,10 +78,14 @@ def main() -> int:
             generate(base / "repair", args.sessions, orphan_every=1)
             bare_org = generate(base / "bare", args.sessions, orphan_every=1)
             os.sync()  # start both from a clean disk
+            # Which goes first alternates: the first after the sync meets a
+            # busier disk (the writeback of what the other left behind).
+            first_bare = round_ % 2 == 1
+            if first_bare:
+                t_bare, copied = _timed_bare(bare_org)
             t_plan, t_exec, done = run_repair(base / "repair", base / "backups")
-            start = time.perf_counter()
-            copied = bare_loop(bare_org)
-            t_bare = time.perf_counter() - start
+            if not first_bare:
+                t_bare, copied = _timed_bare(bare_org)
             assert done == copied == args.sessions, (done, copied)
             rounds.append((t_plan + t_exec, t_bare))
             if t_plan + t_exec < best["repair"]:
@@ -85,10 +96,11 @@ def main() -> int:
     print(f"repair:   {best['repair']:.3f} s  (scan + plan {best['plan']:.3f} s, backups + promotion "
           f"{best['execute']:.3f} s)")
     print(f"baseline: {best['baseline']:.3f} s  (shutil.copy2 + os.fsync per file)")
-    print(f"ratio:    {best['repair'] / best['baseline']:.2f}  (goal <= 2; best against best)")
+    print(f"ratio:    {best['repair'] / best['baseline']:.2f}  (goal <= 1.5; best against best)")
     # The disk's fsync speed swings a lot on a shared machine; the median of
     # each round's own ratio (the two ran back to back) is steadier.
-    print(f"median:   {statistics.median(r / b for r, b in rounds):.2f}  (ratio within each round, median)")
+    median = statistics.median(r / b for r, b in rounds)
+    print(f"median:   {median:.2f}  (ratio within each round, median; goal <= 1.5)")
     return 0
 
 

@@ -339,3 +339,64 @@ def test_demo_repairs_keep_their_backups_inside_the_demo_data(tmp_path):
     assert f"--backup-dir {own}" in proc.stdout  # the way back names where the backups are
     run_id = backups.runs(own)[0].run_id
     assert run_cli("undo", run_id, "--backup-dir", str(own), "-y", env=env).returncode == 0
+
+
+# ------------------------------------------------------- many runs, quickly
+
+
+def _repaired_runs(folder: DataFolder, root: Path, count: int) -> list[backups.Run]:
+    for n in range(count):
+        folder.tmp(f"local_{n}")
+        proc = run_cli("repair", "-y", "--session", f"local_{n}", "--data-dir", str(folder.root),
+                       "--backup-dir", str(root))
+        assert proc.returncode == 0, proc.stderr
+    return backups.runs(root)
+
+
+def _interrupt(run: backups.Run) -> None:
+    """As if the run had been killed before its end."""
+    lines = (run.path / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    (run.path / "journal.jsonl").write_bytes(b"".join(line for line in lines if b"run-complete" not in line))
+
+
+def test_recovery_does_not_open_again_the_runs_it_has_seen_finished(tmp_path, folder, monkeypatch):
+    from app.core import finished_runs, undo
+
+    root = tmp_path / "b"
+    runs = _repaired_runs(folder, root, 3)
+    undo.recover(root)  # sees every run finished, and notes it
+    assert set(finished_runs.load(root)) == {r.run_id for r in runs}
+    opened: list[str] = []
+    real_status = backups.Run.status
+    monkeypatch.setattr(backups.Run, "status", lambda run: opened.append(run.run_id) or real_status(run))
+    undo.recover(root)
+    assert opened == []
+    # A run undone since (its journal grew) is read again, and is not undone twice.
+    assert run_cli("undo", runs[1].run_id, "--backup-dir", str(root), "-y").returncode == 0
+    undo.recover(root)
+    assert opened == [runs[1].run_id]
+
+
+@pytest.mark.parametrize("note", ["wrong key", "garbage", "link"])
+def test_a_note_that_lies_cannot_hide_an_interrupted_run_from_recovery(tmp_path, folder, note):
+    from app.core import finished_runs, undo
+
+    root = tmp_path / "b"
+    run = _repaired_runs(folder, root, 1)[0]
+    undo.recover(root)
+    _interrupt(run)
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the note's")
+    if note == "wrong key":  # it claims the run is finished, for a journal that is not this one
+        (root / finished_runs.NOTE).write_text(json.dumps({run.run_id: [1, 2, 3]}))
+    elif note == "garbage":
+        (root / finished_runs.NOTE).write_bytes(b"\0" * 100)
+    else:
+        (root / finished_runs.NOTE).unlink()
+        (root / finished_runs.NOTE).symlink_to(outside)
+    recovery = undo.recover(root)
+    assert [r.run_id for r in recovery.undone] == [run.run_id]
+    assert (folder.org / "local_0.json.tmp").exists() and not (folder.org / "local_0.json").exists()
+    undo.recover(root)  # now it sees the run undone, and writes its note
+    assert outside.read_bytes() == b"not the note's"  # the note is replaced, never written through
+    assert not (root / finished_runs.NOTE).is_symlink() and run.run_id in finished_runs.load(root)

@@ -309,3 +309,22 @@ def test_main_in_process_sanitises_and_puts_the_streams_back(tmp_path: Path,
     assert (sys.stdout, sys.stderr, builtins.input) == before
     err = capsys.readouterr().err
     assert "no such folder" in err and raw_dangers(err) == []
+
+
+def test_every_dangerous_code_point_is_one_isprintable_refuses():
+    """neutralise() and json_text() clear a clean text with one
+    str.isprintable() pass (a 10,000-session scan is megabytes of text): that
+    is only safe while no dangerous code point counts as printable."""
+    from app.core.display import _ANY
+
+    printable = [hex(c) for c in range(0x110000) if _ANY.match(chr(c)) and chr(c).isprintable()]
+    assert printable == []
+
+
+def test_scan_json_is_one_compact_document_when_piped_and_still_escapes_what_is_dangerous():
+    from app.cli.output import json_text
+
+    value = {"title": "bad \x1b[31m\u202e title", "fine": "français 🎉"}
+    text = json_text(value)
+    assert "\n" not in text and json.loads(text) == value
+    assert "\\u001b" in text and "\\u202e" in text and "français 🎉" in text

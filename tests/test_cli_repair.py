@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.core import backups, demo
+from app.core import backups, demo, finished_runs
 
 from conftest import ROOT, as_unprivileged, posix_only, record, run_cli, snapshot
 
@@ -64,10 +64,12 @@ def test_a_second_repair_changes_nothing(demo_dir, tmp_path):
     code, doc = repair_json(*args)
     assert code == 0 and doc["run_id"] is None and doc["summary"]["done"] == 0
     assert snapshot(demo_dir) == state
-    # No new run; the backup folder's lock file stays, naming its last holder.
-    lock = str(tmp_path / "b" / backups.LOCK)
-    assert {k: v for k, v in snapshot(tmp_path / "b").items() if k not in (str(tmp_path / "b"), lock)} == \
-        {k: v for k, v in runs.items() if k != lock}
+    # No new run, and no run changed.  The backup folder's own notes may: its
+    # lock file names its last holder, and finished-runs.json the runs that
+    # recovery has seen finished (so that it need not read them again).
+    notes = {str(tmp_path / "b"), str(tmp_path / "b" / backups.LOCK), str(tmp_path / "b" / finished_runs.NOTE)}
+    assert {k: v for k, v in snapshot(tmp_path / "b").items() if k not in notes} == \
+        {k: v for k, v in runs.items() if k not in notes}
 
 
 def test_a_failed_item_exits_1_and_the_rest_are_still_done(folder, tmp_path):

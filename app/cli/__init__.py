@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from app.cli import export_commands, repair_commands, scan_commands, watch_commands
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
 from app.cli.output import sanitised_console
 from app.cli.version import ShowVersion
-from app.core import backups, export, prune, resume
+from app.core import choices
 
 __all__ = ["main", "build_parser"]
 
@@ -43,7 +43,7 @@ def _data_dir_option(p: argparse.ArgumentParser, what: str, one_each: bool = Fal
 
 def _backup_dir_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backup-dir", metavar="DIR",
-                   help=f"where backups are kept (default: {backups.default_root()})")
+                   help=f"where backups are kept (default: {choices.default_backup_root()})")
 
 
 def _projects_dir_option(p: argparse.ArgumentParser) -> None:
@@ -67,10 +67,10 @@ def _number(kind: type, low: float, what: str) -> Callable[[str], float]:
 def _keep_options(p: argparse.ArgumentParser) -> None:
     # At least one day and one run: the watcher prunes right after it repairs,
     # and must never remove the run it has just made.
-    p.add_argument("--keep-days", type=_number(float, 1, "a number of days"), default=prune.DEFAULT_DAYS,
-                   metavar="DAYS", help=f"keep backup runs this many days (default: {prune.DEFAULT_DAYS})")
-    p.add_argument("--keep-runs", type=_number(int, 1, "a whole number of runs"), default=prune.DEFAULT_KEEP,
-                   metavar="N", help=f"keep at most the newest N runs (default: {prune.DEFAULT_KEEP})")
+    p.add_argument("--keep-days", type=_number(float, 1, "a number of days"), default=choices.DEFAULT_DAYS,
+                   metavar="DAYS", help=f"keep backup runs this many days (default: {choices.DEFAULT_DAYS})")
+    p.add_argument("--keep-runs", type=_number(int, 1, "a whole number of runs"), default=choices.DEFAULT_KEEP,
+                   metavar="N", help=f"keep at most the newest N runs (default: {choices.DEFAULT_KEEP})")
 
 
 def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: str) -> None:
@@ -129,7 +129,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_export.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
     _data_dir_option(p_export, "look in", one_each=True)
     _projects_dir_option(p_export)
-    p_export.add_argument("--format", choices=export.FORMATS,
+    p_export.add_argument("--format", choices=choices.FORMATS,
                           help="md (the default) or html (the default for an -o name ending in .html)")
     p_export.add_argument("-o", "--output", metavar="FILE", help="write to this new file instead of standard output")
 
@@ -140,7 +140,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_resume.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
     _data_dir_option(p_resume, "look in", one_each=True)
     _projects_dir_option(p_resume)
-    p_resume.add_argument("--shell", choices=resume.SHELLS,
+    p_resume.add_argument("--shell", choices=choices.SHELLS,
                           help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
 
 
@@ -211,14 +211,21 @@ def _watching_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p_auto.add_argument("action", choices=("enable", "disable", "status"))
 
 
-COMMANDS = {"scan": scan_commands.cmd_scan, "demo": scan_commands.cmd_demo,
-            "locations": scan_commands.cmd_locations, "repair": repair_commands.cmd_repair,
-            "undo": repair_commands.cmd_undo,
-            "adopt": repair_commands.cmd_adopt, "rebuild": repair_commands.cmd_rebuild,
-            "backups": repair_commands.cmd_backups,
-            "gui": scan_commands.cmd_gui, "watch": watch_commands.cmd_watch,
-            "autostart": watch_commands.cmd_autostart, "export": export_commands.cmd_export,
-            "resume-command": export_commands.cmd_resume_command, None: scan_commands.cmd_default}
+# Each command's module and function, imported when it runs: a read-only
+# scan need not load the repair, backup and export machinery first.
+COMMANDS = {"scan": "scan_commands:cmd_scan", "demo": "scan_commands:cmd_demo",
+            "locations": "scan_commands:cmd_locations", "repair": "repair_commands:cmd_repair",
+            "undo": "repair_commands:cmd_undo", "adopt": "repair_commands:cmd_adopt",
+            "rebuild": "repair_commands:cmd_rebuild", "backups": "repair_commands:cmd_backups",
+            "gui": "scan_commands:cmd_gui", "watch": "watch_commands:cmd_watch",
+            "autostart": "watch_commands:cmd_autostart", "export": "export_commands:cmd_export",
+            "resume-command": "export_commands:cmd_resume_command", None: "scan_commands:cmd_default"}
+
+
+def command(name: str | None) -> Callable[[argparse.Namespace], int]:
+    module, function = COMMANDS[name].split(":")
+    run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(f"app.cli.{module}"), function)
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sanitised_console():
         try:
             args = build_parser().parse_args(argv)
-            return COMMANDS[args.command](args)
+            return command(args.command)(args)
         except UsageError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -77,16 +77,33 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"  # every dangerous code point is in the BMP
 
 
-def json_text(value: Any, indent: int | None = 2) -> str:
+def json_text(value: Any, indent: int | None = None) -> str:
     """``value`` as JSON (as ``json.dumps(value, indent=indent,
     ensure_ascii=False)``) with every dangerous code point written as a
     ``\\uXXXX`` escape: it parses back to exactly ``value``."""
-    return BUT_LAYOUT.sub(_escape, json.dumps(value, indent=indent, ensure_ascii=False))
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    # Every dangerous code point is one str.isprintable() refuses (Cc, Cf, Cs,
+    # Zl, Zp): one pass in C clears a clean document, which is nearly always.
+    # (A document without indent holds no newline: JSON escapes them in strings.)
+    if (text if indent is None else text.replace("\n", "")).isprintable():
+        return text
+    return BUT_LAYOUT.sub(_escape, text)
 
 
 def emit_json(value: Any, out: IO[str] | None = None) -> None:
-    """Print ``value`` as one JSON document (and a newline), in one write."""
-    (sys.stdout if out is None else out).write(json_text(value) + "\n")
+    """Print ``value`` as one JSON document (and a newline), in one write:
+    made by the C encoder in one call, so indented only for a person at a
+    terminal (Python's indenting encoder is several times slower)."""
+    stream = sys.stdout if out is None else out
+    indent = 2 if _isatty(stream) else None
+    stream.write(json_text(value, indent) + "\n")
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 class SafeStream:

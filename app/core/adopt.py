@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from app.core import fsops, repair
+from app.core import copies, fsops, repair
 from app.core.engine import COPY, WRITE, Item
 from app.core.kinds import Kind
 from app.core.plans import Action, FileChange, Plan, bare_id, named_sessions
@@ -72,7 +72,7 @@ def plan_session(session: Session, folder: FolderReport | None, in_active: dict[
     link = repair.link_problem(session)
     if link:
         return Action(session, SKIP_LINK, f"{link}; links are never followed or copied")
-    best = repair.best_copy(session)
+    best = copies.best_copy(session)
     if best is None:
         return Action(session, LEAVE, "no copy of this session loads, and none can be fixed")
     try:

@@ -37,10 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from app import APP_NAME, __version__
+from app import __version__
 from app.core import fsops, jsjson, oslock, runcheck, seal
+from app.core.choices import default_backup_root
 from app.core.longpaths import extended
 from app.core.runcheck import Damaged, Manifest, Snapshot
 
@@ -98,7 +97,7 @@ class NothingToUndo(BackupError):
 
 
 def default_root() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "backups"
+    return default_backup_root()
 
 
 def root_for(data_dirs: Sequence[Any]) -> Path:

@@ -33,6 +33,12 @@ BUT_LAYOUT = re.compile(f"(?![\\n\\t])[{DANGEROUS}]")
 def neutralise(text: str, *, keep_layout: bool = False) -> str:
     """``text`` with each dangerous code point replaced by U+FFFD; newlines
     and tabs too unless ``keep_layout``."""
+    # Every dangerous code point is one str.isprintable() refuses: a clean
+    # text (nearly all of them) is cleared in one pass in C, not by the regex.
+    if text.isprintable():
+        return text
+    if keep_layout and ("\n" in text or "\t" in text) and text.replace("\n", "").replace("\t", "").isprintable():
+        return text
     return (BUT_LAYOUT if keep_layout else _ANY).sub(REPLACEMENT, text)
 
 

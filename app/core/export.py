@@ -34,7 +34,8 @@ from datetime import tzinfo
 from typing import TextIO
 
 from app.core import conversation, fsops, reasons
-from app.core.export_formats import FORMATS, HTML, MARKDOWN, About, Tally, line_of, writer_for
+from app.core.choices import FORMATS, HTML, MARKDOWN
+from app.core.export_formats import About, Tally, line_of, writer_for
 from app.core.records import CORRUPT, ScanResult, Session
 from app.core.transcripts import read_info
 

@@ -35,11 +35,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from app.core.choices import FORMATS, HTML, MARKDOWN
 from app.core.conversation import IMAGE, THINKING, TOOL_RESULT, TOOL_USE, Block, Message
 from app.core.display import human_size, iso_time, neutralise
 
-MARKDOWN, HTML = "md", "html"
-FORMATS = (MARKDOWN, HTML)
 UNTITLED = "Untitled session"
 
 # What Markdown (CommonMark, GitHub's, and common extensions: math, tables,

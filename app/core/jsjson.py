@@ -200,8 +200,14 @@ def stringify(value: Any) -> bytes:
     cannot be UTF-8, so such a value is written with \\u escapes instead,
     which ``JSON.parse`` reads back to the same string.  Raises ValueError for
     what JSON cannot hold (NaN, a cycle)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _MINIFIED.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+        return _MINIFIED_ASCII.encode(value).encode("ascii")
+
+
+# Made once: json.dumps with options builds a new encoder at every call, and
+# a repair writes several journal lines per session.
+_MINIFIED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_MINIFIED_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)

@@ -38,7 +38,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.core import fsops, reasons, repair, slug
+from app.core import copies, fsops, reasons, slug
 from app.core.kinds import Kind
 from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, FolderReport, ScanResult, Session, Step
 from app.core.transcript_index import CONVERSATION, STUB, UNREADABLE, TranscriptIndex
@@ -231,7 +231,7 @@ def _record(session: Session) -> tuple[bool, Kind | None, str]:
         return True, None, _LOADS
     if session.record_status == ORPHANED:
         return False, Kind.REPAIR, "Claude Desktop could not save this session, but a good copy of it exists."
-    if repair.best_copy(session) is not None:
+    if copies.best_copy(session) is not None:
         return False, Kind.REPAIR, ("Claude Desktop rejects the record for a small fault (a byte-order mark, or a "
                                     "missing time) that can be fixed.")
     return False, None, "No copy of the record loads, and none can be fixed."

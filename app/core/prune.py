@@ -29,8 +29,8 @@ from pathlib import Path
 
 from app.core import backups, runcheck
 from app.core.backups import RunInfo
+from app.core.choices import DEFAULT_DAYS, DEFAULT_KEEP
 
-DEFAULT_DAYS, DEFAULT_KEEP = 30, 200
 REMOVABLE = (backups.COMPLETE, backups.UNDONE)
 _OWN_NAMES = {backups.MANIFEST, backups.SEAL, backups.JOURNAL, backups.RUN_LOCK, backups.MANIFEST + ".part"}
 _NEVER_STARTED_AGE = 86_400.0  # a run folder without a manifest, this old, changed nothing and is left over

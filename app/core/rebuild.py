@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from app.core import backfill, fsops, jsjson, loader, reasons, repair
+from app.core import backfill, copies, fsops, jsjson, loader, reasons
 from app.core import conversation_files as conversation
 from app.core.engine import WRITE, Item
 from app.core.kinds import Kind
@@ -105,7 +105,7 @@ def template_in(scan: ScanResult, folder: str) -> dict[str, Any] | None:
     healthy = [s.json for s in scan.sessions if s.folder == folder and s.status == HEALTHY and s.json is not None
                and s.json.loadable and not s.json.is_link]
     for record in healthy:  # scan order is newest first
-        data = repair.read_small(record.path, 16 << 20)
+        data = copies.read_small(record.path, 16 << 20)
         if data is None:
             continue
         try:
@@ -182,7 +182,7 @@ def _link_action(link: backfill.Link) -> Action:
     record = link.session
     if record.json is None or record.json.is_link:
         return Action(record, LEAVE, "its record is not a plain file")
-    data = repair.read_small(record.json.path)
+    data = copies.read_small(record.json.path)
     new = linked_bytes(data, link.transcript.id) if data is not None else None
     if data is None or new is None or not loader.check_bytes(new, record.id).loadable:
         return Action(record, LEAVE, "its record could not be rewritten safely")

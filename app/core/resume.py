@@ -38,6 +38,7 @@ import sys
 from dataclasses import dataclass
 
 from app.core import reasons, slug
+from app.core.choices import POSIX, POWERSHELL, SHELLS
 from app.core.display import DANGEROUS, neutralise
 from app.core.export import DAMAGED, ELSEWHERE, NONE_YET, absence, conversation_of
 from app.core.records import Session
@@ -46,8 +47,6 @@ from app.core.transcripts import read_info
 __all__ = ["POSIX", "POWERSHELL", "SHELLS", "Resume", "UnsafeCommand", "command_line", "is_full_path",
            "quote_posix", "quote_powershell", "resume_command", "shell_for"]
 
-POSIX, POWERSHELL = "sh", "powershell"
-SHELLS = (POSIX, POWERSHELL)
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UNSAFE = re.compile(f"[{DANGEROUS}]")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core import backups, claude_process, engine, oslock, runcheck
+from app.core import backups, claude_process, engine, finished_runs, oslock, runcheck
 from app.core.backups import Run, RunInfo
 from app.core.runcheck import Damaged, Entry, Manifest
 
@@ -231,8 +231,16 @@ def recover(root: Path, file_engine: engine.Engine | None = None,
     and it never finished), and finish every interrupted undo, newest first.
     A damaged run is reported and skipped; it never blocks the others."""
     recovery = Recovery()
+    known, finished = finished_runs.load(root), {}
     for run in reversed(backups.runs(root)):
-        if run.status() not in (backups.INTERRUPTED, backups.UNDO_INTERRUPTED):
+        key = finished_runs.journal_key(run.path / backups.JOURNAL)
+        if key is not None and known.get(run.run_id) == key:
+            finished[run.run_id] = key  # seen finished, and its journal has not changed since: not opened
+            continue
+        status = run.status()
+        if status in (backups.COMPLETE, backups.UNDONE, backups.PARTLY_UNDONE) and key is not None:
+            finished[run.run_id] = key
+        if status not in (backups.INTERRUPTED, backups.UNDO_INTERRUPTED):
             continue
         try:
             report = undo(run, file_engine, guard=guard)
@@ -255,6 +263,8 @@ def recover(root: Path, file_engine: engine.Engine | None = None,
             pass  # the undo itself is recorded: undo-done
         finally:
             run.close()
+    if finished != known:
+        finished_runs.save(root, finished)
     return recovery
 
 
