@@ -400,3 +400,19 @@ def test_a_note_that_lies_cannot_hide_an_interrupted_run_from_recovery(tmp_path,
     undo.recover(root)  # now it sees the run undone, and writes its note
     assert outside.read_bytes() == b"not the note's"  # the note is replaced, never written through
     assert not (root / finished_runs.NOTE).is_symlink() and run.run_id in finished_runs.load(root)
+
+
+def test_a_users_own_file_in_a_backup_folder_they_chose_is_never_replaced_by_our_notes(tmp_path):
+    """--backup-dir may be an ordinary folder of the user's: our notes there
+    have names of our own (found by a hostile review: a plain
+    "finished-runs.json" of the user's was replaced)."""
+    demo = tmp_path / "Claude"
+    assert run_cli("demo", str(demo)).returncode == 0
+    mine = tmp_path / "Documents"
+    mine.mkdir()
+    theirs = {"finished-runs.json": b'{"my": "marathons"}', "journal.jsonl": b"{}\n", "notes.txt": b"mine"}
+    for name, data in theirs.items():
+        (mine / name).write_bytes(data)
+    for _ in range(2):  # the second repair's recovery sees the first run finished, and writes its note
+        assert run_cli("repair", "--data-dir", str(demo), "--backup-dir", str(mine), "--yes").returncode == 0
+    assert {name: (mine / name).read_bytes() for name in theirs} == theirs

@@ -65,7 +65,7 @@ def test_a_second_repair_changes_nothing(demo_dir, tmp_path):
     assert code == 0 and doc["run_id"] is None and doc["summary"]["done"] == 0
     assert snapshot(demo_dir) == state
     # No new run, and no run changed.  The backup folder's own notes may: its
-    # lock file names its last holder, and finished-runs.json the runs that
+    # lock file names its last holder, and its finished-runs note the runs that
     # recovery has seen finished (so that it need not read them again).
     notes = {str(tmp_path / "b"), str(tmp_path / "b" / backups.LOCK), str(tmp_path / "b" / finished_runs.NOTE)}
     assert {k: v for k, v in snapshot(tmp_path / "b").items() if k not in notes} == \

@@ -41,6 +41,7 @@ def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir],
     """The folders to scan, and where it looked (the folders chosen, when the user chose)."""
     if args.data_dir:
         dirs: list[locations.DataDir] = []
+        seen: set[object] = set()
         for raw in args.data_dir:
             try:
                 if not Path(raw).exists():
@@ -50,12 +51,22 @@ def chosen_data_dirs(args: argparse.Namespace) -> tuple[list[locations.DataDir],
             except OSError as exc:
                 raise UsageError(f"--data-dir {raw}: cannot be opened ({exc.strerror or exc})") from None
             chosen = locations.chosen(raw)
-            # The same folder named twice (or by two names) is scanned and changed once.
-            if all(os.path.realpath(chosen.path) != os.path.realpath(d.path) for d in dirs):
+            # The same folder named twice, by two names or through a bind
+            # mount, is scanned and changed once: known by what it is.
+            if (same := _identity(chosen.path)) not in seen:
+                seen.add(same)
                 dirs.append(chosen)
         return dirs, [str(d.path) for d in dirs]
     found = locations.discover()
     return found.found, found.searched
+
+
+def _identity(path: Path) -> object:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)  # some Windows shares give no inode
 
 
 def looked_in(searched: Sequence[str]) -> str:

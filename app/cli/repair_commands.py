@@ -338,7 +338,7 @@ def _wrong_mirror(args: argparse.Namespace, report: plans.Report) -> bool:
     conversation is the user's mistake: one sentence, and exit code 2."""
     if not getattr(args, "mirror", None):
         return False
-    left = [r for r in report.results if r.action == conversation_files.LEAVE]
+    left = [r for r in report.results if r.action == conversation_files.MIRROR_REFUSED]
     if left:
         _err(f"{safe(args.mirror[1])} was not installed: {safe(left[0].detail)}")
     return bool(left)

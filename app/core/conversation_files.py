@@ -56,6 +56,7 @@ def repair_read(path: str, limit: int, whole: bool = True) -> bytes | None:
 COPY_CONVERSATION, SET_ASIDE_STUB, INSTALL_MIRROR, LEAVE = "copy-conversation", "set-aside-stub", "install-mirror", \
     "leave"
 MIRROR_IN_PLACE = "mirror-in-place"  # the file given is already this session's mirror, byte for byte
+MIRROR_REFUSED = "mirror-refused"  # the file given (or the session named) is not one to install: the user's mistake
 STUB_QUIET_SECONDS = 10 * 60  # a stub written more recently may belong to a session still running
 STUB_LIMIT = 1 << 20  # a stub is a few lines; a bigger file is not set aside as one
 
@@ -265,21 +266,22 @@ def install_mirror(session: Session, mirror: str | None, supplied: str) -> Actio
     with it, never by a shorter or a different one."""
     cli = (session.cli_session_id or "").lower()
     if not session.ssh_host or not UUID.match(cli) or mirror is None:
-        return Action(session, LEAVE, "it is not an SSH session (or has no conversation id); no mirror to install")
+        return Action(session, MIRROR_REFUSED, "it is not an SSH session (or has no conversation id); no mirror to "
+                                               "install")
     try:
         named, turns, sha, size = _read_whole(supplied)
     except OSError as exc:
-        return Action(session, LEAVE, f"the file cannot be read ({fsops.describe_error(exc)})")
+        return Action(session, MIRROR_REFUSED, f"the file cannot be read ({fsops.describe_error(exc)})")
     if not named:
-        return Action(session, LEAVE, "the file names no session: it is not a Claude Code transcript; it is not "
-                                      "installed")
+        return Action(session, MIRROR_REFUSED, "the file names no session: it is not a Claude Code transcript; it "
+                                               "is not installed")
     if named != {cli}:
         others = ", ".join(sorted(named - {cli})[:3]) + (", …" if len(named - {cli}) > 3 else "")
-        return Action(session, LEAVE, f"the file's lines name another session ({others}), not only this one "
-                                      f"({cli}); it is not installed")
+        return Action(session, MIRROR_REFUSED, f"the file's lines name another session ({others}), not only this "
+                                               f"one ({cli}); it is not installed")
     if not turns:
-        return Action(session, LEAVE, "the file holds no conversation (no message of yours or Claude's); it is not "
-                                      "installed")
+        return Action(session, MIRROR_REFUSED, "the file holds no conversation (no message of yours or Claude's); "
+                                               "it is not installed")
     return _mirror_action(session, mirror, supplied, sha, size)
 
 

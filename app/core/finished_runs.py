@@ -5,7 +5,7 @@ would otherwise slow every repair down).
 A run's status follows the last milestone of its journal (backups.Run.status).
 Once a run is complete or undone, nothing appends to its journal but a later
 undo, and any append changes the journal's size and modification time.  So
-the backup folder keeps a small note, ``finished-runs.json``: for each run
+the backup folder keeps a small note (NOTE): for each run
 found finished, its journal's (inode, size, mtime in ns).  A run whose
 journal still matches its entry is finished, and is not opened; any other
 run is judged from its journal, as before.
@@ -30,7 +30,9 @@ from typing import Any
 
 from app.core import runcheck
 
-NOTE = "finished-runs.json"
+# A name of our own, like the folder's lock: --backup-dir may be an ordinary
+# folder of the user's, where a plain "finished-runs.json" could be theirs.
+NOTE = ".session-rescue-finished-runs.json"
 NOTE_LIMIT = 16 << 20  # about 200,000 runs: far beyond what pruning keeps
 _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
                | getattr(os, "O_NONBLOCK", 0))

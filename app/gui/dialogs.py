@@ -37,7 +37,8 @@ WILL = {repair.PROMOTE: "Will be brought back", repair.REPLACE: "Will be brought
         conversation_files.COPY_CONVERSATION: "Its conversation will be put back",
         conversation_files.SET_ASIDE_STUB: "The empty copy hiding it will be set aside",
         conversation_files.INSTALL_MIRROR: "The conversation you copied will be installed",
-        conversation_files.MIRROR_IN_PLACE: "Already installed"}
+        conversation_files.MIRROR_IN_PLACE: "Already installed",
+        conversation_files.MIRROR_REFUSED: "Will not be installed"}
 ACTION_WORDS = WILL  # the plan's words, by action (the CLI has its own, shorter)
 DID = {repair.PROMOTE: "Brought back", repair.REPLACE: "Brought back (newer copy)", repair.NORMALIZE: "Fixed",
        adopt.ADOPT: "Copied to this account", rebuild.REBUILD: "Got a new record",

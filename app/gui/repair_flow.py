@@ -127,8 +127,9 @@ class RepairFlow(QObject):
             QMessageBox.information(self._window, "Already installed", sentence(in_place[0].reason))
             self.status.emit("Nothing to do: that copy is already installed.")
             return
-        if not plan.to_do and self._mirror is not None:  # the file chosen is not this session's conversation
-            why = plan.actions[0].reason if plan.actions else "it is not this session's conversation"
+        refused = [a for a in plan.actions if a.action == conversation_files.MIRROR_REFUSED]
+        if not plan.to_do and self._mirror is not None and refused:  # not this session's conversation
+            why = refused[0].reason
             QMessageBox.warning(self._window, "This is not the right file",
                                 sentence(f"{Path(self._mirror).name} was not installed: {why}"))
             self.status.emit("Nothing was installed.")
