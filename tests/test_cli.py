@@ -212,3 +212,23 @@ def test_a_data_dir_before_the_session_id_does_not_swallow_it(demo_dir):
     done = run_cli("resume-command", "--data-dir", str(demo_dir), "9ecef142-ddf2-5478-9213-5d2158d38ac7",
                    "--shell", "sh")
     assert done.returncode == 0 and "--resume" in done.stdout, done.stderr
+
+
+def test_an_id_as_the_scan_table_shows_it_cut_short_is_enough(demo_dir):
+    table = run_cli("scan", "--data-dir", str(demo_dir)).stdout
+    shown = next(line.split()[1] for line in table.splitlines() if "Sketch the invoice PDF layout" in line)
+    assert shown.endswith("…")
+    done = run_cli("export", "--data-dir", str(demo_dir), shown)
+    assert done.returncode == 0 and done.stdout.startswith("# Sketch the invoice PDF layout"), done.stderr
+    done = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir), "--session", shown[6:14])
+    assert done.returncode == 0 and "1 session(s) would be repaired" in done.stdout, done.stderr
+
+
+def test_a_short_id_that_begins_several_sessions_is_refused_in_one_sentence():
+    from app.core.records import AmbiguousId, complete_id
+
+    known = ["9ecef142-aaaa", "9ecef142-bbbb", "0640ca29-cccc"]
+    assert complete_id("0640ca2", known) == "0640ca29-cccc"
+    assert complete_id("0640ca", known) == "0640ca"  # too short to stand for an id: unknown
+    with pytest.raises(AmbiguousId, match="begins 2 session ids"):
+        complete_id("9ecef142…", known)

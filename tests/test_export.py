@@ -322,7 +322,9 @@ def test_the_session_id_is_found_however_it_is_written(claude):
         found = export.find_session(result, wanted)
         assert found is not None and found.id == STEM, wanted
     assert export.find_session(result, "local_") is None
-    assert export.find_session(result, STEM[:-1]) is None  # no guessing from a part of an id
+    # The beginning of an id, as scan's table shows it cut short, names the one session it begins...
+    assert export.find_session(result, STEM[:-1]).id == STEM and export.find_session(result, STEM[:14] + "…")
+    assert export.find_session(result, STEM[:12]) is None  # ... but never fewer than 7 of its characters
 
 
 # ------------------------------------------------------------------- errors
@@ -335,8 +337,8 @@ def test_errors_are_one_sentence_and_an_exit_code(claude, tmp_path):
     existing.write_bytes(b"mine")
     cases = [
         (["local_ffffffff-0000-4000-8000-000000000000"], 2,
-         "no session or transcript local_ffffffff-0000-4000-8000-000000000000 was found (see 'session-rescue "
-         "scan' for the ids)"),
+         "no session or transcript “local_ffffffff-0000-4000-8000-000000000000” was found (see 'session-rescue "
+         "scan' for the ids; the first 8 characters of one are enough)"),
         (["local_9a9a9a9a-0000-4000-8000-000000000000"], 1,
          "local_9a9a9a9a-0000-4000-8000-000000000000 has no conversation yet, so there is nothing to export"),
         ([STEM, "-o", str(existing)], 2,

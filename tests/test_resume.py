@@ -189,7 +189,8 @@ def test_the_cli_says_in_one_sentence_why_there_is_no_command(tmp_path):
             ("local_9a9a9a9a-0000-4000-8000-000000000000", 1, "Its record is too damaged to say which transcript "
              "holds its conversation, so there is nothing to resume."),
             ("local_ffffffff-0000-4000-8000-000000000000", 2, "no session or transcript "
-             "local_ffffffff-0000-4000-8000-000000000000 was found (see 'session-rescue scan' for the ids)")]:
+             "“local_ffffffff-0000-4000-8000-000000000000” was found (see 'session-rescue scan' for the ids; the "
+             "first 8 characters of one are enough)")]:
         done = run_cli("resume-command", wanted, "--data-dir", str(folder.root), "--projects-dir", str(projects))
         assert (done.returncode, done.stdout, done.stderr) == (code, "", f"session-rescue: {said}\n")
 

@@ -28,9 +28,13 @@ def _session(args: argparse.Namespace) -> Session:
     """The session or transcript ARG names, from a scan of the chosen folders."""
     data_dirs, _ = chosen_data_dirs(args)
     result = scan(data_dirs, chosen_transcripts_dir(args, data_dirs))
-    session = export.find_session(result, args.id)
+    try:
+        session = export.find_session(result, args.id)
+    except export.ExportError as exc:  # a short id that begins several
+        raise UsageError(safe(str(exc))) from None
     if session is None:
-        raise UsageError(f"no session or transcript {safe(args.id)} was found (see '{PROG} scan' for the ids)")
+        raise UsageError(f"no session or transcript “{safe(args.id)}” was found (see '{PROG} scan' for the ids; "
+                         "the first 8 characters of one are enough)")
     return session
 
 

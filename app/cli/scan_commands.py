@@ -56,7 +56,7 @@ def _write_table(result: ScanResult, out: TextIO) -> None:
     rows = [("STATUS", "ID", "TITLE", "LAST ACTIVITY", "SIZE", "ACCOUNT", "REASONS")]
     for s in result.all_rows():
         account = cut(s.account, 8) + ("*" if s.active else "") if s.is_record else "-"
-        rows.append((s.status, cut(s.id, 14), cut(s.title, 36), local_time(s.last_activity_ms), human_size(s.size),
+        rows.append((s.status, cut(s.id, 15), cut(s.title, 36), local_time(s.last_activity_ms), human_size(s.size),
                      account, ", ".join(s.reasons) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:

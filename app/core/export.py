@@ -36,7 +36,7 @@ from typing import TextIO
 from app.core import conversation, fsops, reasons
 from app.core.choices import FORMATS, HTML, MARKDOWN
 from app.core.export_formats import About, Tally, line_of, writer_for
-from app.core.records import CORRUPT, ScanResult, Session
+from app.core.records import CORRUPT, AmbiguousId, ScanResult, Session, complete_id
 from app.core.transcripts import read_info
 
 __all__ = ["DAMAGED", "ELSEWHERE", "FORMATS", "HTML", "MARKDOWN", "NONE_YET", "ExportCancelled", "ExportError",
@@ -118,6 +118,12 @@ def find_session(result: ScanResult, wanted: str) -> Session | None:
     want = _bare(wanted)
     if not want:
         return None
+    ids = [_bare(s.id) for s in (*result.sessions, *result.transcript_only)]
+    ids += [(s.cli_session_id or "").lower() for s in result.sessions if s.cli_session_id]
+    try:
+        want = complete_id(want, ids)  # scan's table shows ids cut short: "9ecef14…"
+    except AmbiguousId as exc:
+        raise ExportError(str(exc)) from None
     records = [s for s in result.sessions if _bare(s.id) == want]
     if not records:
         records = [s for s in result.sessions

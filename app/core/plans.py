@@ -26,7 +26,7 @@ from app.core.engine import CANCELLED, COPY, DONE, FAILED, IDENTICAL, PLANNED, S
 from app.core.kinds import Kind
 from app.core.locations import DataDir
 from app.core.longpaths import extended
-from app.core.records import ScanResult, Session
+from app.core.records import AmbiguousId, ScanResult, Session, complete_id
 from app.core.runcheck import Snapshot
 
 SKIPPED = "skipped"
@@ -121,7 +121,11 @@ def named_sessions(scan: ScanResult, ids: Iterable[str] | None) -> list[Session]
     PlanError, in one sentence, for an id that is no record."""
     if ids is None:
         return None
-    wanted = {bare_id(i) for i in ids}
+    known = [bare_id(s.id) for s in (*scan.sessions, *scan.transcript_only)]
+    try:
+        wanted = {complete_id(bare_id(i), known) for i in ids}
+    except AmbiguousId as exc:
+        raise PlanError(str(exc)) from None
     unknown = sorted(wanted - {bare_id(s.id) for s in scan.sessions})
     if unknown and unknown[0] in {bare_id(s.id) for s in scan.transcript_only}:
         raise PlanError(f"{unknown[0]} is a transcript without a record; 'rebuild' makes one for it")

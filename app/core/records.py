@@ -218,3 +218,25 @@ def _file_detail(f: FileState) -> dict[str, Any]:
     if f.error_line is not None:
         out.update(line=f.error_line, column=f.error_column, offset=f.error_offset)
     return out
+
+
+class AmbiguousId(ValueError):
+    """A short id that begins more than one session's; the message says so."""
+
+
+SHORTEST_PREFIX = 7  # what scan's table showed of an id before it showed 8: never fewer
+
+
+def complete_id(wanted: str, known: list[str]) -> str:
+    """``wanted`` as one of ``known`` (bare, lower-case ids): itself when it
+    is one; else the one id it begins, as scan's table shows ids cut short
+    ("9ecef14…", at least SHORTEST_PREFIX characters); else itself, unknown.
+    AmbiguousId when it begins several."""
+    prefix = wanted.removesuffix("…").removesuffix("...")
+    if wanted in known or len(prefix) < SHORTEST_PREFIX:
+        return wanted
+    found = sorted({k for k in known if k.startswith(prefix)})
+    if len(found) > 1:
+        raise AmbiguousId(f"{wanted} begins {len(found)} session ids ({', '.join(found[:3])}"
+                          f"{', …' if len(found) > 3 else ''}); give more of it")
+    return found[0] if found else wanted
