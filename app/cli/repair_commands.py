@@ -328,6 +328,8 @@ def _dry(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> i
             print(f"  {'would fail':13} {cut(r.id, 20):20} {safe(r.detail)}")
         print(f"\nDry run: nothing was changed. {counts[plans.PLANNED]} session(s) would be {job.done}"
               + (f", {len(failing)} would fail." if failing else "."))
+        if counts[plans.PLANNED]:
+            print("To do it, run the same command without --dry-run (it shows this plan again and asks first).")
     if _wrong_mirror(args, report):
         return EXIT_USAGE
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -273,15 +273,15 @@ def install_mirror(session: Session, mirror: str | None, supplied: str) -> Actio
     except OSError as exc:
         return Action(session, MIRROR_REFUSED, f"the file cannot be read ({fsops.describe_error(exc)})")
     if not named:
-        return Action(session, MIRROR_REFUSED, "the file names no session: it is not a Claude Code transcript; it "
-                                               "is not installed")
+        return Action(session, MIRROR_REFUSED, "the file names no session, so it is not a Claude Code "
+                                               "transcript")
     if named != {cli}:
         others = ", ".join(sorted(named - {cli})[:3]) + (", …" if len(named - {cli}) > 3 else "")
         return Action(session, MIRROR_REFUSED, f"the file's lines name another session ({others}), not only this "
-                                               f"one ({cli}); it is not installed")
+                                               f"one ({cli})")
     if not turns:
-        return Action(session, MIRROR_REFUSED, "the file holds no conversation (no message of yours or Claude's); "
-                                               "it is not installed")
+        return Action(session, MIRROR_REFUSED, "the file holds no conversation (no message of yours or "
+                                               "Claude's)")
     return _mirror_action(session, mirror, supplied, sha, size)
 
 
