@@ -563,3 +563,19 @@ def test_a_run_may_change_transcripts_only_inside_its_projects_folder(tmp_path, 
     with pytest.raises(backups.BackupError):
         undo.undo_run(root, run.name, None)
     assert victim.read_bytes() == b"mine"
+
+
+def test_a_session_moved_to_the_active_account_is_healthy_and_adopt_is_no_longer_offered(tmp_path):
+    """After adopt the original stays where it was (by design); its copy is
+    what the app lists, so neither is lost and scan stops offering adopt
+    (found by a new user: the advice went in a circle)."""
+    data = tmp_path / "Claude"
+    assert run_cli("demo", str(data)).returncode == 0
+    before = run_cli("scan", "--data-dir", str(data)).stdout
+    assert "'session-rescue adopt'" in before
+    assert run_cli("adopt", "-y", "--data-dir", str(data), "--backup-dir", str(tmp_path / "b")).returncode == 0
+    after = run_cli("scan", "--data-dir", str(data), "--json")
+    moved = [s for s in json.loads(after.stdout)["sessions"] if s["title"] == "Spike: WebGPU renderer"]
+    assert sorted((s["active"], s["status"], s["fix"]) for s in moved) == [(False, "healthy", None),
+                                                                           (True, "healthy", None)]
+    assert "'session-rescue adopt'" not in run_cli("scan", "--data-dir", str(data)).stdout

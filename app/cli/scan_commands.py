@@ -101,11 +101,12 @@ def _print_why_not(result: ScanResult, out: TextIO) -> None:
 
 def _hints(result: ScanResult) -> list[str]:
     """The next command for each kind of fix the scan found."""
-    fixes = {s.fix for s in result.sessions if s.status == "orphaned"}
+    # A healthy session of another account offers adopt too (it shows only there).
+    fixes = {s.fix for s in result.sessions if s.status in ("orphaned", "healthy")}
     mirror = any(reasons.SSH_MIRROR_MISSING in s.reasons for s in result.sessions)
     hints = [("repair" in fixes, f"'{PROG} repair' brings back the sessions marked for repair (it shows its plan "
                                  "and asks first)."),
-             ("adopt" in fixes or any(not s.active for s in result.sessions),
+             ("adopt" in fixes,
               f"'{PROG} adopt' copies the other account's sessions into the active one."),
              ("rebuild" in fixes or bool(result.transcript_only or result.links),
               f"'{PROG} rebuild' makes records for the transcripts, links records back to theirs and sets aside "

@@ -69,8 +69,14 @@ def judge(result: ScanResult, index: TranscriptIndex, trust: Trust | None = None
     _choose_live(result.folders)
     linked = {id(link.session): link for link in result.links}
     folder_of = result.folders_of(result.sessions)
+    # Records the app lists: a session of another account with a copy among
+    # them has been moved (adopted) already; it shows, and needs nothing.
+    listed = {s.id for s, f in zip(result.sessions, folder_of, strict=True)
+              if f is not None and f.live is not False and s.active and s.folder == f.active_folder
+              and s.json is not None and s.json.loadable and not s.tombstoned}
     for session, folder in zip(result.sessions, folder_of, strict=True):
-        _judge_one(session, folder, index if knowable else None, linked.get(id(session)), trust, windows)
+        _judge_one(session, folder, index if knowable else None, linked.get(id(session)), trust, windows,
+                   session.id in listed)
     for folder in result.folders:
         _folder_notes(folder, [s for s, f in zip(result.sessions, folder_of, strict=True) if f is folder])
 
@@ -141,13 +147,20 @@ def _step(name: str, ok: bool | None, text: str) -> Step:
 
 
 def _judge_one(session: Session, folder: FolderReport | None, index: TranscriptIndex | None,
-               link: object | None, trust: Trust | None, windows: bool) -> None:
+               link: object | None, trust: Trust | None, windows: bool, copy_listed: bool = False) -> None:
     if session.tombstoned:
         _verdict(session, [_step("deleted", False, "You deleted it in Claude Desktop (its tombstone says so).")],
                  list(session.reasons), DELETED, False, None, "Deleted: it is never brought back.")
         return
     record_ok, record_fix, record_text = _record(session)
     listed, place_fix, place_text, place_codes = _place(session, folder)
+    if not listed and copy_listed:  # moved (adopted) already: the copy is what the app shows and opens
+        _verdict(session, [_step("loads", record_ok, record_text),
+                           _step("listed", True, "A copy of it is in the account Claude Desktop shows (it was moved "
+                                                 "there); this one is kept as it was.")],
+                 [*session.reasons, *place_codes], HEALTHY, None, None,
+                 "Shows in Claude Desktop through its copy in the active account: nothing to do.")
+        return
     if not listed and place_fix is not None and record_fix is not None:
         record_fix = place_fix  # moving it to the active account brings its good copy, fixed, along
     if index is None:  # whether it opens cannot be known here: its record decides, as it always did
