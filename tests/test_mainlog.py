@@ -37,8 +37,8 @@ def test_save_failures_are_counted_with_their_first_and_last_day(tmp_path):
     assert found.loaded_from == ("acct", "org")
     assert found.sentence() == (
         "Claude Desktop failed to save sessions 3 times since 25 March 2026 (last on 2 April 2026), for 2 "
-        "sessions: this is the MSIX rename bug (EXDEV), which leaves sessions orphaned. It will happen again "
-        "until Claude Desktop fixes it.")
+        "sessions: a known bug of its Windows Store install (the MSIX rename bug, EXDEV), which makes sessions "
+        "vanish from its list; Repair brings them back. It will happen again until Claude Desktop fixes it.")
 
 
 def test_a_log_bigger_than_one_read_counts_each_line_once(tmp_path):

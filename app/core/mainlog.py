@@ -96,9 +96,9 @@ class Diagnosis:
             f"since {_day(self.first)} (last on {_day(self.last)})" if self.first else "")
         sessions = len(self.sessions)
         about = f", for {sessions:,} session{'s' * (sessions != 1)}" if sessions else ""
-        return (f"Claude Desktop failed to save sessions {times} {when}{about}: this is the MSIX rename bug "
-                "(EXDEV), which leaves sessions orphaned. It will happen again until Claude Desktop fixes it."
-                ).replace("  ", " ")
+        return (f"Claude Desktop failed to save sessions {times} {when}{about}: a known bug of its Windows "
+                "Store install (the MSIX rename bug, EXDEV), which makes sessions vanish from its list; Repair "
+                "brings them back. It will happen again until Claude Desktop fixes it.").replace("  ", " ")
 
     def to_json(self) -> dict[str, Any]:
         return {"log_files": self.files, "exdev_save_failures": self.failures,

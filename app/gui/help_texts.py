@@ -16,26 +16,30 @@ from app.core.display import neutralise
 from app.gui.tasks import Tasks
 
 HOW_IT_WORKS = """<h3>How Session Rescue works</h3>
-<p>Claude Desktop lists a Code session only while its record,
-<code>local_&lt;id&gt;.json</code>, loads. On Windows Store installs each save writes
-<code>local_&lt;id&gt;.json.tmp</code> and then renames it; that rename often fails
-(<i>EXDEV: cross-device link not permitted</i>), and the session disappears after a restart.</p>
-<p><b>Healthy</b> sessions are listed by Claude Desktop <i>and</i> open. <b>Orphaned</b> ones are
-lost, but can be brought back: a good copy the app does not read (the <code>.tmp</code>), a
-record it rejects for a small reason, or a conversation that is on your computer but not where
-the app looks for it ("Session not found on disk", "No messages yet"). <b>Corrupt</b> ones have
-nothing left that could bring them back; they are left exactly as they are. <b>Deleted</b> ones
-you deleted in Claude Desktop: they are hidden unless you ask, and never brought back. Select a
-session to see, step by step, why it does or does not open.</p>
-<p><b>Transcript only</b> rows are conversations in <code>~/.claude/projects</code> that no
-record points to (records wiped by a reinstall, or sessions started in the terminal).
-<b>Rebuild</b> makes a new record for each; a record that lost its link to a transcript gets
-the link back instead, with the evidence shown first. <b>Move to active account</b> copies
-sessions left under another account into the one Claude Desktop is signed in to.</p>
-<p>Every change shows its plan first. Each file it changes or removes is copied to the backup
-folder before anything happens, and <i>Tools → Undo last change</i> puts every byte back.
-Quit Claude Desktop fully first, including its tray icon: it keeps sessions in memory and
-would overwrite a repair.</p>"""
+<p>Claude Desktop sometimes loses Code sessions: they vanish from its list, or open on
+"Session not found on disk" or "No messages yet". Usually the work is still on your computer:
+Claude could not save the session properly, or it looks for the conversation in the wrong
+place. Session Rescue finds every session, says in plain words what happened to each, and
+brings back the ones it can.</p>
+<p><b>Healthy</b>: Claude Desktop lists it and opens it. <b>Orphaned</b>: lost, but it can be
+brought back. <b>Corrupt</b>: nothing is left that could bring it back; it is left exactly as
+it is (its conversation can often still be read, and exported). <b>Deleted</b>: you deleted it
+in Claude Desktop; it is hidden unless you ask, and never brought back. <b>Transcript only</b>:
+a conversation with no session in Claude's list (after a reinstall, or one started in a
+terminal). Select a session to see, step by step, why it does or does not open.</p>
+<p><b>Repair</b> brings back lost sessions. <b>Rebuild</b> gives a conversation without a
+session a new one, or gives a session back the link to its conversation. <b>Move to active
+account</b> copies sessions left under another account into the one you are signed in to.
+Every change shows its plan first and asks. Every file it changes is copied to the backup
+folder before anything happens, and <i>Tools → Undo last change</i> puts every byte back.</p>
+<p>Quit Claude Desktop fully first, including its icon by the clock: it keeps sessions in
+memory and would overwrite a repair.</p>
+<p style="color:gray">For the technically minded: Claude Desktop keeps one record per session,
+<code>local_&lt;id&gt;.json</code>, and saves it by writing <code>local_&lt;id&gt;.json.tmp</code>
+and renaming it; on Windows Store installs that rename often fails (<i>EXDEV: cross-device
+link not permitted</i>). The conversations themselves are Claude Code's transcripts, in
+<code>~/.claude/projects</code>. <i>Show files and details</i> shows each session's files and
+codes.</p>"""
 
 
 def about(backup_root: Path, check: selfcheck.Fingerprint | None = None) -> str:
