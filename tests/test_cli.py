@@ -232,3 +232,17 @@ def test_a_short_id_that_begins_several_sessions_is_refused_in_one_sentence():
     assert complete_id("0640ca", known) == "0640ca"  # too short to stand for an id: unknown
     with pytest.raises(AmbiguousId, match="begins 2 session ids"):
         complete_id("9ecef142…", known)
+
+
+def test_the_why_not_list_stays_short_when_thousands_do_not_open(tmp_path):
+    from conftest import DataFolder
+
+    folder = DataFolder(tmp_path / "Claude")
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    for n in range(30):  # each has turns, but its conversation is nowhere: it loads, and does not open
+        folder.json(f"local_{n:08d}-0000-4000-8000-000000000000", cliSessionId=f"{n:08d}-1111-4111-8111-111111111111",
+                    completedTurns=3)
+    out = run_cli("scan", "--data-dir", str(folder.root), "--projects-dir", str(projects)).stdout
+    why_not = out.split("These load, but do not open in Claude Desktop:")[1]
+    assert why_not.count("\n  local_") == 20 and "… and 10 more" in why_not

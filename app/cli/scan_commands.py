@@ -84,6 +84,9 @@ def _write_table(result: ScanResult, out: TextIO) -> None:
         print(hint, file=out)
 
 
+WHY_NOT_SHOWN = 20  # beyond that, a list of thousands buries what matters
+
+
 def _print_why_not(result: ScanResult, out: TextIO) -> None:
     """The sessions whose record loads but that do not open, each with the
     step of Claude Desktop's way where it fails: the table's codes in words."""
@@ -92,11 +95,14 @@ def _print_why_not(result: ScanResult, out: TextIO) -> None:
     if not stuck:
         return
     print("\nThese load, but do not open in Claude Desktop:", file=out)
-    for s in stuck:
+    for s in stuck[:WHY_NOT_SHOWN]:
         print(f"  {safe(s.id)} ({cut(s.title, 40)})", file=out)
         for step in s.checklist[1:]:
             if step.ok is False or step.name == "verdict":
                 print(f"    - {safe(step.text)}", file=out)
+    if len(stuck) > WHY_NOT_SHOWN:
+        print(f"  … and {len(stuck) - WHY_NOT_SHOWN:,} more (the table above lists them all; 'scan --json' has "
+              "each one's verdict)", file=out)
 
 
 def _hints(result: ScanResult) -> list[str]:
