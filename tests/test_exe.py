@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from conftest import ROOT, hermetic, run_cli
 
 EXE_NAME = "SessionRescue.exe" if sys.platform == "win32" else "SessionRescue"
 LINUX_SIZE_GOAL = 45_000_000  # bytes (issue #5: 45 MB or less on Linux)
+# What the executable leaves out: the list build_exe.spec builds with.
+DROP = runpy.run_path(str(ROOT / "build_exe_drop.py"))
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,59 @@ def test_the_executable_is_one_small_file(exe):
     if sys.platform.startswith("linux"):
         assert size <= LINUX_SIZE_GOAL
     assert run_exe(exe, "--version").stdout.splitlines()[0] == f"session-rescue {__version__}"
+
+
+def held(exe: Path) -> tuple[list[str], list[str]]:
+    """What the executable holds: the paths of its files (and links), and the
+    modules in its PYZ archive (PyInstaller's own readers)."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(exe))
+    return list(archive.toc), list(archive.open_embedded_archive("PYZ.pyz").toc)
+
+
+@pytest.mark.slow
+def test_the_executable_holds_nothing_the_drop_list_leaves_out(exe):
+    """Every file in the executable passes build_exe_drop.wanted(), and no
+    module it excludes is in it: what the spec meant to leave out is out."""
+    files, modules = held(exe)
+    assert "PYZ.pyz" in files and any(name.startswith("PySide6/") for name in files)
+    assert "app.gui.main_window" in modules and "PySide6" in modules
+    assert [name for name in files if not DROP["wanted"](name)] == []
+    excluded = tuple(DROP["EXCLUDES"])
+    assert [name for name in modules if name in excluded or name.startswith(tuple(f"{e}." for e in excluded))] == []
+
+
+@pytest.mark.parametrize("name", [
+    # Windows: the Direct2D platform, styles (the app always uses Fusion),
+    # input plugins, and a DLL as an importer may spell it.
+    "PySide6/plugins/platforms/qdirect2d.dll", "PySide6/plugins/styles/qmodernwindowsstyle.dll",
+    "PySide6/plugins/generic/qtuiotouchplugin.dll", "PySide6/QT6NETWORK.DLL", "PySide6\\Qt6Network.dll",
+    "PySide6/opengl32sw.dll", "PySide6/translations/qtbase_de.qm",
+    # Linux: EGL and Wayland libraries, also as the links at the top.
+    "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6", "libQt6EglFSDeviceIntegration.so.6",
+    "PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6", "PySide6/Qt/lib/libQt6WlShellIntegration.so.6",
+    "libQt6WlShellIntegration.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "libQt6Network.so.6",
+    "PySide6/Qt/plugins/platforms/libqwayland.so", "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "libgtk-3.so.0",
+    # macOS: QtNetwork's framework and its links, the macOS style, image formats.
+    "PySide6/Qt/lib/QtNetwork.framework/Versions/A/QtNetwork", "PySide6/Qt/lib/QtNetwork.framework/Resources",
+    "QtNetwork", "PySide6/Qt/plugins/styles/libqmacstyle.dylib", "PySide6/Qt/plugins/imageformats/libqmacheif.dylib",
+])
+def test_the_drop_list_leaves_out(name):
+    assert not DROP["wanted"](name)
+
+
+@pytest.mark.parametrize("name", [
+    "PySide6/Qt6Core.dll", "PySide6/Qt6Gui.dll", "PySide6/Qt6Widgets.dll", "PySide6/Qt6Svg.dll",
+    "PySide6/MSVCP140.dll", "PySide6/plugins/platforms/qwindows.dll", "PySide6/plugins/iconengines/qsvgicon.dll",
+    "PySide6/Qt/lib/libQt6Core.so.6", "libQt6Gui.so.6", "PySide6/Qt/lib/libQt6XcbQpa.so.6",
+    "PySide6/Qt/lib/libQt6DBus.so.6", "PySide6/Qt/lib/libicudata.so.73", "PySide6/Qt/plugins/platforms/libqxcb.so",
+    "PySide6/Qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/plugins/imageformats/libqsvg.so", "libX11.so.6",
+    "PySide6/Qt/lib/QtWidgets.framework/Versions/A/QtWidgets", "QtGui", "PySide6/Qt/plugins/platforms/libqcocoa.dylib",
+    "shiboken6/libshiboken6.abi3.so.6.11", "PYZ.pyz", "resources/icons/session-rescue.svg",
+])
+def test_the_drop_list_keeps(name):
+    assert DROP["wanted"](name)
 
 
 @pytest.mark.slow

@@ -14,7 +14,6 @@ not searched for modules, so a folder there named ``app`` is not what runs).
 from __future__ import annotations
 
 import os
-import plistlib
 import subprocess
 import sys
 import unicodedata
@@ -201,6 +200,8 @@ def launch_agent(cmd: list[str], log_dir: Path | None = None) -> bytes:
     plist = {"Label": LABEL, "ProgramArguments": cmd, "RunAtLoad": True, "ProcessType": "Background"}
     if log_dir is not None:
         plist["StandardErrorPath"] = str(log_dir / "watcher.err.log")
+    import plistlib  # macOS only: not loaded (nor packed) for the others' sake at start
+
     return plistlib.dumps(plist)
 
 
@@ -272,6 +273,8 @@ def status(host: Host | None = None) -> Status:
     cmd: list[str] | None = None
     try:
         if host.family == "macos":
+            import plistlib
+
             cmd = list(plistlib.loads(path.read_bytes()).get("ProgramArguments", []))
         elif host.family != "windows":
             # split at "\n" only: splitlines() would also break at U+2028 and

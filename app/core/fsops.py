@@ -8,6 +8,7 @@ past Windows' MAX_PATH work; every message names the plain path.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -274,7 +275,11 @@ def _libc_call() -> tuple[Callable[[bytes, bytes], int], ModuleType] | None:
     return None
 
 
-_NOREPLACE = _libc_call() if os.name != "nt" else None
+@functools.cache
+def _noreplace() -> tuple[Callable[[bytes, bytes], int], ModuleType] | None:
+    # Looked up at the first rename, not at import: finding libc runs
+    # ldconfig, and a scan (or the window's start) renames nothing.
+    return _libc_call() if os.name != "nt" else None
 
 
 def rename_noreplace(source: str, target: str) -> None:
@@ -287,8 +292,9 @@ def rename_noreplace(source: str, target: str) -> None:
     if os.name == "nt":
         os.rename(source, target)
         return
-    if _NOREPLACE is not None:
-        call, ctypes = _NOREPLACE
+    noreplace = _noreplace()
+    if noreplace is not None:
+        call, ctypes = noreplace
         # What os.rename would report to audit hooks (and what tests/kill_at.py
         # counts as a step): a call through ctypes reports nothing by itself.
         sys.audit("os.rename", source, target, -1, -1)
