@@ -328,3 +328,23 @@ def test_scan_json_is_one_compact_document_when_piped_and_still_escapes_what_is_
     text = json_text(value)
     assert "\n" not in text and json.loads(text) == value
     assert "\\u001b" in text and "\\u202e" in text and "français 🎉" in text
+
+
+def test_a_document_written_in_parts_is_the_very_document_written_whole():
+    """scan --json writes a long list a chunk at a time (memory and speed at
+    100,000 sessions); the bytes must be those of one json_text call."""
+    from app.cli.output import emit_json_document, json_text
+
+    class Item:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def to_json(self) -> dict:
+            return {"n": self.n, "title": f"t\x1b{self.n} ü"}
+
+    parts = [("a", [Item(n) for n in range(7)]), ("empty", []), ("b", {"x": 1}), ("c", ["s", "\u202e"])]
+    out = io.StringIO()
+    emit_json_document(parts, out, chunk=3)
+    whole = {key: [v.to_json() if hasattr(v, "to_json") else v for v in value] if isinstance(value, list)
+             else value for key, value in parts}
+    assert out.getvalue() == json_text(whole) + "\n"

@@ -124,14 +124,14 @@ def demo_dir(path: Path) -> locations.DataDir:
 
 
 def row_of(window: MainWindow, title: str) -> int:
-    for row in range(window.proxy.rowCount()):
-        if window.proxy.session_at(row).title == title:
+    for row in range(window.model.rowCount()):
+        if window.model.session_at(row).title == title:
             return row
     raise AssertionError(f"no row titled {title!r}")
 
 
 def click_row(qtbot, window: MainWindow, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    index = window.proxy.index(row, COL_TITLE)
+    index = window.model.index(row, COL_TITLE)
     window.table.scrollTo(index)
     qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, modifier,
                      window.table.visualRect(index).center())
@@ -140,7 +140,7 @@ def click_row(qtbot, window: MainWindow, row: int, modifier=Qt.KeyboardModifier.
 def select(qtbot, window: MainWindow, title: str) -> str:
     """Click the row with this title and wait for its preview; its session id."""
     row = row_of(window, title)
-    session_id = window.proxy.session_at(row).id
+    session_id = window.model.session_at(row).id
     if window.preview.session_id == session_id:  # already the current row: wait for its files
         qtbot.waitUntil(lambda: window.preview.tabs.count() and window.preview.tabs.tabText(0) != "…",
                         timeout=30_000)
@@ -151,7 +151,7 @@ def select(qtbot, window: MainWindow, title: str) -> str:
 
 
 def status_of(window: MainWindow, title: str) -> str:
-    return window.proxy.session_at(row_of(window, title)).status
+    return window.model.session_at(row_of(window, title)).status
 
 
 
@@ -161,17 +161,17 @@ def status_of(window: MainWindow, title: str) -> str:
 
 def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
     window, _ = demo_window
-    assert window.proxy.rowCount() == 38  # 33 records (a deleted one is hidden) and 5 transcripts without one
-    times = [window.proxy.session_at(r).last_activity_ms for r in range(window.proxy.rowCount())]
+    assert window.model.rowCount() == 38  # 33 records (a deleted one is hidden) and 5 transcripts without one
+    times = [window.model.session_at(r).last_activity_ms for r in range(window.model.rowCount())]
     known = [t for t in times if t is not None]
     assert known == sorted(known, reverse=True) and times[: len(known)] == known  # unknown times last
-    first = window.proxy.index(0, COL_STATUS)
+    first = window.model.index(0, COL_STATUS)
     assert first.data() in ("Healthy", "Orphaned", "Corrupt")  # a word, not colour alone
     assert not first.data(Qt.ItemDataRole.DecorationRole).isNull()
     assert [b.text() for b in window.toggles.values()] == ["✓ Healthy 7", "✓ Orphaned 14", "✓ Corrupt 12",
-                                                           "✓ Transcript only 5", "Deleted 1"]  # on, and off
+                                                           "✓ Transcript only 5", "○ Deleted 1"]  # on, and off
     assert window.toggles[DELETED].accessibleDescription() == "1, hidden"
-    assert window.proxy.index(0, COL_ACCOUNT).data() == "This account"  # words, not a uuid
+    assert window.model.index(0, COL_ACCOUNT).data() == "This account"  # words, not a uuid
     assert "34 sessions in 1 data folder" in window.status_label.text()
     assert window.folder_combo.currentText().startswith("Demo data")
 
@@ -179,20 +179,20 @@ def test_the_demo_data_is_listed_newest_first_with_words_and_icons(demo_window):
 def test_the_search_box_and_the_status_toggles_filter_the_list(qtbot, demo_window):
     window, _ = demo_window
     qtbot.keyClicks(window.search, "payment")
-    assert window.proxy.rowCount() == 1 and window.proxy.session_at(0).title == "Refactor payment module"
+    assert window.model.rowCount() == 1 and window.model.session_at(0).title == "Refactor payment module"
     window.search.clear()
     qtbot.keyClicks(window.search, "HANDBOOK")  # the cwd, whatever the case
-    assert window.proxy.rowCount() >= 2
+    assert window.model.rowCount() >= 2
     window.search.clear()
     qtbot.keyClicks(window.search, demo.session_id("leak")[6:18])  # part of the id
-    assert [window.proxy.session_at(r).title for r in range(window.proxy.rowCount())] == [
+    assert [window.model.session_at(r).title for r in range(window.model.rowCount())] == [
         "Investigate memory leak in worker"]
     window.search.clear()
     qtbot.mouseClick(window.toggles[CORRUPT], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.toggles[HEALTHY], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.toggles[TRANSCRIPT_ONLY], Qt.MouseButton.LeftButton)
-    assert window.proxy.rowCount() == 14
-    assert {window.proxy.session_at(r).status for r in range(14)} == {ORPHANED}
+    assert window.model.rowCount() == 14
+    assert {window.model.session_at(r).status for r in range(14)} == {ORPHANED}
 
 
 # --------------------------------------------------------------- the preview
@@ -454,8 +454,8 @@ def test_ten_thousand_sessions_stream_in_while_the_window_stays_responsive(qtbot
     first_rows_after = window.scan_feed.first_rows_after
     print(f"\n10,000 sessions: first rows after {first_rows_after:.3f} s, whole scan {total:.2f} s, "
           f"longest event-loop stall {longest * 1000:.0f} ms over {len(watch.gaps)} ticks")
-    assert window.proxy.rowCount() == 10_000
-    assert window.proxy.session_at(0).title == "Session 9999"  # newest first
+    assert window.model.rowCount() == 10_000
+    assert window.model.session_at(0).title == "Session 9999"  # newest first
     # The rows came in batches while the scan went on, and the event loop
     # kept turning: no single stall comes near the length of the scan.
     assert first_rows_after is not None and first_rows_after < total / 2
@@ -471,7 +471,7 @@ def test_an_empty_computer_says_where_it_looked_and_offers_the_demo(qtbot, tmp_p
     assert "/nowhere/Claude" in window.empty_text.text() and "looked in" in window.empty_text.text()
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
         qtbot.mouseClick(window.demo_button, Qt.MouseButton.LeftButton)
-    assert window.proxy.rowCount() == 38 and window.stack.currentIndex() == 0
+    assert window.model.rowCount() == 38 and window.stack.currentIndex() == 0
 
 
 def test_the_keyboard_reaches_everything(qtbot, demo_window):
@@ -480,7 +480,7 @@ def test_the_keyboard_reaches_everything(qtbot, demo_window):
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Home)
     qtbot.keyClick(window.table, Qt.Key.Key_Down)
-    qtbot.waitUntil(lambda: window.preview.session_id == window.proxy.session_at(1).id, timeout=10_000)
+    qtbot.waitUntil(lambda: window.preview.session_id == window.model.session_at(1).id, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.search.hasFocus(), timeout=5_000)
     with qtbot.waitSignal(window.scan_finished, timeout=60_000):
@@ -496,7 +496,7 @@ def test_the_keyboard_reaches_everything(qtbot, demo_window):
 def test_the_row_menu_copies_the_id_and_the_path(qtbot, demo_window):
     window, _ = demo_window
     session_id = select(qtbot, window, "Add CSV export")
-    index = window.proxy.index(row_of(window, "Add CSV export"), COL_TITLE)
+    index = window.model.index(row_of(window, "Add CSV export"), COL_TITLE)
     window._context_menu(window.table.visualRect(index).center())
     menu = next(m for m in window.findChildren(QMenu) if m.isVisible())
     actions = {a.text(): a for a in menu.actions()}

@@ -20,8 +20,8 @@ from test_gui import LoopWatch, answer_dialog, click_row, demo_dir, open_window,
 
 
 def select_id(qtbot, window, session_id: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    for row in range(window.proxy.rowCount()):
-        if window.proxy.session_at(row).id == session_id:
+    for row in range(window.model.rowCount()):
+        if window.model.session_at(row).id == session_id:
             click_row(qtbot, window, row, modifier)
             return
     raise AssertionError(f"no row {session_id}")
@@ -49,7 +49,7 @@ def test_the_header_says_what_main_log_says(demo_window):
 def test_a_transcript_without_a_record_is_listed_with_what_its_ends_say(qtbot, demo_window):
     window, _ = demo_window
     select(qtbot, window, "Full-text search for orders")
-    session = window.preview_session = window.proxy.session_at(window.table.currentIndex().row())
+    session = window.preview_session = window.model.session_at(window.table.currentIndex().row())
     assert session.status == TRANSCRIPT_ONLY
     header = window.preview.header.text()
     for words in ("no session record points to", "D:\\work\\billing-api", "claude-opus-5", "Rebuild"):
@@ -104,7 +104,7 @@ def test_a_200_mb_transcript_shows_its_first_page_at_once_and_the_window_keeps_t
     watch.start()
     started = time.perf_counter()
     window.preview_reader.pane.clear()
-    window.preview_reader.show(window.proxy.session_at(row_of(window, "A very long session")), None)
+    window.preview_reader.show(window.model.session_at(row_of(window, "A very long session")), None)
     view = window.preview.conversation
     qtbot.waitUntil(lambda: bool(view.messages), timeout=30_000)
     first = time.perf_counter() - started
@@ -202,7 +202,7 @@ def test_a_folder_whose_records_were_all_wiped_lists_its_transcripts_and_is_read
     write_transcript(tmp_path / "Claude" / ".claude" / "projects" / "p" / f"{sid}.jsonl", conversation(sid=sid))
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
     qtbot.waitUntil(lambda: window._was_ready, timeout=30_000)
-    assert window.proxy.rowCount() == 1 and window.preview.session_id == sid
+    assert window.model.rowCount() == 1 and window.preview.session_id == sid
     assert window.rebuild_button.isEnabled()
 
 

@@ -17,11 +17,11 @@ from test_gui import answer_dialog, row_of, select
 
 def test_deleted_sessions_wait_behind_their_own_switch(qtbot, demo_window):
     window, _ = demo_window
-    titles = lambda: {window.proxy.session_at(r).title for r in range(window.proxy.rowCount())}  # noqa: E731
+    titles = lambda: {window.model.session_at(r).title for r in range(window.model.rowCount())}  # noqa: E731
     assert not window.toggles[DELETED].isChecked() and "Old experiment (deleted)" not in titles()
     qtbot.mouseClick(window.toggles[DELETED], Qt.MouseButton.LeftButton)
     assert "Old experiment (deleted)" in titles()
-    assert window.proxy.session_at(row_of(window, "Old experiment (deleted)")).status == DELETED
+    assert window.model.session_at(row_of(window, "Old experiment (deleted)")).status == DELETED
 
 
 def test_the_preview_says_why_a_listed_session_does_not_open_step_by_step(qtbot, demo_window):
@@ -54,8 +54,8 @@ def test_repair_from_the_window_copies_a_sandboxed_conversation_and_undo_takes_i
     cli = demo.cli_id("sandbox")
     copied = root / ".claude" / "projects" / slug.slug(demo.API) / f"{cli}.jsonl"
     assert copied.exists()
-    qtbot.waitUntil(lambda: window._result is not None and window.proxy.rowCount() > 0, timeout=30_000)
-    qtbot.waitUntil(lambda: window.proxy.session_at(row_of(window, "Sketch the invoice PDF layout")).status
+    qtbot.waitUntil(lambda: window._result is not None and window.model.rowCount() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: window.model.session_at(row_of(window, "Sketch the invoice PDF layout")).status
                     == HEALTHY, timeout=30_000)
     answer_dialog("Yes")
     answer_dialog("OK")
@@ -81,7 +81,7 @@ def test_an_ssh_sessions_copied_conversation_is_installed_from_the_window(qtbot,
     assert done.args[0].summary()["done"] == 1
     mirror = root / ".claude" / "projects" / f"ssh-{cli}" / f"{cli}.jsonl"
     assert mirror.read_bytes() == fetched.read_bytes()
-    qtbot.waitUntil(lambda: window._result is not None and window.proxy.rowCount() > 0, timeout=30_000)
-    qtbot.waitUntil(lambda: window.proxy.session_at(row_of(window, "Tune the build server")).opens is True,
+    qtbot.waitUntil(lambda: window._result is not None and window.model.rowCount() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: window.model.session_at(row_of(window, "Tune the build server")).opens is True,
                     timeout=30_000)  # the list, scanned again, says it opens now
-    assert window.proxy.session_at(row_of(window, "Tune the build server")).status == HEALTHY
+    assert window.model.session_at(row_of(window, "Tune the build server")).status == HEALTHY

@@ -216,3 +216,23 @@ def test_scan_leaves_the_garbage_collector_as_it_found_it(folder, monkeypatch):
     with pytest.raises(RuntimeError):
         scan_one(folder)
     assert gc.isenabled()
+
+
+def test_the_quick_newest_first_sort_gives_the_very_order_of_the_plain_one():
+    """sort_newest_first sorts on one number, then ties by id, so that the
+    window's thread is not held up by a long sort; the order is the same."""
+    import random
+
+    from app.core.records import Session, newest_first, sort_newest_first
+
+    def session(n: int, when: float | None) -> Session:
+        return Session(f"local_{n:04d}", "healthy", (), "a", "o", True, "f", None, None, False,
+                       last_activity_ms=when)
+
+    rng = random.Random(7)
+    for _ in range(40):
+        sessions = [session(rng.randrange(500), rng.choice([None, 0.0, -1.0, float(rng.randrange(30))]))
+                    for _ in range(rng.randrange(300))]
+        quick = list(sessions)
+        sort_newest_first(quick)
+        assert quick == sorted(sessions, key=newest_first)

@@ -68,7 +68,7 @@ def test_long_text_is_never_cut_silently(qtbot, demo_window):
     assert window.status_label.text().startswith("34 sessions in 1 data folder")  # the whole of it
     assert window.status_label.toolTip() == window.status_label.text()
     row = row_of(window, "Sketch the invoice PDF layout")
-    what = window.proxy.index(row, COL_REASONS)
+    what = window.model.index(row, COL_REASONS)
     assert what.data() == "Its conversation is in an old folder"
     assert "old per-session folder" in what.data(Qt.ItemDataRole.ToolTipRole)  # the whole story, and the codes
 
@@ -240,3 +240,26 @@ def test_copy_resume_command_puts_the_command_for_this_system_on_the_clipboard(q
     assert f"claude --resume {demo.cli_id('checkout')}" in found.command.replace("'", "")
     expected = "Set-Location -LiteralPath" if sys.platform == "win32" else "cd -- "
     assert found.command.startswith(expected)
+
+
+def test_export_asks_before_replacing_a_file_the_save_dialog_did_not_ask_about(qtbot, demo_window, tmp_path,
+                                                                                monkeypatch):
+    """The user types "notes" and picks "Web page": ".html" is added after the
+    dialog asked about "notes", so the window asks about "notes.html" itself
+    (found by a hostile review: it was replaced without a word)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.gui import conversation_actions
+
+    window, _ = demo_window
+    select(qtbot, window, "Fix flaky checkout test")
+    precious = tmp_path / "notes.html"
+    precious.write_text("my only copy of something important", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
+        lambda *a, **k: (str(tmp_path / "notes"), conversation_actions.FILTERS["html"])))
+    asked: list[str] = []
+    answer_dialog("No", asked)
+    window.export_conversation()
+    qtbot.waitUntil(lambda: window.status_label.text() == "Nothing was exported.", timeout=10_000)
+    assert "notes.html already exists" in asked[0]
+    assert precious.read_text(encoding="utf-8") == "my only copy of something important"

@@ -97,8 +97,8 @@ def main(out_dir: str, scheme: str) -> int:
     def on_scan(_result) -> None:
         if shown:
             return
-        for row in range(window.proxy.rowCount()):
-            if window.proxy.session_at(row).title == SHOWN:
+        for row in range(window.model.rowCount()):
+            if window.model.session_at(row).title == SHOWN:
                 window.table.selectRow(row)
 
     window.scan_finished.connect(on_scan)

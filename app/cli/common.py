@@ -8,11 +8,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.cli.output import emit_json, neutralise
+from app.cli.output import emit_json, emit_json_document, neutralise
 from app.core import locations
 
 __all__ = ["EXIT_CLAUDE_RUNNING", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "PROG", "UsageError",
-           "chosen_data_dirs", "chosen_transcripts_dir", "cut", "emit_json", "looked_in", "safe"]
+           "chosen_data_dirs", "chosen_transcripts_dir", "cut", "emit_json", "emit_json_document", "looked_in", "safe"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CLAUDE_RUNNING = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it

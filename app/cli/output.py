@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gc
 import json
 import re
 import sys
@@ -70,7 +71,8 @@ from typing import IO, Any, TextIO
 
 from app.core.display import BUT_LAYOUT, DANGEROUS, REPLACEMENT, neutralise
 
-__all__ = ["DANGEROUS", "REPLACEMENT", "SafeStream", "emit_json", "json_text", "neutralise", "sanitised_console"]
+__all__ = ["DANGEROUS", "REPLACEMENT", "SafeStream", "emit_json", "emit_json_document", "json_text", "neutralise",
+           "sanitised_console"]
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -97,6 +99,43 @@ def emit_json(value: Any, out: IO[str] | None = None) -> None:
     stream = sys.stdout if out is None else out
     indent = 2 if _isatty(stream) else None
     stream.write(json_text(value, indent) + "\n")
+
+
+def emit_json_document(parts: Iterable[tuple[str, Any]], out: IO[str] | None = None, chunk: int = 2000) -> None:
+    """Print one JSON object, key by key, as emit_json would print it: a
+    key whose value is a list (of dicts, or of anything that has
+    ``to_json()``) is encoded ``chunk`` items at a time, so that a scan of
+    100,000 sessions never holds all of them as dicts, nor the whole
+    document as one string, and writes a few hundred times, not millions.
+    Garbage collection waits until the end: these dicts hold no cycles, and
+    collecting while making a million of them is most of the time."""
+    stream = sys.stdout if out is None else out
+    if _isatty(stream):  # a person reads it: indented, at the cost of the slow encoder
+        emit_json({key: [_plain(v) for v in value] if isinstance(value, list) else value for key, value in parts},
+                  stream)
+        return
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        stream.write("{")
+        for number, (key, value) in enumerate(parts):
+            stream.write((", " if number else "") + json_text(key) + ": ")  # json.dumps' own separators
+            if not isinstance(value, list):
+                stream.write(json_text(value))
+                continue
+            stream.write("[")
+            for start in range(0, len(value), chunk):
+                items = [_plain(v) for v in value[start:start + chunk]]
+                stream.write((", " if start else "") + json_text(items)[1:-1])
+            stream.write("]")
+        stream.write("}\n")
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plain(value: Any) -> Any:
+    return value.to_json() if hasattr(value, "to_json") else value
 
 
 def _isatty(stream: IO[str]) -> bool:

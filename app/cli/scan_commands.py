@@ -19,7 +19,7 @@ from app.cli.common import (
     chosen_data_dirs,
     chosen_transcripts_dir,
     cut,
-    emit_json,
+    emit_json_document,
     looked_in,
     safe,
 )
@@ -134,7 +134,7 @@ def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
 
 def _report(result: ScanResult, as_json: bool) -> None:
     if as_json:
-        emit_json(result.to_json())
+        emit_json_document(result.json_parts())
     else:
         print_table(result)
         _explain_reasons(result)

@@ -31,7 +31,7 @@ from app.core import loader, locations, mainlog, opens, reasons, trust
 from app.core import lost_transcripts as lost
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
-from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session, newest_first
+from app.core.records import CORRUPT, HEALTHY, ORPHANED, FileState, FolderReport, ScanResult, Session, sort_newest_first
 from app.core.transcript_index import TranscriptIndex
 
 JSON_SUFFIX, TMP_SUFFIX, TOMBSTONE_PREFIX = ".json", ".json.tmp", "deleted_"
@@ -379,7 +379,7 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
             report, found = scan_data_dir(data_dir, index, on_batch, details)
             folders.append(report)
             sessions.extend(found)
-    sessions.sort(key=newest_first)
+    sort_newest_first(sessions)
     projects = os.path.abspath(transcripts_dir) if transcripts_dir is not None else None
     if not details:
         result = ScanResult(folders, sessions, projects_dir=projects)

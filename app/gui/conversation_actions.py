@@ -6,6 +6,7 @@ export runs in a worker."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,12 @@ class ConversationActions(QObject):
                 return
             if chosen == FILTERS[export.HTML] and not path.lower().endswith((".html", ".htm")):
                 path += ".html"
+                # The dialog asked about the name typed, not this one: ask now.
+                if os.path.lexists(path) and QMessageBox.question(
+                        self._window, "Export", f"{Path(path).name} already exists. Replace it?") \
+                        != QMessageBox.StandardButton.Yes:
+                    self.status.emit("Nothing was exported.")
+                    return
         fmt = export.HTML if path.lower().endswith((".html", ".htm")) else export.MARKDOWN
         self.status.emit(f"Exporting the conversation to {path}…")
         self._tasks.start(jobs.export_conversation, session, path, fmt, on_result=self._on_exported,

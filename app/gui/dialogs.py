@@ -248,8 +248,10 @@ class SummaryDialog(QDialog):
         fit_to_content(self, self.table)
 
     def _headline(self, counts: dict[str, int], words: Words) -> str:
-        parts = [f"<b>{self.changed} {words.done}</b>", f"{counts[engine.IDENTICAL]} already done",
-                 f"{counts[plans.SKIPPED]} left as they were"]
+        parts = [f"<b>{self.changed} {words.done}</b>"]
+        if counts[engine.IDENTICAL]:
+            parts.append(f"{counts[engine.IDENTICAL]} already done")
+        parts.append(f"{counts[plans.SKIPPED]} left as they were")
         if counts[engine.FAILED]:
             parts.append(f"<b style='color:#c8372d'>{counts[engine.FAILED]} failed</b>")
         if counts[engine.CANCELLED]:

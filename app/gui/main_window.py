@@ -12,6 +12,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal, Slot
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import backfill, backups, claude_process, demo, locations, plans, reasons
-from app.core.display import summary_line
 from app.core.kinds import Kind
 from app.core.records import ScanResult, Session
 from app.gui import help_texts, jobs, resources, window_parts
@@ -42,7 +42,7 @@ from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
 from app.gui.repair_flow import RepairFlow
 from app.gui.scan_feed import ScanFeed
-from app.gui.session_model import KINDS, SHOWN_AT_FIRST, SessionFilter, SessionModel
+from app.gui.session_model import KINDS, SHOWN_AT_FIRST, Arranged, SessionModel, arrange
 from app.gui.tasks import Poll, Tasks
 from app.gui.window_memory import WindowMemory
 from app.gui.window_menus import build_menus
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self._announce = announce
         self._demo_tmp: tempfile.TemporaryDirectory | None = None
         self._result: ScanResult | None = None
-        self._last_sort = 0.0
+        self._next_sort = 0.0  # when the rows streaming in are next put in order, and counted
         self._claude: list = []
         self._was_ready = False
         self._kept: window_parts.Place | None = None  # the selection and scroll a refresh gives back
@@ -101,9 +101,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------- widgets
 
     def _build_widgets(self) -> None:
-        self.model = SessionModel(self)
-        self.proxy = SessionFilter(self)
-        self.proxy.setSourceModel(self.model)
+        self.model = SessionModel(self)  # the table's rows: it sorts and filters them itself
         self._build_banners()
         self._build_table()
         self._build_preview()
@@ -144,11 +142,11 @@ class MainWindow(QMainWindow):
         self.search.setMinimumWidth(140)
         self.search.setAccessibleName("Search")
         self.search.setAccessibleDescription("Shows only the sessions whose title, folder or id holds these words")
-        self.search.textChanged.connect(self.proxy.set_search)
+        self.search.textChanged.connect(self.model.set_search)
         self.toggles: dict[str, QToolButton] = {}
         for status in KINDS:
             toggle = window_parts.status_toggle(status, status in SHOWN_AT_FIRST)
-            toggle.toggled.connect(lambda shown, s=status: self.proxy.set_status_shown(s, shown))
+            toggle.toggled.connect(lambda shown, s=status: self.model.set_status_shown(s, shown))
             self.toggles[status] = toggle
         show = QLabel("Show:")
         return window_parts.row(show, *self.toggles.values(), end_with_stretch=True)
@@ -162,7 +160,7 @@ class MainWindow(QMainWindow):
         return window_parts.row(*buttons, self.search, stretch=self.search)
 
     def _build_table(self) -> None:
-        self.table = window_parts.session_table(self.proxy, self.fontMetrics().height() + 8)
+        self.table = window_parts.session_table(self.model, self.fontMetrics().height() + 8)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self.model.sort)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
@@ -257,7 +255,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("No Claude Desktop data found.")
         if self._announce:
             self._announce = False
-            window_parts.say_on_terminal("No Claude Desktop sessions were found on this computer. Looked in:\n  "
+            window_parts.say_on_terminal("No Claude Desktop sessions were found. Looked in:\n  "
                       + "\n  ".join(self._searched))
         self._now_ready()
 
@@ -323,40 +321,46 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self._update_actions()
         self.status_label.setText(f"Scanning {data_dir.path}…")
-        self._last_sort = 0.0
-        self.scan_feed.start(data_dir)
+        self._next_sort = 0.0
+        # The final order is worked out by the scan's worker, for the view the
+        # table has now (if it is changed meanwhile, the table works it out).
+        self.scan_feed.start(data_dir, partial(arrange, self.model.view()))
 
     @Slot(object)
     def _on_batch(self, batch: list[Session]) -> None:
         self.model.append(batch)
         now = time.perf_counter()
-        if now - self._last_sort > 0.25:  # newest first as rows stream in, not re-sorted at every batch
+        if now >= self._next_sort:
+            # Newest first as rows stream in, and the counts on the switches,
+            # but not at every batch: four times a second is lively enough
+            # (and each new count lays out the row of switches again).
             self.model.resort()
-            self._last_sort = now
-        self._update_counts()
+            self._update_counts()
+            self._next_sort = now + 0.25
 
-    @Slot(object)
-    def _on_scan_done(self, result: ScanResult) -> None:
+    @Slot(object, str, object)
+    def _on_scan_done(self, result: ScanResult, summary: str, arranged: Arranged | None) -> None:
         self._result = result
-        self.model.append(result.transcript_only)  # found after the records, from ~/.claude/projects
-        self.model.resort()  # the final order; it also shows the active-account flags set at the end
+        # The transcripts without a record (found after the records, from
+        # ~/.claude/projects), and the statuses and flags the scan's last steps set.
+        self.model.settle(result.transcript_only, arranged)
         self._show_diagnosis(result)
         self._update_counts()
         self._update_actions()
         took = time.perf_counter() - self.scan_feed.started_at
         warnings = [w for f in result.folders for w in f.warnings]
-        self.status_label.setText(summary_line(result) + f"  (scanned in {took:.1f} s)"
+        self.status_label.setText(summary + f"  (scanned in {took:.1f} s)"
                                   + (f"  Note: {warnings[0]}" if warnings else ""))
         kept, self._kept = self._kept, None
         if kept is not None:
-            kept.restore(self.table, self.proxy)
-        if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
+            kept.restore(self.table, self.model)
+        if not self.table.selectionModel().hasSelection() and self.model.rowCount():
             self.table.selectRow(0)
         if self._announce:
             self._announce = False
-            window_parts.say_on_terminal(summary_line(result))
+            window_parts.say_on_terminal(summary)
         self.scan_finished.emit(result)
-        if not self.proxy.rowCount():
+        if not self.model.rowCount():
             self._now_ready()
 
     def _show_diagnosis(self, result: ScanResult) -> None:
@@ -385,12 +389,12 @@ class MainWindow(QMainWindow):
 
     def selected_sessions(self) -> list[Session]:
         rows = self.table.selectionModel().selectedRows()
-        return [self.proxy.session_at(index.row()) for index in sorted(rows, key=lambda i: i.row())]
+        return [self.model.session_at(index.row()) for index in sorted(rows, key=lambda i: i.row())]
 
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            session = self.proxy.session_at(current.row())
+            session = self.model.session_at(current.row())
             links = self._result.links if self._result is not None else []
             self.preview_reader.show(session, backfill.link_of(links, session))
 
@@ -492,7 +496,7 @@ class MainWindow(QMainWindow):
             self.table.selectionModel().setCurrentIndex(
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         enabled = {kind: widgets[0].isEnabled() for kind, widgets in self._selected_widgets.items()}
-        menu = window_parts.session_menu(self, self.proxy.session_at(index.row()), [
+        menu = window_parts.session_menu(self, self.model.session_at(index.row()), [
             ("Repair…", self.repair_selected, enabled[Kind.REPAIR]),
             ("Move to active account…", self.adopt_selected, enabled[Kind.ADOPT]),
             ("Rebuild…", self.rebuild_selected, enabled[Kind.REBUILD]),

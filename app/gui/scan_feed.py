@@ -1,23 +1,27 @@
 """A scan of one data folder, streamed to the window: batches of sessions as
-they are read, then the whole result.  Asking for a new scan makes the older
-one stale; what a stale scan still sends is dropped here, so the window only
-hears about the scan it last asked for."""
+they are read (the scan waits for each to be shown), then the whole result.
+Asking for a new scan makes the older one stale; what a stale scan still
+sends is dropped here, so the window only hears about the scan it last asked
+for."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core import locations
+from app.core.records import Session
 from app.gui import jobs
 from app.gui.tasks import Tasks
 
 
 class ScanFeed(QObject):
     batch = Signal(object)  # list[Session], read so far
-    finished = Signal(object)  # ScanResult
+    finished = Signal(object, str, object)  # ScanResult, its summary line, what arrange made of its sessions
     failed = Signal(str)
 
     def __init__(self, tasks: Tasks, parent: QObject | None = None):
@@ -28,13 +32,15 @@ class ScanFeed(QObject):
         self.started_at = 0.0  # time.perf_counter() when the last scan started
         self.first_rows_after: float | None = None  # seconds from its start to its first rows shown
 
-    def start(self, data_dir: locations.DataDir) -> None:
+    def start(self, data_dir: locations.DataDir, arrange: Callable[[list[Session]], Any] | None = None) -> None:
+        """Scan ``data_dir``; ``arrange``, if given, is run on every session
+        found by the scan's worker, once the scan is done (plain Python: no Qt)."""
         self._generation += 1
         self.started_at = time.perf_counter()
         self.first_rows_after = None
         self._shown = threading.Event()
-        self._tasks.start(jobs.scan_folder, self._generation, data_dir, self._shown, on_progress=self._on_batch,
-                          on_result=self._on_done, on_error=self._on_failed)
+        self._tasks.start(jobs.scan_folder, self._generation, data_dir, self._shown, arrange,
+                          on_progress=self._on_batch, on_result=self._on_done, on_error=self._on_failed)
 
     @Slot(object)
     def _on_batch(self, payload) -> None:
@@ -42,17 +48,21 @@ class ScanFeed(QObject):
         if generation != self._generation:
             return
         try:
-            self.batch.emit(batch)  # shown before emit() returns: the window is in this thread
+            self.batch.emit(batch)  # in the table before emit() returns: the window is in this thread
             if self.first_rows_after is None:
                 self.first_rows_after = time.perf_counter() - self.started_at
         finally:
-            self._shown.set()  # the scan may go on
+            # The scan goes on once the batch is painted, too: a timer fires
+            # after the events queued by now, the paint among them.  Painting
+            # calls into Python once per cell, and each call would otherwise
+            # queue for the interpreter lock behind the scan.
+            QTimer.singleShot(1, self._shown.set)
 
     @Slot(object)
     def _on_done(self, payload) -> None:
-        generation, result = payload
+        generation, result, summary, arranged = payload
         if generation == self._generation:
-            self.finished.emit(result)
+            self.finished.emit(result, summary, arranged)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

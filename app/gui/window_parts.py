@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -42,14 +42,18 @@ from app.gui.session_model import (
     COL_STATUS,
     COL_TITLE,
     SESSION_ROLE,
+    SessionModel,
     kind_word,
 )
 
 log = logging.getLogger(__name__)
-COLUMN_WIDTHS = {COL_STATUS: 128, COL_TITLE: 220, COL_REASONS: 250, COL_LAST: 130, COL_CWD: 180, COL_ACCOUNT: 160,
+COLUMN_WIDTHS = {COL_STATUS: 118, COL_TITLE: 190, COL_REASONS: 250, COL_LAST: 130, COL_CWD: 180, COL_ACCOUNT: 160,
                  COL_SIZE: 70}
 CLAUDE_BANNER_STYLE = "background: #fff3bf; color: #5c4400; padding: 8px; border-bottom: 1px solid #e0c060;"
 DIAGNOSIS_STYLE = "background: #e7f0fb; color: #1d3f66; padding: 6px 8px; border-bottom: 1px solid #b5cdea;"
+# The same strips in a dark theme: a light strip on a dark window glares.
+_DARK = {CLAUDE_BANNER_STYLE: "background: #4a3b0b; color: #ffe9a8; padding: 8px; border-bottom: 1px solid #7a6520;",
+         DIAGNOSIS_STYLE: "background: #1d3350; color: #d6e6fa; padding: 6px 8px; border-bottom: 1px solid #2f5680;"}
 
 
 def strip(name: str, style: str) -> QLabel:
@@ -57,7 +61,8 @@ def strip(name: str, style: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
     label.setWordWrap(True)
-    label.setStyleSheet(f"#{name} {{ {style} }}")
+    dark = QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    label.setStyleSheet(f"#{name} {{ {_DARK.get(style, style) if dark else style} }}")
     label.hide()
     return label
 
@@ -96,12 +101,12 @@ class FolderChoice(QComboBox):
 
 
 # On and off must not look alike: "on" has a check mark and a coloured edge;
-# "off" has a dashed edge and greyed text.  (Neither bold nor struck through:
-# Qt sizes the button for its plain font, and lets a line-through stick to the
-# checked state too.)
+# "off" has ○ and a dashed edge, its text not greyed (that reads as
+# disabled).  Neither is bold nor struck through: Qt sizes the button for its
+# plain font, and lets a line-through stick to the checked state too.
 TOGGLE_STYLE = ("QToolButton { padding: 2px 6px; border-radius: 4px; }"
                 "QToolButton:checked { border: 2px solid palette(highlight); color: palette(button-text); }"
-                "QToolButton:!checked { border: 1px dashed palette(mid); color: palette(mid); }")
+                "QToolButton:!checked { border: 1px dashed palette(mid); }")
 
 
 def status_toggle(status: str, shown: bool = True) -> QToolButton:
@@ -121,8 +126,13 @@ def set_toggle_text(button: QToolButton, count: int) -> None:
     """The switch's words: its kind, how many, and whether they are shown."""
     word = kind_word(str(button.property("status")))
     shown = button.isChecked()
+    # ✓ shown, ○ hidden: the text stays as dark as any button's, so that an
+    # "off" switch never looks like a disabled one.
+    text = f"{'✓' if shown else '○'} {word} {count}"
+    if text == button.text():
+        return  # nothing new to say (a new text lays the row of switches out again)
     button.setProperty("count", count)
-    button.setText(f"{'✓ ' if shown else ''}{word} {count}")
+    button.setText(text)
     state = "shown" if shown else "hidden"
     button.setToolTip(f"{count} {word.lower()} session(s), {state}: click to {'hide' if shown else 'show'} them")
     button.setAccessibleName(f"{word} sessions")
@@ -143,20 +153,20 @@ class Place(NamedTuple):
         current = index.data(SESSION_ROLE).id if index.isValid() else None
         return cls(frozenset(s.id for s in selected), current, table.verticalScrollBar().value())
 
-    def restore(self, table: QTableView, proxy: QSortFilterProxyModel) -> None:
+    def restore(self, table: QTableView, model: SessionModel) -> None:
         """Select the same sessions again (those still listed), and scroll back."""
         selection = QItemSelection()
         current = None
-        for row in range(proxy.rowCount()):
-            session = proxy.index(row, 0).data(SESSION_ROLE)
-            if session.id in self.selected:
-                selection.select(proxy.index(row, 0), proxy.index(row, proxy.columnCount() - 1))
-            if session.id == self.current:
-                current = proxy.index(row, 0)
-        model = table.selectionModel()
+        last = model.columnCount() - 1
+        for row, session_id in model.rows_of(self.selected | {self.current or ""}):
+            if session_id in self.selected:
+                selection.select(model.index(row, 0), model.index(row, last))
+            if session_id == self.current:
+                current = model.index(row, 0)
+        selected = table.selectionModel()
         if current is not None:
-            model.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
-        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            selected.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
+        selected.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         table.verticalScrollBar().setValue(self.scroll)
 
 
@@ -193,15 +203,15 @@ class ElidedLabel(QLabel):
         QLabel.setText(self, shown)
 
 
-def session_table(proxy: QSortFilterProxyModel, row_height: int) -> QTableView:
+def session_table(model: SessionModel, row_height: int) -> QTableView:
     """The list of sessions: whole rows selected, newest first, a row menu."""
     table = QTableView()
-    table.setModel(proxy)
+    table.setModel(model)
     table.setAccessibleName("Sessions")
     table.setAccessibleDescription("Every session found, one per row: its status, title and what happened to it. "
                                    "Select the ones to repair.")
     header = table.horizontalHeader()
-    # The source model sorts (cheaply); a click on a header asks it to.
+    # The model sorts (cheaply); a click on a header asks it to.
     header.setSectionsClickable(True)
     header.setSortIndicatorShown(True)
     header.setSortIndicator(COL_LAST, Qt.SortOrder.DescendingOrder)
@@ -287,7 +297,7 @@ class EmptyState(QWidget):
     def show_places(self, searched: list[str]) -> None:
         places = "<br>".join(f"<code>{html.escape(p)}</code>" for p in searched) or \
             "<i>nowhere: no place for Claude Desktop's data is known on this system</i>"
-        self.text.setText("<h2>No Claude Desktop sessions were found on this computer.</h2>"
+        self.text.setText("<h2>No Claude Desktop sessions were found.</h2>"
                           f"<p>Session Rescue looked in:</p><p>{places}</p>"
                           "<p>Choose the folder if Claude Desktop keeps its data somewhere else, "
                           "or open the demo data to see what Session Rescue does.</p>")
