@@ -119,6 +119,13 @@ def _looking_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
 
 
+def _one_session_options(p: argparse.ArgumentParser) -> None:
+    """ID, and where to look for it: what export and resume-command share."""
+    p.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
+    _data_dir_option(p, "look in", one_each=True)
+    _projects_dir_option(p)
+
+
 def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """What a user does next with a session (read-only): export, resume-command."""
     p_export = sub.add_parser(
@@ -126,9 +133,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Write the conversation of a session (a record, even one that cannot be brought back, or a "
         "transcript without one) as Markdown, or as an HTML page that needs nothing else. It goes to standard "
         "output unless -o names a new file; an existing file is never replaced.")
-    p_export.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
-    _data_dir_option(p_export, "look in", one_each=True)
-    _projects_dir_option(p_export)
+    _one_session_options(p_export)
     p_export.add_argument("--format", choices=choices.FORMATS,
                           help="md (the default) or html (the default for an -o name ending in .html)")
     p_export.add_argument("-o", "--output", metavar="FILE", help="write to this new file instead of standard output")
@@ -137,9 +142,7 @@ def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         "resume-command", help="print the command that continues a session with Claude Code in a terminal",
         description="Print the one line that continues a session with Claude Code (claude --resume) in the folder "
         "it ran in, quoted for PowerShell on Windows and for POSIX sh elsewhere. It only prints it.")
-    p_resume.add_argument("id", metavar="ID", help="a session id (local_<uuid>, or just the uuid) or a transcript id")
-    _data_dir_option(p_resume, "look in", one_each=True)
-    _projects_dir_option(p_resume)
+    _one_session_options(p_resume)
     p_resume.add_argument("--shell", choices=choices.SHELLS,
                           help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
 

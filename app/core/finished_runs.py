@@ -28,7 +28,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from app.core import runcheck
+from app.core import fsops, runcheck
 
 # A name of our own, like the folder's lock: --backup-dir may be an ordinary
 # folder of the user's, where a plain "finished-runs.json" could be theirs.
@@ -92,9 +92,7 @@ def save(root: Path, finished: dict[str, Key]) -> None:
         return
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            fsops.write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(temp, root / NOTE)  # replaces a link planted there, never writes through it

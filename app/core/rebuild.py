@@ -35,8 +35,8 @@ from app.core import backfill, copies, fsops, jsjson, loader, reasons
 from app.core import conversation_files as conversation
 from app.core.engine import WRITE, Item
 from app.core.kinds import Kind
-from app.core.plans import Action, FileChange, Plan, PlanError, bare_id, snapshot
-from app.core.records import HEALTHY, AmbiguousId, FolderReport, ScanResult, Session, complete_id
+from app.core.plans import Action, FileChange, Plan, PlanError, bare_id, named_sessions, snapshot
+from app.core.records import HEALTHY, FolderReport, ScanResult, Session
 from app.core.repair import LEAVE
 from app.core.runcheck import Snapshot
 from app.core.transcript_index import TranscriptIndex
@@ -252,13 +252,9 @@ def _mirror_plan(scan: ScanResult, ids: Iterable[str] | None, mirror: str) -> Pl
     named = list(ids or [])
     if len(named) != 1:
         raise PlanError("--mirror installs one file for one SSH session: name that session (its id) once")
-    try:
-        wanted = complete_id(bare_id(named[0]), [bare_id(s.id) for s in scan.sessions])
-    except AmbiguousId as exc:
-        raise PlanError(str(exc)) from None
-    session = next((s for s in scan.sessions if bare_id(s.id) == wanted), None)
-    if session is None:
-        raise PlanError(f"no session {named[0]} was found")
+    found = named_sessions(scan, named)  # PlanError, in one sentence, for an id that names no record
+    assert found  # one id was named, and it was found
+    session = found[0]
     index = TranscriptIndex(scan.projects_dir)
     target = index.ssh_mirror(session.cli_session_id) if session.cli_session_id else None
     action = conversation.install_mirror(session, target, os.path.abspath(mirror))

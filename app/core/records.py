@@ -221,9 +221,10 @@ def sort_newest_first(sessions: list[Session]) -> None:
     for as long as it runs, and comparing 100,000 tuples stalls the window
     (its scan runs on a worker thread) for over 100 ms."""
     sessions.sort(key=_when)
+    keys = [_when(s) for s in sessions]
     start = 0
     for end in range(1, len(sessions) + 1):  # runs of one time, in Python: the window's thread gets its turns
-        if end == len(sessions) or _when(sessions[end]) != _when(sessions[start]):
+        if end == len(sessions) or keys[end] != keys[start]:
             if end - start > 1:
                 sessions[start:end] = sorted(sessions[start:end], key=lambda s: s.id)
             start = end
