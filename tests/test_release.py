@@ -277,3 +277,18 @@ def test_the_about_box_from_source_says_so(qtbot, tmp_path, monkeypatch):
     window.about()
     box = about_box(window)
     assert "Running from source" in box.text() and not SHA256_HEX.search(box.text())
+
+
+def test_the_readme_download_link_leads_to_the_latest_release_of_whichever_repository_shows_it():
+    """GitHub shows the README at /<owner>/<repo>/blob/<branch>/README.md and
+    resolves a relative link against that page, as a browser resolves any
+    link: so ../../releases/latest is the repository's latest release, with
+    no owner's name written down to go stale (or to be a placeholder)."""
+    from urllib.parse import urljoin
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    windows = readme.split("## For Windows users", 1)[1].split("\n## ", 1)[0]
+    links = re.findall(r"\[latest release\]\(([^)]+)\)", windows)
+    assert len(links) == 1
+    page = "https://github.com/someone/session-rescue/blob/main/README.md"
+    assert urljoin(page, links[0]) == "https://github.com/someone/session-rescue/releases/latest"
