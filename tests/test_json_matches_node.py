@@ -179,3 +179,21 @@ def test_parser_agrees_with_node_on_hundreds_of_broken_records(tmp_path):
     assert disagreements == {}
     accepted = sum(v["ok"] for v in node.values())
     assert 20 < accepted < 380  # the corpus holds both answers, so agreement means something
+
+
+def test_times_are_written_as_javascripts_toisostring_writes_them():
+    """scan --json's times are what the app itself would show for a
+    record's milliseconds: Date.prototype.toISOString, to the digit, also
+    far in the future where float seconds would lose the last millisecond."""
+    import random
+
+    from app.core.display import iso_time
+
+    rng = random.Random(7)
+    stamps = [0, 1, 999, 86_399_999, 86_400_000, 951_782_400_000, 1_764_230_400_123, 106_852_994_960_411,
+              253_402_300_799_999, *(rng.randrange(0, 253_402_300_800_000) for _ in range(2000))]
+    script = ("const ms = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(ms.map(m => new Date(m).toISOString())));")
+    node = subprocess.run([NODE, "-e", script], input=json.dumps(stamps), capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert [iso_time(float(ms)) for ms in stamps] == json.loads(node.stdout)

@@ -70,6 +70,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
 
 from app.core.display import BUT_LAYOUT, DANGEROUS, REPLACEMENT, neutralise
+from app.core.records import Session, sessions_json
 
 __all__ = ["DANGEROUS", "REPLACEMENT", "SafeStream", "emit_json", "emit_json_document", "json_text", "neutralise",
            "sanitised_console"]
@@ -83,11 +84,15 @@ def json_text(value: Any, indent: int | None = None) -> str:
     """``value`` as JSON (as ``json.dumps(value, indent=indent,
     ensure_ascii=False)``) with every dangerous code point written as a
     ``\\uXXXX`` escape: it parses back to exactly ``value``."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return _escaped(json.dumps(value, indent=indent, ensure_ascii=False), indent is not None)
+
+
+def _escaped(text: str, indented: bool = False) -> str:
+    """JSON text with every dangerous code point written as an escape."""
     # Every dangerous code point is one str.isprintable() refuses (Cc, Cf, Cs,
     # Zl, Zp): one pass in C clears a clean document, which is nearly always.
     # (A document without indent holds no newline: JSON escapes them in strings.)
-    if (text if indent is None else text.replace("\n", "")).isprintable():
+    if (text.replace("\n", "") if indented else text).isprintable():
         return text
     return BUT_LAYOUT.sub(_escape, text)
 
@@ -125,13 +130,21 @@ def emit_json_document(parts: Iterable[tuple[str, Any]], out: IO[str] | None = N
                 continue
             stream.write("[")
             for start in range(0, len(value), chunk):
-                items = [_plain(v) for v in value[start:start + chunk]]
-                stream.write((", " if start else "") + json_text(items)[1:-1])
+                stream.write((", " if start else "") + _items_text(value[start:start + chunk]))
             stream.write("]")
         stream.write("}\n")
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _items_text(items: list[Any]) -> str:
+    """A list's items as json_text writes the list, without its brackets.
+    A scan's sessions are written by records.sessions_json, which spares
+    building a dict per session only to encode it."""
+    if all(type(v) is Session for v in items):
+        return _escaped(sessions_json(items))
+    return json_text([_plain(v) for v in items])[1:-1]
 
 
 def _plain(value: Any) -> Any:
