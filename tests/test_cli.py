@@ -2,13 +2,15 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from app.core import reasons
 
-from conftest import as_unprivileged, posix_only, run_cli
+from conftest import ROOT, as_unprivileged, posix_only, run_cli
 
 CONTRACT_SESSION_KEYS = {"id", "status", "reasons", "account", "org", "active", "json_path", "tmp_path", "title",
                          "cwd", "created_at", "last_activity", "size", "cli_session_id", "transcript_found",
@@ -146,6 +148,20 @@ def test_version_and_help():
     assert run_cli("--version").stdout.startswith("session-rescue ")
     helped = run_cli("--help")
     assert helped.returncode == 0 and "scan" in helped.stdout and "demo" in helped.stdout
+
+
+def test_the_help_names_the_default_backup_folder_though_no_command_works_it_out_before_it_runs(tmp_path):
+    """The folder is worked out only when a help text shows it (platformdirs
+    is not every command's start-up)."""
+    home = tmp_path / "home"
+    wide = {"HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "xdg"), "COLUMNS": "1000"}  # no wrapping
+    helped = run_cli("repair", "--help", env=wide, timeout=60)
+    assert helped.returncode == 0
+    assert helped.stdout.count(f"(default: {tmp_path / 'xdg' / 'Session Rescue' / 'backups'})") == 1
+    probe = ("import sys, app.cli as cli; cli.build_parser(); print(sorted(m for m in "
+             "('platformdirs', 'hashlib', 'tempfile', 'uuid', 'traceback') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_a_hostile_title_cannot_drive_the_terminal(tmp_path):

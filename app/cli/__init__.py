@@ -13,7 +13,6 @@ import contextlib
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -41,9 +40,17 @@ def _data_dir_option(p: argparse.ArgumentParser, what: str, one_each: bool = Fal
                        help=f"Claude data folders to {what} instead of the ones found")
 
 
+class _DefaultBackupRoot:
+    """The default backup folder, worked out only when a help text shows it:
+    that takes platformdirs, which no command needs before it runs."""
+
+    def __str__(self) -> str:
+        return str(choices.default_backup_root())
+
+
 def _backup_dir_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backup-dir", metavar="DIR",
-                   help=f"where backups are kept (default: {choices.default_backup_root()})")
+    option = p.add_argument("--backup-dir", metavar="DIR", help="where backups are kept (default: %(default_root)s)")
+    vars(option)["default_root"] = _DefaultBackupRoot()  # argparse fills %(...)s from the option's attributes
 
 
 def _projects_dir_option(p: argparse.ArgumentParser) -> None:
@@ -258,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if os.environ.get("SESSION_RESCUE_DEBUG"):
                 # Printed here, through the sanitised stderr (a traceback quotes
                 # paths and titles), rather than by the interpreter after main().
+                import traceback  # only ever needed here
+
                 traceback.print_exc()
                 return EXIT_FAILED
             print(f"{PROG}: unexpected error: {exc.__class__.__name__}: {exc} "

@@ -7,7 +7,6 @@ import contextlib
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -23,7 +22,6 @@ from app.cli.common import (
     looked_in,
     safe,
 )
-from app.core import demo as demo_data
 from app.core import locations, reasons
 from app.core.display import human_size, local_time, summary_line
 from app.core.records import ScanResult
@@ -157,6 +155,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _demo_folder() -> Iterator[Path]:
+    import tempfile  # the demo's imports (tempfile, uuid) are not every scan's
+
+    from app.core import demo as demo_data
+
     with tempfile.TemporaryDirectory(prefix="session-rescue-demo-") as tmp:
         info = demo_data.write_demo(Path(tmp) / "Claude")
         yield info.path
@@ -209,6 +211,8 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from app.core import demo as demo_data
+
     try:
         info = demo_data.write_demo(args.dir)
     except FileExistsError as exc:

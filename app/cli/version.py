@@ -9,7 +9,6 @@ from typing import Any
 
 from app import __version__
 from app.cli.common import PROG
-from app.core import selfcheck
 
 
 class ShowVersion(argparse.Action):
@@ -21,6 +20,8 @@ class ShowVersion(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
+        from app.core import selfcheck  # hashing is for --version alone, not every command's start
+
         lines = [f"{PROG} {__version__}"]
         check = selfcheck.fingerprint()
         if check.path is not None:  # from source, the version says it all

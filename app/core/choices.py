@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-
 from app import APP_NAME
 
 MARKDOWN, HTML = "md", "html"
@@ -26,4 +24,6 @@ DEFAULT_DAYS, DEFAULT_KEEP = 30, 200
 
 def default_backup_root() -> Path:
     """The user's backup folder (the demo data keeps its own: backups.root_for)."""
+    import platformdirs  # here, not at the top: no command needs it before it runs
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "backups"

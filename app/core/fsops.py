@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import os
 import re
 import stat
@@ -185,10 +184,14 @@ def sha256_file(path: str) -> tuple[str, int]:
 
 
 def sha256_bytes(data: bytes) -> str:
+    import hashlib  # here, not at the top: a scan never hashes, and hashlib costs its start 3 ms
+
     return hashlib.sha256(data).hexdigest()
 
 
 def _hash_fd(fd: int) -> tuple[str, int]:
+    import hashlib  # see sha256_bytes
+
     digest, size = hashlib.sha256(), 0
     while chunk := os.read(fd, CHUNK):
         digest.update(chunk)
