@@ -34,8 +34,9 @@ whole list) is said once, on the folder.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.core import copies, fsops, reasons, slug
@@ -44,6 +45,7 @@ from app.core.records import CORRUPT, DELETED, HEALTHY, ORPHANED, FolderReport, 
 from app.core.transcript_index import CONVERSATION, STUB, UNREADABLE, TranscriptIndex
 
 Trust = object  # trust.TrustFile: its verdict(cwd, windows) -> (state, sentence)
+TrustStep = Callable[[str], tuple[Step, bool]]  # a folder -> its "trusted" step, and whether trusted elsewhere
 
 
 @dataclass
@@ -74,8 +76,9 @@ def judge(result: ScanResult, index: TranscriptIndex, trust: Trust | None = None
     listed = {s.id for s, f in zip(result.sessions, folder_of, strict=True)
               if f is not None and f.live is not False and s.active and s.folder == f.active_folder
               and s.json is not None and s.json.loadable and not s.tombstoned}
+    trusted = _trust_steps(trust, windows) if trust is not None else None
     for session, folder in zip(result.sessions, folder_of, strict=True):
-        _judge_one(session, folder, index if knowable else None, linked.get(id(session)), trust, windows,
+        _judge_one(session, folder, index if knowable else None, linked.get(id(session)), trusted,
                    session.id in listed)
     for folder in result.folders:
         _folder_notes(folder, [s for s, f in zip(result.sessions, folder_of, strict=True) if f is folder])
@@ -147,7 +150,7 @@ def _step(name: str, ok: bool | None, text: str) -> Step:
 
 
 def _judge_one(session: Session, folder: FolderReport | None, index: TranscriptIndex | None,
-               link: object | None, trust: Trust | None, windows: bool, copy_listed: bool = False) -> None:
+               link: object | None, trusted: TrustStep | None, copy_listed: bool = False) -> None:
     if session.tombstoned:
         _verdict(session, [_step("deleted", False, "You deleted it in Claude Desktop (its tombstone says so).")],
                  list(session.reasons), DELETED, False, None, "Deleted: it is never brought back.")
@@ -178,8 +181,11 @@ def _judge_one(session: Session, folder: FolderReport | None, index: TranscriptI
     if session.ssh_host and folder is not None:
         steps += _ssh_host(session.ssh_host, folder, codes)
     session.conversation = talk.path
-    if trust is not None and session.cwd:
-        steps.append(_trusted(session, trust, windows, codes))
+    if trusted is not None and session.cwd:
+        step, other_spelling = trusted(session.cwd)
+        steps.append(step)
+        if other_spelling:
+            codes.append(reasons.TRUST_OTHER_SPELLING)
     # Unknown (None) when the conversation cannot be judged here: then the
     # record decides, as it does without a projects folder.
     opens = (None if talk.ok is None else talk.ok) if record_ok and listed else False
@@ -389,13 +395,19 @@ def _ssh_host(host: str, folder: FolderReport, codes: list[str]) -> list[Step]:
                  "host is gone for good, the app cannot go on with this session there.")]
 
 
-def _trusted(session: Session, trust: Trust, windows: bool, codes: list[str]) -> Step:
-    """Class P, a diagnosis only: is its folder trusted under the spelling
-    Claude Desktop reads?  Shown, never changed."""
-    state, sentence = trust.verdict(session.cwd, windows)  # type: ignore[attr-defined]
-    if state == "other-spelling":
-        codes.append(reasons.TRUST_OTHER_SPELLING)
-    return Step("trusted", None if state == "unknown" else state == "trusted", sentence)
+def _trust_steps(trust: Trust, windows: bool) -> TrustStep:
+    """Class P, a diagnosis only: is a folder trusted under the spelling
+    Claude Desktop reads?  Shown, never changed.  Worked out once per
+    folder: thousands of sessions share a few dozen, and each verdict reads
+    every entry of ~/.claude.json."""
+
+    @functools.cache
+    def step(cwd: str) -> tuple[Step, bool]:
+        state, sentence = trust.verdict(cwd, windows)  # type: ignore[attr-defined]
+        return Step("trusted", None if state == "unknown" else state == "trusted", sentence), \
+            state == "other-spelling"
+
+    return step
 
 
 def _sentence(status: str, fix: Kind | None, talk: _Conversation | None = None) -> str:
