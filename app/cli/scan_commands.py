@@ -56,9 +56,9 @@ def _write_table(result: ScanResult, out: TextIO) -> None:
         account = cut(s.account, 8) + ("*" if s.active else "") if s.is_record else "-"
         rows.append((s.status, cut(s.id, 15), cut(s.title, 36), local_time(s.last_activity_ms), human_size(s.size),
                      account, ", ".join(s.reasons) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1], file=out)
+    # Column by column, in C (map, zip): a table of 100,000 rows is 700,000 cells.
+    widths = [max(map(len, column)) for column in list(zip(*rows, strict=True))[:-1]]
+    out.write("".join(["  ".join(map(str.ljust, r, widths)) + "  " + r[-1] + "\n" for r in rows]))
     if result.transcript_only:
         print("\nTranscripts without a record (what their first and last lines say):", file=out)
         for s in result.transcript_only:
