@@ -236,3 +236,30 @@ def test_the_quick_newest_first_sort_gives_the_very_order_of_the_plain_one():
         quick = list(sessions)
         sort_newest_first(quick)
         assert quick == sorted(sessions, key=newest_first)
+
+
+def test_the_first_records_are_handed_over_before_the_transcripts_are_listed(tmp_path, monkeypatch):
+    """The window shows the first rows of a big folder without waiting for
+    ~/.claude/projects to be listed (a third of a second at 100,000); each
+    session's transcript is still found by the time the scan returns."""
+    from app.core import transcript_index
+
+    folder = DataFolder(tmp_path / "data")
+    for n in range(3):
+        folder.json(f"local_s{n}", cliSessionId=f"cli-{n}")
+    projects = tmp_path / "projects" / "-repo"
+    projects.mkdir(parents=True)
+    for n in range(3):
+        (projects / f"cli-{n}.jsonl").write_text('{"type":"user"}\n', encoding="utf-8")
+    events: list[str] = []
+    real_listing = transcript_index._list_jsonl
+
+    def listing(*args, **kwargs):  # the real listing, noted when it happens
+        events.append("transcripts listed")
+        return real_listing(*args, **kwargs)
+
+    monkeypatch.setattr(transcript_index, "_list_jsonl", listing)
+    result = scan([locations.chosen(str(folder.root))], tmp_path / "projects",
+                  on_batch=lambda batch: events.append(f"{len(batch)} records handed over"))
+    assert events[:2] == ["3 records handed over", "transcripts listed"]
+    assert sorted(s.transcript_path for s in result.sessions) == [str(projects / f"cli-{n}.jsonl") for n in range(3)]

@@ -191,7 +191,7 @@ def _group(folder: str) -> tuple[dict[str, dict[str, os.DirEntry[str]]], set[str
 
 
 def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str], where: tuple[str, str, str],
-             root_real: str, transcripts: TranscriptIndex) -> Session:
+             root_real: str) -> Session:
     folder, account, org = where
     js, js_fields = read_file_state(files["json"], "json", stem, root_real) if "json" in files else (None, None)
     tmp, tmp_fields = read_file_state(files["tmp"], "tmp", stem, root_real) if "tmp" in files else (None, None)
@@ -215,7 +215,7 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
     # Positional: this runs once per session, and keyword calls cost twice as much.
     return Session(stem, status, tuple(dict.fromkeys(codes)), account, org, False, folder, js, tmp, tombstoned,
                    title, cwd, model, created, primary.last_activity_ms if primary else None,
-                   turns if type(turns) is int else None, cli_id, transcripts.find(cli_id),
+                   turns if type(turns) is int else None, cli_id, None,
                    primary.size if primary else None, unavailable, None, ssh_host, None, None, (), None, status)
 
 
@@ -223,7 +223,7 @@ Batch = Callable[[list[Session]], None]
 BATCH_SIZE = 500
 
 
-def scan_org_folder(folder: str, account: str, org: str, root_real: str, transcripts: TranscriptIndex,
+def scan_org_folder(folder: str, account: str, org: str, root_real: str,
                     on_batch: Batch | None = None) -> tuple[list[Session], float, set[str]]:
     """Every session in one ``<account>/<org>`` folder, the newest mtime seen,
     and the ids its tombstones name.  ``on_batch`` gets the sessions a few
@@ -231,12 +231,12 @@ def scan_org_folder(folder: str, account: str, org: str, root_real: str, transcr
     groups, tombstones = _group(folder)
     where = (folder, account, org)
     if on_batch is None:
-        sessions = [_session(stem, files, tombstones, where, root_real, transcripts)
+        sessions = [_session(stem, files, tombstones, where, root_real)
                     for stem, files in groups.items()]
     else:
         sessions, items = [], list(groups.items())
         for start in range(0, len(items), BATCH_SIZE):
-            batch = [_session(stem, files, tombstones, where, root_real, transcripts)
+            batch = [_session(stem, files, tombstones, where, root_real)
                      for stem, files in items[start:start + BATCH_SIZE]]
             sessions.extend(batch)
             on_batch(batch)
@@ -283,7 +283,7 @@ def read_last_account(data_dir: Path) -> str | None:
     return account if isinstance(account, str) and account else None
 
 
-def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex, on_batch: Batch | None = None,
+def scan_data_dir(data_dir: DataDir, on_batch: Batch | None = None,
                   read_log: bool = True) -> tuple[FolderReport, list[Session]]:
     report = FolderReport(data_dir)
     sessions_root = data_dir.sessions_path
@@ -309,7 +309,7 @@ def scan_data_dir(data_dir: DataDir, transcripts: TranscriptIndex, on_batch: Bat
         for org in _subfolders(account.path, root_real, report.warnings):
             try:
                 found, newest, tombstones = scan_org_folder(plain(org.path), account.name, org.name, root_real,
-                                                            transcripts, on_batch)
+                                                            on_batch)
             except OSError as exc:
                 report.warnings.append(f"could not list {plain(org.path)}: {exc.strerror or exc}")
                 continue
@@ -376,9 +376,14 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
     sessions: list[Session] = []
     with _collector_paused():
         for data_dir in dirs:
-            report, found = scan_data_dir(data_dir, index, on_batch, details)
+            report, found = scan_data_dir(data_dir, on_batch, details)
             folders.append(report)
             sessions.extend(found)
+        # Looked up once every record is read, not as each is: listing the
+        # transcripts takes a third of a second at 100,000, and the window
+        # shows the first records without waiting for it.
+        for session in sessions:
+            session.transcript_path = index.find(session.cli_session_id)
     sort_newest_first(sessions)
     projects = os.path.abspath(transcripts_dir) if transcripts_dir is not None else None
     if not details:
