@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring  # the C function json.dumps(ensure_ascii=False) uses
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.core.display import iso_time
@@ -99,18 +100,9 @@ class Session:
     def transcript_found(self) -> bool:
         return self.transcript_path is not None
 
-    def _json_values(self) -> tuple[Any, ...]:
-        """The values of the ``scan --json`` contract, in _JSON_FIELDS's order."""
-        js, tmp = self.json, self.tmp
-        return (self.id, self.status, list(self.reasons), self.account, self.org, self.active,
-                js.path if js else None, tmp.path if tmp else None, self.title, self.cwd, self.model,
-                iso_time(self.created_at_ms), iso_time(self.last_activity_ms), self.completed_turns, self.size,
-                self.cli_session_id, self.transcript_path is not None, self.transcript_unavailable, self.tombstoned,
-                [_file_detail(f) for f in (js, tmp) if f and (f.problems or f.detail)], self.opens, self.fix)
-
     def to_json(self) -> dict[str, Any]:
         """The session as the ``scan --json`` contract spells it."""
-        return dict(zip(_JSON_KEYS, self._json_values(), strict=True))
+        return {key: value(self) for key, value, _ in _JSON_FIELDS}
 
 
 def sessions_json(sessions: Sequence[Session]) -> str:
@@ -121,12 +113,11 @@ def sessions_json(sessions: Sequence[Session]) -> str:
     again.  A scan --json of 100,000 sessions spends most of its output here."""
     if not sessions:
         return ""
-    columns = zip(*[s._json_values() for s in sessions], strict=True)
-    encoded = [encode(column) for encode, column in zip(_COLUMN_ENCODERS, columns, strict=True)]
+    encoded = [encode(list(map(value, sessions))) for _, value, encode in _JSON_FIELDS]
     return ", ".join(map(_JSON_TEMPLATE.__mod__, zip(*encoded, strict=True)))
 
 
-Column = tuple[Any, ...]
+Column = list[Any]
 _LITERALS = {None: "null", True: "true", False: "false"}
 _string = encode_basestring
 
@@ -155,20 +146,38 @@ def _lists_of_objects(column: Column) -> Iterable[str]:
     return [json.dumps(value, ensure_ascii=False) if value else "[]" for value in column]
 
 
-# Each key of the scan --json contract, and how json.dumps(ensure_ascii=False)
-# writes its values (a test holds sessions_json equal to json.dumps).
-_JSON_FIELDS: tuple[tuple[str, Callable[[Column], Iterable[str]]], ...] = (
-    ("id", _strings), ("status", _strings), ("reasons", _lists_of_strings), ("account", _strings),
-    ("org", _strings), ("active", _literals), ("json_path", _strings_or_null), ("tmp_path", _strings_or_null),
-    ("title", _strings_or_null), ("cwd", _strings_or_null), ("model", _strings_or_null),
-    ("created_at", _strings_or_null), ("last_activity", _strings_or_null), ("completed_turns", _ints_or_null),
-    ("size", _ints_or_null), ("cli_session_id", _strings_or_null), ("transcript_found", _literals),
-    ("transcript_unavailable", _literals), ("tombstoned", _literals), ("details", _lists_of_objects),
-    ("opens", _literals), ("fix", _strings_or_null),
+def _file_details(s: Session) -> list[dict[str, Any]]:
+    return [_file_detail(f) for f in (s.json, s.tmp) if f and (f.problems or f.detail)]
+
+
+# Each key of the scan --json contract, how to get its value from a session
+# (attrgetter: in C), and how json.dumps(ensure_ascii=False) writes a column
+# of such values (a test holds sessions_json equal to json.dumps).
+_JSON_FIELDS: tuple[tuple[str, Callable[[Session], Any], Callable[[Column], Iterable[str]]], ...] = (
+    ("id", attrgetter("id"), _strings),
+    ("status", attrgetter("status"), _strings),
+    ("reasons", lambda s: list(s.reasons), _lists_of_strings),
+    ("account", attrgetter("account"), _strings),
+    ("org", attrgetter("org"), _strings),
+    ("active", attrgetter("active"), _literals),
+    ("json_path", lambda s: s.json.path if s.json else None, _strings_or_null),
+    ("tmp_path", lambda s: s.tmp.path if s.tmp else None, _strings_or_null),
+    ("title", attrgetter("title"), _strings_or_null),
+    ("cwd", attrgetter("cwd"), _strings_or_null),
+    ("model", attrgetter("model"), _strings_or_null),
+    ("created_at", lambda s: iso_time(s.created_at_ms), _strings_or_null),
+    ("last_activity", lambda s: iso_time(s.last_activity_ms), _strings_or_null),
+    ("completed_turns", attrgetter("completed_turns"), _ints_or_null),
+    ("size", attrgetter("size"), _ints_or_null),
+    ("cli_session_id", attrgetter("cli_session_id"), _strings_or_null),
+    ("transcript_found", attrgetter("transcript_found"), _literals),
+    ("transcript_unavailable", attrgetter("transcript_unavailable"), _literals),
+    ("tombstoned", attrgetter("tombstoned"), _literals),
+    ("details", _file_details, _lists_of_objects),
+    ("opens", attrgetter("opens"), _literals),
+    ("fix", attrgetter("fix"), _strings_or_null),
 )
-_JSON_KEYS = tuple(key for key, _ in _JSON_FIELDS)
-_COLUMN_ENCODERS = tuple(encode for _, encode in _JSON_FIELDS)
-_JSON_TEMPLATE = "{" + ", ".join(f"{_string(key)}: %s" for key in _JSON_KEYS) + "}"
+_JSON_TEMPLATE = "{" + ", ".join(f"{_string(key)}: %s" for key, _, _ in _JSON_FIELDS) + "}"
 
 
 @dataclass
