@@ -262,3 +262,28 @@ def test_the_why_not_list_stays_short_when_thousands_do_not_open(tmp_path):
     out = run_cli("scan", "--data-dir", str(folder.root), "--projects-dir", str(projects)).stdout
     why_not = out.split("These load, but do not open in Claude Desktop:")[1]
     assert why_not.count("\n  local_") == 20 and "… and 10 more" in why_not
+
+
+def test_a_command_parsed_on_its_own_parser_is_parsed_as_the_whole_command_line_would():
+    """main() builds only the parser of the command it runs (start-up time);
+    every command must read its arguments and show its help exactly as with
+    the whole command line built."""
+    from app import cli
+
+    whole = cli.build_parser()
+    samples = {"scan": ["--json", "--data-dir", "a", "b"], "demo": ["d"], "export": ["x", "--format", "html"],
+               "resume-command": ["x", "--shell", "sh"], "repair": ["--session", "s", "--dry-run", "-y"],
+               "rebuild": ["--mirror", "s", "f"], "undo": ["--last", "--data-dir", "a"],
+               "backups": ["prune", "--keep-days", "3"], "watch": ["--interval", "0.5"], "autostart": ["status"]}
+    for name in cli._SUBCOMMANDS:
+        alone = cli.build_parser(name)
+        words = [name, *samples.get(name, [])]
+        assert alone.parse_args(words) == whole.parse_args(words), name
+        assert sub_help(alone, name) == sub_help(whole, name), name
+    assert cli._wanted_command(["scan", "--json"]) == "scan"
+    assert cli._wanted_command(["--version"]) is None and cli._wanted_command(["bogus"]) is None
+
+
+def sub_help(parser, name: str) -> str:
+    (commands,) = [a for a in parser._actions if a.dest == "command"]
+    return commands.choices[name].format_help()

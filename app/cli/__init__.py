@@ -93,37 +93,51 @@ def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: s
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line.  With ``only``, a command's name, that command's
+    parser alone: all it needs to run, without building the dozen others
+    (a few milliseconds of every command's start)."""
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
                      "bring them back. With no command, opens the window (or, with no display, lists the "
                      "sessions here).")
     parser.add_argument("--version", action=ShowVersion)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    _looking_commands(sub)
-    _conversation_commands(sub)
-    _changing_commands(sub)
-    _backup_commands(sub)
-    _watching_commands(sub)
+    for name, (texts, add_options) in _SUBCOMMANDS.items():
+        if only is None or only == name:
+            add_options(sub.add_parser(name, help=texts["help"], description=texts.get("description")))
     return parser
 
 
-def _looking_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """The commands that only look: scan, gui, demo, locations."""
-    p_scan = sub.add_parser("scan", help="list every session and its state (read-only)")
-    _data_dir_option(p_scan, "scan")
-    _projects_dir_option(p_scan)
-    p_scan.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+def _wanted_command(argv: Sequence[str]) -> str | None:
+    """The command argv names, when it names one first: the only parser to build."""
+    return argv[0] if argv and argv[0] in _SUBCOMMANDS else None
 
-    p_gui = sub.add_parser("gui", help="open the window (what running with no command does)")
-    _data_dir_option(p_gui, "show")
-    _backup_dir_option(p_gui)
-    p_gui.add_argument("--screenshot", metavar="FILE",
-                       help="save a PNG of the window once the first session's preview shows, then exit")
 
-    p_demo = sub.add_parser("demo", help="write a sample data folder that shows every status and reason")
-    p_demo.add_argument("dir", metavar="DIR", help="a new or empty folder")
+# ------------------------------------------------- the commands that only look
 
-    sub.add_parser("locations", help="show where Claude Desktop keeps its data on this computer")
+
+def _scan(p: argparse.ArgumentParser) -> None:
+    _data_dir_option(p, "scan")
+    _projects_dir_option(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+
+
+def _gui(p: argparse.ArgumentParser) -> None:
+    _data_dir_option(p, "show")
+    _backup_dir_option(p)
+    p.add_argument("--screenshot", metavar="FILE",
+                   help="save a PNG of the window once the first session's preview shows, then exit")
+
+
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+
+
+def _nothing(p: argparse.ArgumentParser) -> None:
+    """A command without options of its own."""
+
+
+# ------------------------------ what a user does next with a session (read-only)
 
 
 def _one_session_options(p: argparse.ArgumentParser) -> None:
@@ -133,92 +147,114 @@ def _one_session_options(p: argparse.ArgumentParser) -> None:
     _projects_dir_option(p)
 
 
-def _conversation_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """What a user does next with a session (read-only): export, resume-command."""
-    p_export = sub.add_parser(
-        "export", help="write a session's conversation as Markdown or HTML (read-only)",
-        description="Write the conversation of a session (a record, even one that cannot be brought back, or a "
-        "transcript without one) as Markdown, or as an HTML page that needs nothing else. It goes to standard "
-        "output unless -o names a new file; an existing file is never replaced.")
-    _one_session_options(p_export)
-    p_export.add_argument("--format", choices=choices.FORMATS,
-                          help="md (the default) or html (the default for an -o name ending in .html)")
-    p_export.add_argument("-o", "--output", metavar="FILE", help="write to this new file instead of standard output")
-
-    p_resume = sub.add_parser(
-        "resume-command", help="print the command that continues a session with Claude Code in a terminal",
-        description="Print the one line that continues a session with Claude Code (claude --resume) in the folder "
-        "it ran in, quoted for PowerShell on Windows and for POSIX sh elsewhere. It only prints it.")
-    _one_session_options(p_resume)
-    p_resume.add_argument("--shell", choices=choices.SHELLS,
-                          help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
+def _export(p: argparse.ArgumentParser) -> None:
+    _one_session_options(p)
+    p.add_argument("--format", choices=choices.FORMATS,
+                   help="md (the default) or html (the default for an -o name ending in .html)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to this new file instead of standard output")
 
 
-def _changing_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """The commands that plan and change sessions: repair, adopt, rebuild."""
-    p_repair = sub.add_parser("repair", help="bring back orphaned and fixable sessions (backed up; can be undone)",
-                              description="Repair every session that can be repaired, or the ones named with "
-                              "--session. Each changed file is backed up first. Claude Desktop must be closed.")
-    _change_options(p_repair, "repair", "session", "repair only these sessions (local_<uuid>, or just the uuid)")
+def _resume_command(p: argparse.ArgumentParser) -> None:
+    _one_session_options(p)
+    p.add_argument("--shell", choices=choices.SHELLS,
+                   help="the shell to write it for (default: powershell on Windows, sh elsewhere)")
 
-    p_adopt = sub.add_parser("adopt", help="copy sessions left under another account into the active one",
-                             description="Copy the records of sessions that sit under an account or organisation "
-                             "Claude Desktop is not signed in to into the active one, so that its sidebar lists "
-                             "them. The originals stay where they are. Deleted sessions and ids the active "
-                             "account already has are skipped. Asks first (or --yes); can be undone.")
-    _change_options(p_adopt, "adopt", "session", "adopt only these sessions (local_<uuid>, or just the uuid)")
 
-    p_rebuild = sub.add_parser("rebuild", help="make records for transcripts that have none, and relink records "
-                               "that lost their transcript",
-                               description="For each Claude Code transcript that no record points to, write a "
-                               "new record into the active account, made from the transcript. A record that lost "
-                               "its link to a transcript that matches it is linked instead, with the evidence "
-                               "shown. Asks first (or --yes); backed up; can be undone.")
-    _change_options(p_rebuild, "rebuild", "transcript",
+# ------------------------------- the commands that plan and change sessions
+
+
+def _repair(p: argparse.ArgumentParser) -> None:
+    _change_options(p, "repair", "session", "repair only these sessions (local_<uuid>, or just the uuid)")
+
+
+def _adopt(p: argparse.ArgumentParser) -> None:
+    _change_options(p, "adopt", "session", "adopt only these sessions (local_<uuid>, or just the uuid)")
+
+
+def _rebuild(p: argparse.ArgumentParser) -> None:
+    _change_options(p, "rebuild", "transcript",
                     "only these transcripts (their uuid), or a record's id (a link, a stub to set aside)")
-    p_rebuild.add_argument("--mirror", nargs=2, metavar=("SESSION", "FILE"),
-                           help="install FILE, a copy of an SSH session's remote transcript, as that session's "
-                           "local mirror (its lines must name the session; a longer mirror is never replaced)")
+    p.add_argument("--mirror", nargs=2, metavar=("SESSION", "FILE"),
+                   help="install FILE, a copy of an SSH session's remote transcript, as that session's "
+                   "local mirror (its lines must name the session; a longer mirror is never replaced)")
 
 
-def _backup_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """undo, and the list of backups (and pruning it)."""
-    p_undo = sub.add_parser("undo", help="put back every file a change made, byte for byte")
-    p_undo.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups'), or its folder")
-    p_undo.add_argument("--last", action="store_true", help="undo the most recent change still to undo")
-    _backup_dir_option(p_undo)
-    _data_dir_option(p_undo, "undo the changes of (their backups, when --backup-dir is not given)", one_each=True)
-    p_undo.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
-    p_undo.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
-
-    p_backups = sub.add_parser("backups", help="list the backups of past changes, or prune old ones",
-                               description="List every backup run (what it was, when, and whether it can be "
-                               "undone). 'backups prune' removes finished runs older than --keep-days or beyond "
-                               "the newest --keep-runs; interrupted, partly undone and damaged runs are never "
-                               "removed.")
-    p_backups.add_argument("action", nargs="?", choices=("list", "prune"), default="list",
-                           help="list (the default) or prune")
-    _backup_dir_option(p_backups)
-    _data_dir_option(p_backups, "list the backups of (when --backup-dir is not given)", one_each=True)
-    p_backups.add_argument("--json", action="store_true", help="print one JSON document (list)")
-    _keep_options(p_backups)
-    p_backups.add_argument("--dry-run", action="store_true", help="say what prune would remove; remove nothing")
-    p_backups.add_argument("-y", "--yes", action="store_true", help="prune without asking")
+# ------------------------------------------ undo, and the list of backups
 
 
-def _watching_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """The watcher, and starting it at logon."""
-    p_watch = sub.add_parser("watch", help="keep sessions repaired: repair each time Claude Desktop quits",
-                             description="Repair at start if Claude Desktop is not running, and again each time it "
-                             "quits, until stopped (Ctrl+C). Each repair is backed up and can be undone.")
-    _data_dir_option(p_watch, "repair")
-    _backup_dir_option(p_watch)
-    p_watch.add_argument("--interval", type=_number(float, 0.05, "a number of seconds"), default=5.0,
-                         metavar="SECONDS", help="how often to look whether Claude Desktop runs (default: 5)")
-    _keep_options(p_watch)
+def _undo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to undo (see 'backups'), or its folder")
+    p.add_argument("--last", action="store_true", help="undo the most recent change still to undo")
+    _backup_dir_option(p)
+    _data_dir_option(p, "undo the changes of (their backups, when --backup-dir is not given)", one_each=True)
+    p.add_argument("--ignore-running", action="store_true", help="undo even while Claude Desktop runs")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal")
 
-    p_auto = sub.add_parser("autostart", help="start the watcher at logon, for you only (no admin rights)")
-    p_auto.add_argument("action", choices=("enable", "disable", "status"))
+
+def _backups(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=("list", "prune"), default="list", help="list (the default) or prune")
+    _backup_dir_option(p)
+    _data_dir_option(p, "list the backups of (when --backup-dir is not given)", one_each=True)
+    p.add_argument("--json", action="store_true", help="print one JSON document (list)")
+    _keep_options(p)
+    p.add_argument("--dry-run", action="store_true", help="say what prune would remove; remove nothing")
+    p.add_argument("-y", "--yes", action="store_true", help="prune without asking")
+
+
+# ------------------------------------ the watcher, and starting it at logon
+
+
+def _watch(p: argparse.ArgumentParser) -> None:
+    _data_dir_option(p, "repair")
+    _backup_dir_option(p)
+    p.add_argument("--interval", type=_number(float, 0.05, "a number of seconds"), default=5.0,
+                   metavar="SECONDS", help="how often to look whether Claude Desktop runs (default: 5)")
+    _keep_options(p)
+
+
+def _autostart(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("enable", "disable", "status"))
+
+
+# Each command, in the order --help lists them: its help texts, and its options.
+_SUBCOMMANDS: dict[str, tuple[dict[str, str], Callable[[argparse.ArgumentParser], None]]] = {
+    "scan": ({"help": "list every session and its state (read-only)"}, _scan),
+    "gui": ({"help": "open the window (what running with no command does)"}, _gui),
+    "demo": ({"help": "write a sample data folder that shows every status and reason"}, _demo),
+    "locations": ({"help": "show where Claude Desktop keeps its data on this computer"}, _nothing),
+    "export": ({"help": "write a session's conversation as Markdown or HTML (read-only)",
+                "description": "Write the conversation of a session (a record, even one that cannot be brought "
+                "back, or a transcript without one) as Markdown, or as an HTML page that needs nothing else. It "
+                "goes to standard output unless -o names a new file; an existing file is never replaced."},
+               _export),
+    "resume-command": ({"help": "print the command that continues a session with Claude Code in a terminal",
+                        "description": "Print the one line that continues a session with Claude Code (claude "
+                        "--resume) in the folder it ran in, quoted for PowerShell on Windows and for POSIX sh "
+                        "elsewhere. It only prints it."}, _resume_command),
+    "repair": ({"help": "bring back orphaned and fixable sessions (backed up; can be undone)",
+                "description": "Repair every session that can be repaired, or the ones named with --session. Each "
+                "changed file is backed up first. Claude Desktop must be closed."}, _repair),
+    "adopt": ({"help": "copy sessions left under another account into the active one",
+               "description": "Copy the records of sessions that sit under an account or organisation Claude "
+               "Desktop is not signed in to into the active one, so that its sidebar lists them. The originals "
+               "stay where they are. Deleted sessions and ids the active account already has are skipped. Asks "
+               "first (or --yes); can be undone."}, _adopt),
+    "rebuild": ({"help": "make records for transcripts that have none, and relink records that lost their "
+                 "transcript",
+                 "description": "For each Claude Code transcript that no record points to, write a new record into "
+                 "the active account, made from the transcript. A record that lost its link to a transcript that "
+                 "matches it is linked instead, with the evidence shown. Asks first (or --yes); backed up; can be "
+                 "undone."}, _rebuild),
+    "undo": ({"help": "put back every file a change made, byte for byte"}, _undo),
+    "backups": ({"help": "list the backups of past changes, or prune old ones",
+                 "description": "List every backup run (what it was, when, and whether it can be undone). "
+                 "'backups prune' removes finished runs older than --keep-days or beyond the newest --keep-runs; "
+                 "interrupted, partly undone and damaged runs are never removed."}, _backups),
+    "watch": ({"help": "keep sessions repaired: repair each time Claude Desktop quits",
+               "description": "Repair at start if Claude Desktop is not running, and again each time it quits, "
+               "until stopped (Ctrl+C). Each repair is backed up and can be undone."}, _watch),
+    "autostart": ({"help": "start the watcher at logon, for you only (no admin rights)"}, _autostart),
+}
 
 
 # Each command's module and function, imported when it runs: a read-only
@@ -248,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # any command, argparse or input(), is sanitised in one place.
     with sanitised_console():
         try:
-            args = build_parser().parse_args(argv)
+            words = sys.argv[1:] if argv is None else list(argv)
+            args = build_parser(_wanted_command(words)).parse_args(words)
             return command(args.command)(args)
         except UsageError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
