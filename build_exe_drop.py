@@ -1,5 +1,6 @@
-"""What the one-file executable leaves out: Python modules, and the parts of Qt
-the app never loads.  One list, read by three:
+"""What the one-file executable leaves out: Python modules, the parts of Qt
+the app never loads, and docstrings and asserts (OPTIMIZE).  One list, read
+by three:
 
 * build_exe.spec runs this file (runpy; a spec runs in PyInstaller's own
   namespace, not as a module) for EXCLUDES and wanted();
@@ -34,6 +35,22 @@ EXCLUDES = ["tkinter", "unittest", "pydoc", "doctest", "pdb", "pytest", "PyInsta
 # item only (app/core/autostart.py imports it there, when it is used).
 if sys.platform != "darwin":
     EXCLUDES += ["plistlib", "pyexpat", "xml.parsers.expat"]
+# Each other system's half of a module kept: platformdirs picks its module by
+# sys.platform (its Android one stays: an environment can make Linux look like
+# Android to it), and ctypes.util its way to find a library (fsops asks it for
+# libc); nothing else imports these.  No build is made for iOS or AIX.
+EXCLUDES += ["platformdirs.ios", "ctypes._aix"]
+if sys.platform != "win32":
+    EXCLUDES += ["platformdirs.windows", "ctypes.wintypes"]
+if sys.platform != "darwin":
+    EXCLUDES += ["platformdirs.macos", "ctypes.macholib"]
+
+# The bytecode of every Python module kept, as ``python -OO`` makes it: without
+# docstrings (an eighth of the app's own code, compressed) and asserts.  Nothing
+# reads a docstring at run time, and the app's asserts only restate what the
+# code before them made sure of, for mypy (tests/test_exe.py holds them to
+# that).  The interpreter itself runs as usual.
+OPTIMIZE = 2
 
 # Qt libraries that nothing kept loads (platform-setup.md §5): network and TLS,
 # QML and Quick, OpenGL (widgets paint with the raster engine), PDF, the

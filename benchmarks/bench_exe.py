@@ -7,8 +7,9 @@ Builds, in the same run and on this machine,
 * bare          - a hello-world PySide6 window (a QLabel), one file, built by a
                   spec written to a temporary folder with build_exe.spec's own
                   options: one file, windowed, stripped (not on Windows), no
-                  UPX, the same excludes and the same drop filter
-                  (build_exe_drop.py); no icon, version resource or manifest;
+                  UPX, the same excludes, drop filter and bytecode
+                  optimisation (build_exe_drop.py); no icon, version resource
+                  or manifest;
 
 then starts each in turn, offscreen (no display needed), as
 ``gui --data-dir DEMO --screenshot FILE``: SessionRescue fills its window with
@@ -84,7 +85,7 @@ import runpy
 import sys
 
 DROP = runpy.run_path({drop!r})
-a = Analysis([{script!r}], excludes=DROP["EXCLUDES"], noarchive=False)
+a = Analysis([{script!r}], excludes=DROP["EXCLUDES"], noarchive=False, optimize=DROP["OPTIMIZE"])
 a.binaries = [e for e in a.binaries if DROP["wanted"](e[0])]
 a.datas = [e for e in a.datas if DROP["wanted"](e[0])]
 pyz = PYZ(a.pure)

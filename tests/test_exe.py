@@ -3,6 +3,7 @@ user would, double-click (the window, here offscreen) and terminal alike."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import runpy
@@ -106,6 +107,56 @@ def test_the_drop_list_leaves_out(name):
 ])
 def test_the_drop_list_keeps(name):
     assert DROP["wanted"](name)
+
+
+def _only_restates(test: ast.expr) -> bool:
+    """Whether an assert's test only says what mypy is told by it: that a
+    value is there (``x is not None``), its type (``isinstance``), that two
+    names are one object, or a name's truth; and any of these joined by and."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return all(_only_restates(v) for v in test.values)
+    if isinstance(test, ast.Compare):
+        names = all(isinstance(e, ast.Name | ast.Attribute) for e in (test.left, *test.comparators))
+        not_none = all(isinstance(op, ast.IsNot) for op in test.ops) and all(
+            isinstance(c, ast.Constant) and c.value is None for c in test.comparators)
+        return not_none or (names and all(isinstance(op, ast.Is) for op in test.ops))
+    if isinstance(test, ast.Call):
+        return isinstance(test.func, ast.Name) and test.func.id == "isinstance"
+    return isinstance(test, ast.Name | ast.Attribute)
+
+
+# Asserts of another shape, each read and found to restate what the code
+# before it made sure of (the path, and the assert's test, as ast.unparse gives it).
+RESTATED = {
+    # _decide hashes the source of every move (its fstat is ``read``).
+    ("app/core/engine.py", "read is not None or item.op == COPY"),
+}
+
+
+def test_what_the_executable_strips_is_never_needed():
+    """build_exe.spec compiles every module as ``python -OO`` does
+    (build_exe_drop.OPTIMIZE): without docstrings and asserts.  So nothing in
+    app/ reads a docstring (copying one onto a wrapper is no reading), and an
+    assert only restates what the code before it made sure of, mostly for
+    mypy; a check that matters at run time raises instead.  An assert of
+    another shape is read, and if it only restates, listed in RESTATED."""
+    assert DROP["OPTIMIZE"] == 2
+    checks, reads = [], []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        name = path.relative_to(ROOT).as_posix()
+        copies = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                  and all(isinstance(t, ast.Attribute) and t.attr == "__doc__" for t in n.targets)}
+        for node in ast.walk(tree):
+            where = f"{name}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Assert) and not _only_restates(node.test) \
+                    and (name, ast.unparse(node.test)) not in RESTATED:
+                checks.append(f"{where}: assert {ast.unparse(node.test)}")
+            doc = (isinstance(node, ast.Attribute) and node.attr == "__doc__") or \
+                (isinstance(node, ast.Name) and node.id == "__doc__")
+            if doc and isinstance(node.ctx, ast.Load) and id(node) not in copies:
+                reads.append(where)
+    assert checks == [] and reads == []
 
 
 @pytest.mark.slow

@@ -584,3 +584,107 @@ def test_work_asked_for_after_the_window_closed_is_refused_not_left_running(qtbo
     window.close()
     assert window.tasks.start(time.sleep, 0.1) is None
     assert not window.tasks.busy
+
+
+# ------------------------------------------------------------ a quick start
+
+
+# What the window does not need to show its sessions and the first one's
+# preview: the machinery of a change, the demo data, exports, psutil and the
+# log file's modules, each imported when first used.
+NOT_AT_START = ("app.core.plans", "app.core.backups", "app.core.engine", "app.core.transaction", "app.core.undo",
+                "app.core.planners", "app.core.export", "app.core.resume", "app.core.demo", "app.gui.repair_flow",
+                "app.gui.dialogs", "app.gui.help_texts", "app.core.claude_process", "psutil", "logging.handlers",
+                "platformdirs")
+
+
+def test_the_window_shows_its_sessions_without_the_change_machinery(tmp_path):
+    """Up to ready (the sessions listed, the first one's preview shown),
+    through the imports of ``session-rescue gui``, in a process of its own."""
+    info = demo.write_demo(tmp_path / "Claude")
+    probe = "\n".join([
+        "import sys",
+        "import app.cli, app.cli.scan_commands, app.gui.app",
+        "from pathlib import Path",
+        "from PySide6.QtCore import QSettings",
+        "from PySide6.QtWidgets import QApplication",
+        "from app.core import locations",
+        "from app.gui import theme",
+        "from app.gui.main_window import MainWindow",
+        "qt = QApplication([])",
+        "theme.apply(qt)",
+        f"window = MainWindow([locations.DataDir(Path({str(info.path)!r}), 'demo', 'Demo data', True)],",
+        f"                    settings=QSettings({str(tmp_path / 'settings.ini')!r}, QSettings.Format.IniFormat))",
+        "def ready():",
+        f"    print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))",
+        "    window.close()",
+        "    qt.quit()",
+        "window.ready.connect(ready)",
+        "window.show()",
+        "qt.exec()",
+    ])
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_quick_scan_shows_its_rows_at_once(qtbot, tmp_path, monkeypatch):
+    """The rows a scan reads in its first moments wait for the rest, up to a
+    full batch of the scan's: one paint, not one per folder of sessions (the
+    demo has two), and the first row's preview comes with them."""
+    from app.gui import scan_feed
+
+    monkeypatch.setattr(scan_feed, "HOLD_MS", 600_000)  # "its first moments", however slow this machine is
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], settings=settings,
+                        backup_root=tmp_path / "backups")
+    qtbot.addWidget(window)
+    batches: list[int] = []
+    window.scan_feed.batch.connect(lambda batch: batches.append(len(batch)))
+    with qtbot.waitSignal(window.ready, timeout=60_000):
+        window.show()
+    assert batches == [34]
+    assert window.preview.session_id == window.model.session_at(0).id and window.preview.file_tab("json")
+
+
+def test_the_first_look_for_claude_desktop_waits_for_the_first_sessions(qtbot, tmp_path):
+    """The look (psutil reads every process) would slow the scan and the
+    first preview; nothing can be changed before they show."""
+    events: list[str] = []
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], settings=settings,
+                        backup_root=tmp_path / "backups", claude_check=lambda: events.append("look") or [])
+    qtbot.addWidget(window)
+    window.ready.connect(lambda: events.append("ready"))
+    window.show()
+    qtbot.waitUntil(lambda: "look" in events, timeout=30_000)
+    assert events[0] == "ready"
+    assert window.repair_all_button.isEnabled()
+
+
+def test_what_is_logged_before_the_log_file_opens_is_written_to_it(tmp_path, monkeypatch):
+    """The window opens its log file once it shows its sessions; what was
+    logged before (the scan's summary, a failed job) is written first."""
+    import logging
+
+    from app.core import logfile
+
+    monkeypatch.setattr(logfile, "log_dir", lambda: tmp_path / "logs")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        logfile.hold()
+        logging.getLogger("app.test").warning("said before the file opened")
+        folder = logfile.start()
+        logging.getLogger("app.test").warning("said after")
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+    assert folder == tmp_path / "logs"
+    lines = (folder / "session-rescue.log").read_text(encoding="utf-8").splitlines()
+    assert [line.split(": ", 1)[1] for line in lines][1:] == ["said before the file opened", "said after"]
+    assert " started (" in lines[0]

@@ -14,7 +14,6 @@ not searched for modules, so a folder there named ``app`` is not what runs).
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -220,6 +219,8 @@ SHORTCUT_SCRIPT = (
 def shortcut_command(path: Path, cmd: list[str]) -> tuple[list[str], dict[str, str]]:
     """The PowerShell command line that makes the shortcut, and the variables
     to add to its environment."""
+    import subprocess  # here, as in _make_shortcut: only Windows needs it, and the window reads status() at start
+
     _refuse_control_characters([str(path), *cmd])  # an environment cannot hold a NUL
     env = {"SR_SHORTCUT": str(path), "SR_TARGET": cmd[0], "SR_ARGUMENTS": subprocess.list2cmdline(cmd[1:]),
            # Windows' notion of the folder, even when the tests build this elsewhere
@@ -244,6 +245,8 @@ def enable(host: Host | None = None, cmd: list[str] | None = None) -> Path:
 
 
 def _make_shortcut(host: Host, path: Path, cmd: list[str]) -> Path:
+    import subprocess
+
     if not host.is_live:
         raise OSError("a Windows shortcut can only be made on Windows")
     argv, env = shortcut_command(path, cmd)

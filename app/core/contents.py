@@ -9,7 +9,6 @@ A link out of the data folder is never followed, here as in the scan.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import stat
@@ -152,6 +151,8 @@ def side_by_side(left: str, right: str) -> list[tuple[str | None, str | None, st
     """Lines of two texts aligned for a side-by-side view: (left line, right
     line, tag), the tag one of equal, replace, delete (only left), insert
     (only right)."""
+    import difflib  # here: only a session with two copies is compared, and the window opens without it
+
     a, b = left.splitlines(), right.splitlines()
     rows: list[tuple[str | None, str | None, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():

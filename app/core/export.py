@@ -35,6 +35,7 @@ from typing import TextIO
 
 from app.core import conversation, fsops, reasons
 from app.core.choices import FORMATS, HTML, MARKDOWN
+from app.core.conversation import conversation_of
 from app.core.export_formats import About, Tally, line_of, writer_for
 from app.core.records import CORRUPT, AmbiguousId, ScanResult, Session, complete_id
 from app.core.transcripts import read_info
@@ -75,12 +76,6 @@ def _bare(text: str) -> str:
     for suffix in (".json.tmp", ".jsonl", ".json"):
         text = text.removesuffix(suffix)
     return text.removeprefix("local_")
-
-
-def conversation_of(session: Session) -> str | None:
-    """The transcript that holds the session's conversation: where it really
-    is (an old per-session folder, say), else where Claude Desktop looks."""
-    return session.conversation or session.transcript_path
 
 
 NONE_YET, DAMAGED, ELSEWHERE = "none-yet", "damaged", "elsewhere"

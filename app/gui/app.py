@@ -29,12 +29,14 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     app.setApplicationVersion(__version__)
     app.setWindowIcon(resources.icon("session-rescue"))
     theme.apply(app)
-    logs = logfile.start()
+    # The log file opens once the window shows its sessions (or a job fails):
+    # its modules would delay them.  What is logged until then waits for it.
+    logfile.hold()
     settings = None
     if screenshot is not None:  # the same picture every time: no remembered geometry
         settings = QSettings(str(Path(tempfile.mkdtemp(prefix="session-rescue-shot-")) / "settings.ini"),
                              QSettings.Format.IniFormat)
-    window = MainWindow(data_dirs, searched, backup_root, settings=settings, announce=True, log_dir=logs)
+    window = MainWindow(data_dirs, searched, backup_root, settings=settings, announce=True)
     outcome = {"code": 0}
     if screenshot is not None:
         window.resize(1280, 780)
@@ -54,6 +56,17 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
 
         window.ready.connect(lambda: QTimer.singleShot(300, shoot))  # let it paint once more
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, too_slow)
+    log_opened = False
+
+    def open_log_file() -> None:
+        nonlocal log_opened
+        if not log_opened:
+            log_opened = True
+            window.log_dir = logfile.start()
+
+    window.ready.connect(open_log_file)
+    window.job_failed.connect(open_log_file)
     window.show()
     code = app.exec()
+    open_log_file()  # closed before: what was logged still goes to the file
     return outcome["code"] if screenshot is not None else code

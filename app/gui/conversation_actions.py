@@ -9,17 +9,24 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from app.core import export, resume
+from app.core.choices import HTML, MARKDOWN
+from app.core.conversation import conversation_of
 from app.core.records import Session
 from app.gui import jobs
 from app.gui.tasks import Tasks
 
-FILTERS = {export.MARKDOWN: "Markdown document (*.md)", export.HTML: "Web page (*.html)"}
+# app.core.export and app.core.resume are imported when the user asks for
+# them: the window asks can_export() of every selection, from its start on.
+if TYPE_CHECKING:
+    from app.core.resume import Resume
+
+FILTERS = {MARKDOWN: "Markdown document (*.md)", HTML: "Web page (*.html)"}
 
 
 class ConversationActions(QObject):
@@ -34,10 +41,12 @@ class ConversationActions(QObject):
 
     @staticmethod
     def can_export(session: Session | None) -> bool:
-        return session is not None and export.conversation_of(session) is not None
+        return session is not None and conversation_of(session) is not None
 
     def export(self, session: Session, path: str | None = None) -> None:
         """Ask where (unless ``path``), then write it off the UI thread."""
+        from app.core import export
+
         if path is None:
             start = Path.home() / "Documents"
             start = start if start.is_dir() else Path.home()
@@ -46,7 +55,7 @@ class ConversationActions(QObject):
                 str(start / export.suggested_file_name(session)), ";;".join(FILTERS.values()))
             if not path:
                 return
-            if chosen == FILTERS[export.HTML] and not path.lower().endswith((".html", ".htm")):
+            if chosen == FILTERS[HTML] and not path.lower().endswith((".html", ".htm")):
                 path += ".html"
                 # The dialog asked about the name typed, not this one: ask now.
                 if os.path.lexists(path) and QMessageBox.question(
@@ -54,7 +63,7 @@ class ConversationActions(QObject):
                         != QMessageBox.StandardButton.Yes:
                     self.status.emit("Nothing was exported.")
                     return
-        fmt = export.HTML if path.lower().endswith((".html", ".htm")) else export.MARKDOWN
+        fmt = HTML if path.lower().endswith((".html", ".htm")) else MARKDOWN
         self.status.emit(f"Exporting the conversation to {path}…")
         self._tasks.start(jobs.export_conversation, session, path, fmt, on_result=self._on_exported,
                           on_error=self._on_failed)
@@ -71,9 +80,11 @@ class ConversationActions(QObject):
         self.failed.emit(message)
         QMessageBox.warning(self._window, "Export", message)
 
-    def copy_resume_command(self, session: Session, platform: str = sys.platform) -> resume.Resume:
+    def copy_resume_command(self, session: Session, platform: str = sys.platform) -> Resume:
         """Put the command that continues the session in a terminal on the
         clipboard, and say what it is for; or say why there is none."""
+        from app.core import resume
+
         found = resume.resume_command(session, platform)
         if found.command is None:
             QMessageBox.information(self._window, "Go on in a terminal", found.reason or "No command can be given.")

@@ -8,33 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.core import (
-    autostart,
-    backups,
-    claude_process,
-    contents,
-    conversation,
-    engine,
-    export,
-    locations,
-    planners,
-    plans,
-    rebuild,
-    transaction,
-    undo,
-    watcher,
-)
+from app.core import contents, conversation, locations
 from app.core.display import sentence, summary_line
 from app.core.kinds import Kind
 from app.core.records import ScanResult, Session
 from app.core.scan import scan
 from app.gui.tasks import UserFacingError
+
+# What only a change, an undo, the backups, an export, the watcher or a look
+# for Claude Desktop needs is imported by the job that does it: the window's
+# start (the scan, the first preview) does not wait for any of it.
+if TYPE_CHECKING:
+    from app.core import engine, plans, transaction, undo, watcher
+    from app.core.backups import RunInfo
+    from app.gui.session_model import Arranged
 
 Report = Callable[[Any], None]
 ClaudeCheck = Callable[[], list]
@@ -43,11 +35,17 @@ DIFF_LIMIT = 400_000  # characters per side: past this, a line diff would take t
 
 def scan_folder(report: Report, generation: int, data_dir: locations.DataDir,
                 shown: threading.Event | None = None,
-                arrange: Callable[[list[Session]], Any] | None = None) -> tuple[int, ScanResult, str, Any]:
+                arrange: Callable[[list[Session]], Arranged] | None = None,
+                ) -> tuple[int, ScanResult, str, Arranged | None, Any]:
     """Scan one data folder, reporting (generation, batch) as sessions are
     read; (generation, result, its summary line, what ``arrange`` made of
-    every session found).  The line and the arrangement are made here: each
-    reads every session, some 70 ms for 100,000 on the UI thread.
+    every session found, and what read_session reads of the record it puts
+    first, or None).  The line and the arrangement are made here: each reads
+    every session, some 70 ms for 100,000 on the UI thread.  So is the first
+    row's preview, when its files are small (the preview shows them whole):
+    the window shows it with the list, without waiting for another worker
+    (and painting the list once more meanwhile).  A bigger one would hold
+    the list back; its own worker reads it once the list shows.
 
     With ``shown``, the scan waits after each batch until the window has
     shown it and painted it (or a second has passed).  Showing a batch calls
@@ -65,7 +63,11 @@ def scan_folder(report: Report, generation: int, data_dir: locations.DataDir,
     with collector_held():
         result = scan([data_dir], transcripts, on_batch=hand_over)
     arranged = arrange(result.sessions + result.transcript_only) if arrange is not None else None
-    return generation, result, summary_line(result), arranged
+    first = arranged.rows[0] if arranged is not None and arranged.rows else None
+    small = first is not None and first.is_record and sum(
+        f.size or 0 for f in (first.json, first.tmp) if f is not None) <= contents.PREVIEW_LIMIT
+    preview = read_session(report, first) if first is not None and small else None
+    return generation, result, summary_line(result), arranged, preview
 
 
 _collector_lock = threading.Lock()
@@ -121,7 +123,13 @@ def read_whole_file(report: Report, session: Session, kind: str):
     return session.id, contents.view_file(state, None)
 
 
-def check_claude(report: Report, check: ClaudeCheck) -> list:
+def check_claude(report: Report, check: ClaudeCheck | None = None) -> list:
+    """The Claude Desktop processes that run (``check``: what looks, by
+    default claude_process.running, which loads psutil)."""
+    if check is None:
+        from app.core import claude_process
+
+        check = claude_process.running
     return check()
 
 
@@ -129,6 +137,8 @@ def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None,
               kind: Kind = Kind.REPAIR, mirror: str | None = None) -> plans.Plan:
     """The plan of ``kind``; with ``mirror``, the rebuild that installs that
     file as the one named SSH session's conversation."""
+    from app.core import planners, plans, rebuild
+
     try:
         if mirror is not None:
             return rebuild.plan(result, ids, mirror=mirror)
@@ -148,6 +158,7 @@ def run_change(report: Report, job: transaction.Job, expected: transaction.Finge
     transaction.  If the plan made under the lock is not the one confirmed
     (an interrupted run was undone first, or a file changed since), nothing
     is done and the new plan comes back, to be shown and confirmed again."""
+    from app.core import backups, claude_process, plans, transaction
 
     def progress(done: int, total: int, action: plans.Action) -> bool:
         report((done, total, action.session.title or action.id))
@@ -164,6 +175,8 @@ def run_change(report: Report, job: transaction.Job, expected: transaction.Finge
 
 def run_undo(report: Report, root: Path, run_id: str | None) -> undo.UndoOutcome:
     """Undo the named run (or the last one), by core's one rule for undo."""
+    from app.core import backups, claude_process, undo
+
     try:
         return undo.undo_run(root, run_id, claude_process.Guard())
     except claude_process.ClaudeRunning as exc:
@@ -172,16 +185,20 @@ def run_undo(report: Report, root: Path, run_id: str | None) -> undo.UndoOutcome
         raise UserFacingError(sentence(str(exc))) from None
 
 
-def describe_run(report: Report, root: Path, run_id: str | None) -> backups.RunInfo:
+def describe_run(report: Report, root: Path, run_id: str | None) -> RunInfo:
     """The run an undo would take back (None: the last one), described."""
+    from app.core import backups
+
     try:
         return backups.describe(backups.find(root, run_id))
     except backups.BackupError as exc:
         raise UserFacingError(sentence(str(exc))) from None
 
 
-def list_runs(report: Report, root: Path) -> tuple[Path, list[backups.RunInfo]]:
+def list_runs(report: Report, root: Path) -> tuple[Path, list[RunInfo]]:
     """Every run in the backup folder, described (manifests are parsed: off the UI thread)."""
+    from app.core import backups
+
     return root, backups.describe_all(root)
 
 
@@ -190,6 +207,10 @@ def keep_repaired(report: Report, on: bool) -> str:
     stop the one running); the sentence that says so.  Off the UI thread: on
     Windows the autostart entry is made by PowerShell, which may take up to
     a minute."""
+    import subprocess
+
+    from app.core import autostart, watcher
+
     try:
         if on:
             path = autostart.enable()
@@ -214,6 +235,8 @@ def watch_tick(report: Report, repair_watcher: watcher.Watcher) -> watcher.Repai
 def export_conversation(report: Report, session: Session, path: str, fmt: str) -> tuple[str, int]:
     """Write the session's conversation to ``path`` (the save dialog asked
     before replacing a file); (path, messages written)."""
+    from app.core import export
+
     try:
         tally = export.export_to_file(session, path, fmt, overwrite=True)
     except export.ExportError as exc:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
@@ -31,23 +32,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import backfill, backups, claude_process, demo, locations, plans, reasons
-from app.core.kinds import Kind
+from app.core import backfill, locations, reasons
+from app.core.kinds import Kind, applies_to
 from app.core.records import ScanResult, Session
-from app.gui import help_texts, jobs, resources, window_parts
+from app.gui import jobs, resources, window_parts
 from app.gui.conversation_actions import ConversationActions
 from app.gui.desktop import open_path
 from app.gui.keep_repaired import KeepRepairedSwitch
 from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
-from app.gui.repair_flow import RepairFlow
 from app.gui.scan_feed import ScanFeed
 from app.gui.session_model import KINDS, SHOWN_AT_FIRST, Arranged, SessionModel, arrange
 from app.gui.tasks import Poll, Tasks
 from app.gui.window_memory import WindowMemory
 from app.gui.window_menus import build_menus
 
+# The machinery of a change (plans, backups, the engine, its dialogs), the
+# demo data, the help texts and psutil are imported when first used, not
+# before the window shows its sessions.
+if TYPE_CHECKING:
+    from app.core import plans
+    from app.gui.repair_flow import RepairFlow
+
 log = logging.getLogger(__name__)
+# What can wait until the window shows its first sessions (the first look for
+# Claude Desktop) waits for ready, or this long at most.
+AFTER_START_AT_THE_LATEST_MS = 1000
 
 class MainWindow(QMainWindow):
     # Plain data out, for whoever listens (the tests, screenshot mode).
@@ -59,10 +69,11 @@ class MainWindow(QMainWindow):
     job_failed = Signal(str)
     keep_repaired_applied = Signal(str)  # what the status bar says once the switch took effect (or did not)
     ready = Signal()  # once: the first scan is shown with its first row's preview (or the empty state)
+    after_start = Signal()  # once: at ready, or AFTER_START_AT_THE_LATEST_MS after the start if that is sooner
 
     def __init__(self, data_dirs: list[locations.DataDir], searched: list[str] | None = None,
                  backup_root: Path | None = None, settings: QSettings | None = None,
-                 claude_check: Callable[[], list] = claude_process.running, check_interval_ms: int = 3000,
+                 claude_check: Callable[[], list] | None = None, check_interval_ms: int = 3000,
                  announce: bool = False, log_dir: Path | None = None):
         super().__init__()
         self.setWindowTitle("Session Rescue")
@@ -76,14 +87,16 @@ class MainWindow(QMainWindow):
         self._result: ScanResult | None = None
         self._next_sort = 0.0  # when the rows streaming in are next put in order, and counted
         self._claude: list = []
+        self._watching_claude = False
+        self._start_over = False
         self._was_ready = False
         self._kept: window_parts.Place | None = None  # the selection and scroll a refresh gives back
         self.scan_feed = ScanFeed(self.tasks, self)
-        # Is Claude Desktop running?  Asked off the UI thread: psutil walks every process.
+        # Is Claude Desktop running?  Asked off the UI thread: psutil walks
+        # every process.  (``claude_check``: a stand-in for claude_process.running.)
         self.claude_watch = Poll(self.tasks, check_interval_ms, jobs.check_claude, claude_check, parent=self)
         self.keep_repaired_switch = KeepRepairedSwitch(self, self.tasks)
-        self.flow = RepairFlow(self, self.tasks, lambda: self._claude, self._dirs_in_use, self.backup_root_for,
-                               lambda: self.preview.technical)
+        self._flow: RepairFlow | None = None  # made when first asked for (the flow property)
         self.conversation_actions = ConversationActions(self, self.tasks)
 
         self._build_widgets()
@@ -95,8 +108,9 @@ class MainWindow(QMainWindow):
         self.memory.restore()
         for d in data_dirs:
             self.folder_combo.add(d, select=False)
-        self.claude_watch.start()
         QTimer.singleShot(0, self._first_folder)
+        self.after_start.connect(self._watch_claude)
+        QTimer.singleShot(AFTER_START_AT_THE_LATEST_MS, self, self._end_start)
 
     # ------------------------------------------------------------- widgets
 
@@ -213,12 +227,31 @@ class MainWindow(QMainWindow):
         self.keep_repaired_switch.status.connect(self.status_label.setText)
         self.keep_repaired_switch.applied.connect(self.status_label.setText)
         self.keep_repaired_switch.applied.connect(self.keep_repaired_applied)
-        self.flow.status.connect(self.status_label.setText)
-        self.flow.busy_changed.connect(self._update_actions)
-        self.flow.files_changed.connect(self.refresh)
-        self.flow.repair_finished.connect(self.repair_finished)
-        self.flow.undo_finished.connect(self.undo_finished)
-        self.flow.failed.connect(self.job_failed)
+
+    @property
+    def flow(self) -> RepairFlow:
+        """What carries out a change (repair, adopt, rebuild) and its undo,
+        made the first time one is asked for: it brings the planning, backup
+        and engine modules and their dialogs, which showing the sessions
+        does not need."""
+        if self._flow is None:
+            from app.gui.repair_flow import RepairFlow
+
+            flow = RepairFlow(self, self.tasks, lambda: self._claude, self._dirs_in_use, self.backup_root_for,
+                              lambda: self.preview.technical)
+            flow.status.connect(self.status_label.setText)
+            flow.busy_changed.connect(self._update_actions)
+            flow.files_changed.connect(self.refresh)
+            flow.repair_finished.connect(self.repair_finished)
+            flow.undo_finished.connect(self.undo_finished)
+            flow.failed.connect(self.job_failed)
+            self._flow = flow
+        return self._flow
+
+    @property
+    def _changing(self) -> bool:
+        """Whether a plan, a change or an undo is under way."""
+        return self._flow is not None and self._flow.busy
 
     # ------------------------------------------------------------ settings
 
@@ -227,7 +260,9 @@ class MainWindow(QMainWindow):
         self.memory.window_shown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.flow.cancel()  # a change stops between sessions, never in the middle of a file
+        if self._flow is not None:
+            self._flow.cancel()  # a change stops between sessions, never in the middle of a file
+        self._watching_claude = True  # closed: no first look from now on
         self.claude_watch.stop()
         self.memory.save()
         self.tasks.shutdown()
@@ -263,6 +298,12 @@ class MainWindow(QMainWindow):
         if not self._was_ready:
             self._was_ready = True
             self.ready.emit()
+            self._end_start()
+
+    def _end_start(self) -> None:
+        if not self._start_over:
+            self._start_over = True
+            self.after_start.emit()
 
     def current_folder(self) -> locations.DataDir | None:
         return self.folder_combo.currentData()
@@ -276,6 +317,8 @@ class MainWindow(QMainWindow):
         for the data shown (the demo data keeps its own, inside it)."""
         if self._chosen_backup_root is not None:
             return self._chosen_backup_root
+        from app.core import backups
+
         return backups.root_for(self._dirs_in_use() if dirs is None else dirs)
 
     @Slot(int)
@@ -302,6 +345,8 @@ class MainWindow(QMainWindow):
 
     def open_demo(self) -> None:
         if self._demo_tmp is None:
+            from app.core import demo
+
             self._demo_tmp = tempfile.TemporaryDirectory(prefix="session-rescue-demo-")
             demo.write_demo(Path(self._demo_tmp.name) / "Claude")
         self.folder_combo.add(locations.DataDir(Path(self._demo_tmp.name) / "Claude", "demo", "Demo data", True))
@@ -338,8 +383,8 @@ class MainWindow(QMainWindow):
             self._update_counts()
             self._next_sort = now + 0.25
 
-    @Slot(object, str, object)
-    def _on_scan_done(self, result: ScanResult, summary: str, arranged: Arranged | None) -> None:
+    @Slot(object, str, object, object)
+    def _on_scan_done(self, result: ScanResult, summary: str, arranged: Arranged | None, preview: tuple | None) -> None:
         self._result = result
         # The transcripts without a record (found after the records, from
         # ~/.claude/projects), and the statuses and flags the scan's last steps set.
@@ -355,7 +400,9 @@ class MainWindow(QMainWindow):
         if kept is not None:
             kept.restore(self.table, self.model)
         if not self.table.selectionModel().hasSelection() and self.model.rowCount():
+            self.preview_reader.offer(preview)  # the first row's files, as the scan's worker read them
             self.table.selectRow(0)
+            self.preview_reader.offer(None)  # only now: they may change later
         if self._announce:
             self._announce = False
             window_parts.say_on_terminal(summary)
@@ -406,6 +453,16 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- the guard
 
+    def _watch_claude(self) -> None:
+        """Look whether Claude Desktop runs, now and every few seconds.  The
+        first look waits for after_start: it (psutil reads every process)
+        would slow the scan and the first preview, and nothing can be changed
+        before they show (a change is guarded by a look of its own anyway,
+        core's transaction)."""
+        if not self._watching_claude:
+            self._watching_claude = True
+            self.claude_watch.start()
+
     @Slot(object)
     def _on_claude_state(self, running: list) -> None:
         was = bool(self._claude)
@@ -418,10 +475,10 @@ class MainWindow(QMainWindow):
             self.claude_state_changed.emit(bool(running))
 
     def _update_actions(self) -> None:
-        ready = self._result is not None and not self._claude and not self.flow.busy
+        ready = self._result is not None and not self._claude and not self._changing
         chosen = self.selected_sessions() if ready else []
         for kind, widgets in self._selected_widgets.items():
-            applies = any(plans.applies_to(kind, s) for s in chosen)
+            applies = any(applies_to(kind, s) for s in chosen)
             for widget in widgets:
                 widget.setEnabled(ready and applies)
         for widget in (self.repair_all_button, self.menus.repair_all):
@@ -433,9 +490,9 @@ class MainWindow(QMainWindow):
         readable = len(one) == 1 and ConversationActions.can_export(one[0])  # read only: Claude may run
         self.menus.export.setEnabled(readable)
         self.menus.resume.setEnabled(readable)
-        self.menus.undo.setEnabled(not self._claude and not self.flow.busy)
+        self.menus.undo.setEnabled(not self._claude and not self._changing)
         reason = ("Quit Claude Desktop fully to repair" if self._claude else
-                  "A repair is running" if self.flow.busy else "")
+                  "A repair is running" if self._changing else "")
         for button in (self.repair_selected_button, self.repair_all_button):
             button.setToolTip(reason)
 
@@ -472,8 +529,8 @@ class MainWindow(QMainWindow):
             self.conversation_actions.copy_resume_command(chosen[0])
 
     def _plan_selected(self, kind: Kind) -> None:
-        """Plan ``kind`` for the selected sessions it applies to (plans.applies_to: the one rule)."""
-        ids = [s.id for s in self.selected_sessions() if plans.applies_to(kind, s)]
+        """Plan ``kind`` for the selected sessions it applies to (kinds.applies_to: the one rule)."""
+        ids = [s.id for s in self.selected_sessions() if applies_to(kind, s)]
         if ids and self._result is not None:
             self.flow.plan(self._result, ids, kind)
 
@@ -510,7 +567,11 @@ class MainWindow(QMainWindow):
             open_path(self.log_dir)
 
     def how_it_works(self) -> None:
+        from app.gui import help_texts
+
         QMessageBox.information(self, "How it works", help_texts.HOW_IT_WORKS)
 
     def about(self) -> None:
+        from app.gui import help_texts
+
         help_texts.AboutBox(self, self.tasks, self.backup_root_for()).open()  # the SHA-256 fills in later

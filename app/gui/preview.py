@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
+from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import display, export, reasons
+from app.core import display, reasons
 from app.core.backfill import Link
 from app.core.contents import FileView
-from app.core.conversation import Page
+from app.core.conversation import Page, conversation_of
 from app.core.records import Session
 from app.gui.conversation_view import ConversationView
 from app.gui.json_highlighter import JsonHighlighter, is_dark
@@ -111,6 +111,8 @@ class DiffView(QWidget):
     """The .json and the .json.tmp side by side, differing lines marked."""
 
     def __init__(self, rows: list[tuple[str | None, str | None, str]]):
+        from PySide6.QtGui import QTextCursor, QTextFormat  # here: Qt makes their many enums when first asked
+
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -341,7 +343,7 @@ class PreviewPane(QWidget):
         # where it is instead (an old sandbox folder, the real one a stub hides).
         self.transcript_path = s.conversation or s.transcript_path
         self.mirror_button.setVisible(reasons.SSH_MIRROR_MISSING in s.reasons)
-        readable = export.conversation_of(s) is not None
+        readable = conversation_of(s) is not None
         self.export_button.setEnabled(readable)
         self.resume_button.setEnabled(readable)
         self._show_header(s)

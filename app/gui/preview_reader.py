@@ -26,18 +26,29 @@ class PreviewReader(QObject):
         self.pane = pane
         self._tasks = tasks
         self._session: Session | None = None
+        self._offered: tuple | None = None  # what read_session read already (offer)
         pane.show_all.connect(self._read_whole_file)
         pane.page_wanted.connect(self._read_page)
+
+    def offer(self, payload: tuple | None) -> None:
+        """What jobs.read_session read of a session just now (a scan reads its
+        first row's): shown at once if that session is the next one shown,
+        until it is withdrawn (None)."""
+        self._offered = payload
 
     def show(self, session: Session, link: Link | None) -> None:
         """Show ``session``: its header at once, its files once read.
         ``link``: the backfill proposal it is part of, if any."""
         if session.id == self.pane.session_id:
             return
+        offered, self._offered = self._offered, None
         self._session = session
         self.pane.show_session(session, link)
         if not session.is_record:  # no files to read: its conversation loads when its tab shows
             self.shown.emit(session.id)
+            return
+        if offered is not None and offered[0] == session.id:
+            self._on_read(offered)
             return
         self._tasks.start(jobs.read_session, session, on_result=self._on_read, on_error=self._on_failed)
 

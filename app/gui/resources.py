@@ -1,25 +1,25 @@
 """Files the window loads at run time: the icons in the repository's
-``resources/`` folder.  An installed copy (or the PyInstaller bundle) has them
-as the package ``app.resources``; run from the source tree, they are read from
-the folder itself."""
+``resources/`` folder.  Run from the source tree, and in the PyInstaller
+bundle (build_exe.spec puts them there), they sit beside the app package; an
+installed copy has them as the package ``app.resources``."""
 
 from __future__ import annotations
 
 import functools
-from importlib import resources as importlib_resources
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-_SOURCE_TREE = Path(__file__).resolve().parents[2] / "resources"
+_BESIDE = Path(__file__).resolve().parents[2] / "resources"
 
 
 @functools.cache
 def _root() -> Path:
-    try:
-        return Path(str(importlib_resources.files("app.resources")))
-    except ModuleNotFoundError:  # running from a checkout: app/ and resources/ side by side
-        return _SOURCE_TREE
+    if (_BESIDE / "icons").is_dir():  # a checkout, or the bundle: no package to look for
+        return _BESIDE
+    from importlib import resources as importlib_resources  # here: only an installed copy needs it
+
+    return Path(str(importlib_resources.files("app.resources")))
 
 
 def path(*parts: str) -> Path:
