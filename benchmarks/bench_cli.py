@@ -23,6 +23,9 @@ that a Claude Desktop stand-in elsewhere on the machine does not stop the
 repair.
 
     python benchmarks/bench_cli.py [--sessions 1000 10000 100000] [--repeat 3] [--repair-max 10000]
+                                   [--repair-only]
+
+``--repair-only`` times ``repair -y`` alone (no scans, no peak RSS).
 """
 
 from __future__ import annotations
@@ -95,7 +98,10 @@ def app(*args: str) -> list[str]:
     return [sys.executable, "-m", "app", *args]
 
 
-def bench_size(count: int, repeat: int, repair_max: int, ns: list[str], tmp: Path) -> dict[str, tuple]:
+def bench_size(count: int, repeat: int, repair_max: int, ns: list[str], tmp: Path,
+               repair_only: bool = False) -> dict[str, tuple]:
+    if repair_only:
+        return {"repair -y": bench_repair(count, repeat, ns, tmp)}
     data = tmp / f"scan-{count}"
     generate(data, count, orphan_every=5)
     scan_json = app("scan", "--json", "--data-dir", str(data), "--projects-dir", str(tmp / "none"))
@@ -122,6 +128,7 @@ def bench_size(count: int, repeat: int, repair_max: int, ns: list[str], tmp: Pat
 def bench_repair(count: int, repeat: int, ns: list[str], tmp: Path) -> tuple[float, float]:
     source = tmp / f"orphans-{count}"
     generate(source, count, orphan_every=1)
+    (tmp / "none").mkdir(exist_ok=True)
     best_repair = best_bare = float("inf")
     for round_ in range(repeat):
         for name in ("repair", "bare"):
@@ -149,22 +156,19 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--repair-max", type=int, default=10_000)
+    parser.add_argument("--repair-only", action="store_true", help="time repair -y alone")
     args = parser.parse_args()
     ns = own_pids()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-", dir=os.environ.get("BENCH_DIR")) as tmp:
         for count in args.sessions:
-            results[count] = bench_size(count, args.repeat, args.repair_max, ns, Path(tmp))
+            results[count] = bench_size(count, args.repeat, args.repair_max, ns, Path(tmp), args.repair_only)
             print(f"{count:>7,} sessions: " + "  ".join(
                 f"{name} {pair[0]:.2f} s (bare {pair[1]:.2f} s)" for name, pair in results[count].items()
                 if name in GOALS), flush=True)
     print(f"\nbest of {args.repeat}; whole processes{'; in their own PID namespace' if ns else ''}")
-    print("scan time per 1,000 sessions (linear growth keeps it flat): " + ", ".join(
-        f"{count:,}: {results[count]['scan'][0] / count * 1000:.3f} s" for count in args.sessions))
-    largest = max(args.sessions)
-    peak_mb = results[largest]["peak_rss_kb"][0] / 1024
-    print(f"peak RSS of scan at {largest:,} sessions: {peak_mb:.0f} MB (goal <= 300 MB)"
-          f"  {'met' if peak_mb <= 300 else 'NOT met'}")
+    if not args.repair_only:
+        print_scans(args.sessions, results)
     for count in args.sessions:
         for name, goal in GOALS.items():
             if name in results[count]:
@@ -173,6 +177,15 @@ def main() -> int:
                 verdict = "met" if ratio <= goal else "NOT met"
                 print(f"ratio {name:12} {count:>7,}: {ratio:.2f}  (goal <= {goal})  {verdict}")
     return 0
+
+
+def print_scans(sessions: list[int], results: dict[int, dict[str, tuple]]) -> None:
+    print("scan time per 1,000 sessions (linear growth keeps it flat): " + ", ".join(
+        f"{count:,}: {results[count]['scan'][0] / count * 1000:.3f} s" for count in sessions))
+    largest = max(sessions)
+    peak_mb = results[largest]["peak_rss_kb"][0] / 1024
+    print(f"peak RSS of scan at {largest:,} sessions: {peak_mb:.0f} MB (goal <= 300 MB)"
+          f"  {'met' if peak_mb <= 300 else 'NOT met'}")
 
 
 if __name__ == "__main__":

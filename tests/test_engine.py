@@ -176,6 +176,53 @@ def test_a_source_that_changed_since_the_plan_is_left_alone(tmp_path):
     assert src.read_bytes() == b"changed" and not (tmp_path / "b").exists()
 
 
+def backup_of(src: Path, target: Path, planned: bytes) -> engine.Item:
+    """A backup, as a run makes it: a pinned copy straight to a new name."""
+    return engine.Item(engine.COPY, str(target), source=str(src), source_sha256=fsops.sha256_bytes(planned),
+                       direct=True)
+
+
+def test_a_backup_of_a_source_that_changed_since_the_plan_fails_and_leaves_nothing(tmp_path):
+    """A backup reads its source once, and that read is the check: a copy
+    whose streamed bytes are not the pinned ones is removed, never kept."""
+    src = put(tmp_path / "a", b"changed")
+    target = tmp_path / "files" / "00001-a"
+    target.parent.mkdir()
+    result = engine.Engine().apply(backup_of(src, target, b"planned"))
+    assert result.outcome == engine.FAILED
+    assert result.detail == f"{src} has changed since it was planned; it was left as it is"
+    assert src.read_bytes() == b"changed" and list(target.parent.iterdir()) == []
+    assert engine.Engine().preview(backup_of(src, target, b"planned")).outcome == engine.FAILED
+
+
+def test_a_backup_and_a_promotion_read_the_source_once_each(tmp_path, monkeypatch):
+    """The reads a repair makes of a session's .tmp: its backup reads it
+    once (the copy hashes what it streams) and reads the copy back once; the
+    promotion hashes it once, just before the rename.  No other read."""
+    src = put(tmp_path / "org" / "local_a.json.tmp", b"planned")
+    target = tmp_path / "files" / "00001-local_a.json.tmp"
+    target.parent.mkdir()
+    reads: list[str] = []
+    real_open = os.open
+
+    def counting(path, flags, *args, **kwargs):
+        if not flags & (os.O_WRONLY | os.O_RDWR) and os.path.isfile(path):
+            reads.append(os.path.basename(os.fspath(path)))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting)
+    files = engine.Engine()
+    assert files.apply(backup_of(src, target, b"planned")).outcome == engine.DONE
+    assert reads == ["local_a.json.tmp", target.name]
+    reads.clear()
+    promoted = files.apply(engine.Item(engine.MOVE, str(src.parent / "local_a.json"), source=str(src),
+                                       source_sha256=fsops.sha256_bytes(b"planned")))
+    assert (promoted.outcome, promoted.method) == (engine.DONE, "renamed")
+    assert reads == ["local_a.json.tmp"]
+    monkeypatch.undo()
+    assert target.read_bytes() == (src.parent / "local_a.json").read_bytes() == b"planned"
+
+
 def test_when_the_source_cannot_be_removed_both_copies_stay(tmp_path, other_device, monkeypatch):
     src = put(other_device / "a", b"data")
     real_unlink = os.unlink

@@ -4,15 +4,19 @@ byte for byte."""
 
 from __future__ import annotations
 
+import errno
+import gc
 import json
 import os
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from app.core import backups, demo, engine, fsops, locations, plans, reasons, repair, undo
+from app.core import backups, demo, engine, fsops, jsjson, locations, plans, reasons, repair, transaction, undo
+from app.core.kinds import Kind
 from app.core.records import HEALTHY
 from app.core.scan import scan
 
@@ -343,6 +347,82 @@ def test_a_failed_backup_stops_the_change(folder, tmp_path, monkeypatch):
     assert (folder.org / "local_a.json").read_bytes() == b"\0" * 100 and (folder.org / "local_a.json.tmp").exists()
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="uses /proc/self/fd to aim the fault")
+def test_a_backup_whose_fsync_fails_is_no_backup_and_its_session_is_not_changed(folder, tmp_path, monkeypatch):
+    """A batch's backups are fsync'd together, after they are all written
+    and verified, and before any original changes.  A backup whose fsync
+    fails is removed, and its session fails, unchanged; the others go on."""
+    folder.json("local_a", b"\0" * 100)
+    folder.tmp("local_a")
+    folder.tmp("local_b")
+    the_plan = repair.plan(scan_of(folder.root))
+    real_fsync = fsops.full_fsync
+    failed: list[str] = []
+
+    def failing_for_a(fd):
+        where = os.readlink(f"/proc/self/fd/{fd}")
+        if f"{os.sep}files{os.sep}" in where and "local_a." in where:
+            failed.append(where)
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fsops, "full_fsync", failing_for_a)
+    report = plans.execute(the_plan, tmp_path / "backups")
+    monkeypatch.undo()
+    outcomes = {r.id: (r.outcome, r.detail) for r in report.results}
+    assert outcomes["local_a"][0] == engine.FAILED and "backup failed" in outcomes["local_a"][1]
+    assert "Input/output error" in outcomes["local_a"][1]
+    assert outcomes["local_b"][0] == engine.DONE
+    assert len(failed) == 2 and not any(map(os.path.lexists, failed))  # no backup that may not be on the disk
+    assert (folder.org / "local_a.json").read_bytes() == b"\0" * 100 and (folder.org / "local_a.json.tmp").exists()
+    assert not (folder.org / "local_b.json.tmp").exists() and (folder.org / "local_b.json").exists()
+    run = backups.find(tmp_path / "backups", None)
+    assert [r.outcome for r in undo.undo(run).results] == [engine.DONE]  # only local_b was changed: it goes back
+    assert (folder.org / "local_b.json.tmp").exists() and not (folder.org / "local_b.json").exists()
+
+
+def test_a_job_runs_without_the_cycle_collector_and_gives_it_back(folder, tmp_path, monkeypatch):
+    """The collector would walk every scanned record again and again while a
+    job makes its few objects per session: it is paused while a plan is made
+    and carried out, and running again once the job ends, whichever way."""
+    folder.tmp("local_a")
+    seen: list[bool] = []
+    real_apply = engine.Engine.apply
+
+    def apply(self, item, on_step=None):
+        seen.append(gc.isenabled())
+        return real_apply(self, item, on_step)
+
+    monkeypatch.setattr(engine.Engine, "apply", apply)
+    assert gc.isenabled()
+    report = repair_all(folder.root, tmp_path / "backups")
+    assert seen == [False, False] and gc.isenabled()  # the backup and the promotion
+    assert [r.outcome for r in report.results] == [engine.DONE]
+
+    folder.tmp("local_b")
+    real_execute = plans.execute
+
+    def execute(*args, **kwargs):
+        seen.append(gc.isenabled())  # the plan was made with the collector paused too
+        return real_execute(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "execute", execute)
+    job = transaction.Job(Kind.REPAIR, [locations.chosen(folder.root)], tmp_path / "backups", tmp_path / "projects")
+    seen.clear()
+    done = transaction.run(job, None)
+    assert seen[0] is False and gc.isenabled()
+    assert done.report is not None and [r.outcome for r in done.report.results] == [engine.DONE]
+
+    def failing(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(plans, "execute", failing)
+    folder.tmp("local_c")
+    with pytest.raises(OSError):
+        transaction.run(job, None)
+    assert gc.isenabled()
+
+
 def test_the_journal_records_every_step(folder, tmp_path):
     folder.tmp("local_a")
     report = repair_all(folder.root, tmp_path / "backups")
@@ -355,6 +435,27 @@ def test_the_journal_records_every_step(folder, tmp_path):
     assert steps == [(backup_name, engine.COPIED), (backup_name, engine.VERIFIED), (backup_name, engine.PROMOTED),
                      ("local_a.json", engine.PROMOTED), ("local_a.json", engine.SOURCE_REMOVED)]
     assert backups.describe(run).status == backups.COMPLETE
+
+
+@pytest.mark.parametrize("text", ["local_a", '/home/zoë/"quoted"\\back/local_a.json', "\ud800 lone", "a\tb\nc\u2028"])
+def test_the_journal_lines_a_repair_formats_itself_are_the_ones_journal_line_writes(text):
+    """Step and session lines are formatted directly (a repair writes seven
+    a session); byte for byte after the time, they are what the one general
+    writer gives, whatever the path or id holds."""
+    def after_time(line: bytes) -> bytes:
+        assert line.startswith(b'{"t":"') and line.endswith(b"}\n")
+        stamp = json.loads(line)["t"]  # UTC, to the millisecond, as every time in a run
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
+        assert abs(datetime.fromisoformat(stamp.replace("Z", "+00:00")) - datetime.now(UTC)) < timedelta(minutes=1)
+        return line.split(b'",', 1)[1]
+
+    encoded = jsjson.stringify(text)
+    assert after_time(backups.step_line(encoded, engine.COPIED)) == \
+        after_time(backups.journal_line("step", path=text, state=engine.COPIED))
+    assert after_time(backups.session_line(backups.BACKED_UP, encoded)) == \
+        after_time(backups.journal_line(backups.BACKED_UP, id=text))
+    assert after_time(backups.session_line(backups.ACTION_DONE, encoded, engine.SOURCE_KEPT)) == \
+        after_time(backups.journal_line(backups.ACTION_DONE, id=text, outcome=engine.SOURCE_KEPT))
 
 
 def test_a_title_that_is_not_valid_utf8_text_is_repaired_and_undone(folder, tmp_path):

@@ -268,10 +268,11 @@ FIFO = "(it is now a named pipe (FIFO))"
 RACES = {
     # _check_source looked (a regular file), then opened it to hash it: a FIFO by then.
     "tmp-to-fifo-before-its-hash": ("promote", "tmp", 1, "fifo", f"is no longer the file that was planned {FIFO}"),
-    # The backup hashed the .tmp, then opened it again to copy it.
-    "tmp-to-fifo-before-its-backup-copy": ("backup", "tmp", 2, "fifo", f"changed before it could be copied {FIFO}"),
+    # The backup looked (a regular file), then opened it to copy it: its one
+    # read, which hashes what it copies.
+    "tmp-to-fifo-before-its-backup-copy": ("backup", "tmp", 1, "fifo", f"changed before it could be copied {FIFO}"),
     "tmp-to-a-link-to-the-same-bytes-before-its-backup-copy": (
-        "backup", "tmp", 2, "link", "changed before it could be copied (it is now a link)"),
+        "backup", "tmp", 1, "link", "changed before it could be copied (it is now a link)"),
     # The record looked like a file it may replace, then was opened to hash it.
     "record-to-fifo-before-its-hash": ("replace", "record", 1, "fifo", "a different file is already at"),
     # The rewrite hashed the record, wrote the new one, then hashes the record

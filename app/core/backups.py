@@ -31,6 +31,7 @@ import os
 import secrets
 import socket
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,7 +112,18 @@ def root_for(data_dirs: Sequence[Any]) -> Path:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now, in UTC, to the millisecond: ``2026-11-26T08:10:18.412Z``.  The
+    part up to the second is formatted once a second: a repair stamps every
+    journal line, thousands a second."""
+    global _stamp
+    second, milli = divmod(time.time_ns() // 1_000_000, 1000)
+    stamp = _stamp  # one read: another thread may replace it meanwhile, never half of it
+    if stamp[0] != second:
+        stamp = _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{stamp[1]}.{milli:03d}Z"
+
+
+_stamp: tuple[int, str] = (-1, "")  # the second of the last stamp, and its text
 
 
 def check_root(root: Path, data_dirs: Sequence[Any]) -> None:
@@ -300,10 +312,14 @@ class Run:
         """Append a journal line.  Lines that a run's status depends on
         (start, end, undo) are fsync'd; step lines are an audit trail and are
         flushed by the OS, because recovery reads the files themselves."""
-        line = jsjson.stringify({"t": now_iso(), "event": event, **fields}) + b"\n"
+        self.append(journal_line(event, **fields), sync)
+
+    def append(self, lines: bytes, sync: bool = False) -> None:
+        """Append whole lines (:func:`journal_line`) in one write; fsync'd
+        with ``sync``."""
         if self._journal_fd is None:
             self._journal_fd = _open_own_for_append(self.path / JOURNAL)
-        fsops.write_all(self._journal_fd, line)
+        fsops.write_all(self._journal_fd, lines)
         if sync:
             fsops.full_fsync(self._journal_fd)
 
@@ -375,6 +391,30 @@ class Run:
         if name == RUN_COMPLETE:
             return COMPLETE
         return UNDO_INTERRUPTED if name == UNDO_STARTED else INTERRUPTED
+
+
+def journal_line(event: str, **fields: Any) -> bytes:
+    """One line of a journal: the time, the event, its fields."""
+    return jsjson.stringify({"t": now_iso(), "event": event, **fields}) + b"\n"
+
+
+# A repair writes seven lines a session.  The two kinds it writes most are
+# formatted directly, each string JSON-encoded once (jsjson.stringify) and
+# reused; the constants they hold (events, steps, outcomes) are plain ASCII
+# words.  A reader gets exactly what journal_line would have written.
+
+
+def step_line(path_json: bytes, state: str) -> bytes:
+    """``journal_line("step", path=..., state=state)``, with ``path_json`` the
+    path as jsjson.stringify encodes it (once for all its item's steps)."""
+    return b'{"t":"%s","event":"step","path":%s,"state":"%s"}\n' % (now_iso().encode(), path_json, state.encode())
+
+
+def session_line(event: str, id_json: bytes, outcome: str | None = None) -> bytes:
+    """``journal_line(event, id=..., outcome=outcome)`` (no outcome: none),
+    with ``id_json`` the session id as jsjson.stringify encodes it."""
+    tail = b"" if outcome is None else b',"outcome":"%s"' % outcome.encode()
+    return b'{"t":"%s","event":"%s","id":%s%s}\n' % (now_iso().encode(), event.encode(), id_json, tail)
 
 
 _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)

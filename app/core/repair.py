@@ -38,11 +38,22 @@ LEAVE, SKIP_DELETED, SKIP_LINK, NOTHING = "leave", "skip-deleted", "skip-link", 
 # ---------------------------------------------------------------- planning
 
 
-def link_problem(session: Session) -> str | None:
+def link_problem(session: Session, folders: dict[str, str | None] | None = None) -> str | None:
+    """Why the session's files may not be touched: one of them, or its
+    folder, is a link.  ``folders``: what one plan found of each folder so
+    far (a thousand sessions share one: looked at once)."""
     for f in (session.json, session.tmp):
         if f is not None and f.is_link:
             return f"{os.path.basename(f.path)} is a link"
     org = session.folder
+    if folders is None:
+        return _folder_link(org)
+    if org not in folders:
+        folders[org] = _folder_link(org)
+    return folders[org]
+
+
+def _folder_link(org: str) -> str | None:
     for folder in (org, os.path.dirname(org)):
         if os.path.islink(extended(folder)) or (hasattr(os.path, "isjunction") and os.path.isjunction(folder)):
             return f"its folder {folder} is reached through a link"
@@ -55,13 +66,13 @@ def _problems(session: Session) -> str:
     return ", ".join(codes) or "no loadable copy"
 
 
-def plan_session(session: Session) -> Action:
-    """What to do with one session's record."""
+def plan_session(session: Session, folders: dict[str, str | None] | None = None) -> Action:
+    """What to do with one session's record (``folders``: see link_problem)."""
     if session.tombstoned:
         return Action(session, SKIP_DELETED, "deleted in Claude Desktop (a tombstone exists); never brought back")
     if session.record_status == HEALTHY:
         return Action(session, NOTHING, "its record is healthy: nothing to repair")
-    link = link_problem(session)
+    link = link_problem(session, folders)
     if link:
         return Action(session, SKIP_LINK, f"{link}; links are never followed or changed")
     best = best_copy(session)
@@ -126,9 +137,10 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None) -> Plan:
     named = named_sessions(scan, ids)
     chosen = [s for s in scan.sessions if needs_repair(s)] if named is None else named
     actions = []
+    folders: dict[str, str | None] = {}
     for session in chosen:
         if session.record_status != HEALTHY or session.tombstoned or named is not None:
-            actions.append(plan_session(session))
+            actions.append(plan_session(session, folders))
         if reasons.TRANSCRIPT_IN_SANDBOX in session.reasons and not session.tombstoned:
             actions.append(conversation.copy_from_sandbox(session, scan.projects_dir))
     copies = any(a.action == conversation.COPY_CONVERSATION and a.items for a in actions)

@@ -28,6 +28,7 @@ acted on.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -218,13 +219,22 @@ def target_problem(path: str, projects_root: str | None = None) -> str | None:
         return "is not an absolute path"
     if os.path.normpath(path) != path:
         return "is not a plain path (it holds '..', '.' or doubled separators)"
-    parts = PurePath(path).parts
-    if len(parts) >= 5 and parts[-4] == SESSIONS_FOLDER and _RECORD_NAME.match(parts[-1]):
+    folder, name = os.path.split(path)
+    if _RECORD_NAME.match(name) and _is_org_folder(folder):
         return None
     if projects_root is not None and _transcript_file(path, projects_root):
         return None
     return ("is neither a Claude session record in a claude-code-sessions/<account>/<org> folder nor a "
             "transcript in the projects folder")
+
+
+@functools.lru_cache(maxsize=256)
+def _is_org_folder(folder: str) -> bool:
+    """Is ``folder`` named like a ``claude-code-sessions/<account>/<org>``
+    folder?  Asked for every record of a run, and a run's thousands of
+    records share a few folders: each is taken apart once."""
+    parts = PurePath(folder).parts
+    return len(parts) >= 4 and parts[-3] == SESSIONS_FOLDER
 
 
 def is_transcript_path(path: str, root: str) -> bool:

@@ -77,7 +77,7 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[plans.P
     backups.check_root(job.backup_root, job.data_dirs)
     backups.ensure_writable(job.backup_root)
     result = Result()
-    with backups.exclusive(job.backup_root):
+    with backups.exclusive(job.backup_root), plans.collector_paused():
         result.recovery = undo.recover(job.backup_root, file_engine, guard)
         if result.recovery.stopped:
             # What recovery put back stays put back (each session whole);
