@@ -23,7 +23,7 @@ from app.gui.main_window import MainWindow
 from app.gui.preview import DiffView, FileTab
 from app.gui.session_model import COL_ACCOUNT, COL_STATUS, COL_TITLE, friendly_time
 
-from conftest import ACCOUNT, ORG, ROOT, DataFolder, dump, record, run_cli
+from conftest import ACCOUNT, ORG, ROOT, T0, DataFolder, dump, record, run_cli
 
 
 def test_qt_keeps_its_references_to_true_and_false(qapp):
@@ -497,7 +497,7 @@ def test_the_row_menu_copies_the_id_and_the_path(qtbot, demo_window):
     window, _ = demo_window
     session_id = select(qtbot, window, "Add CSV export")
     index = window.model.index(row_of(window, "Add CSV export"), COL_TITLE)
-    window._context_menu(window.table.visualRect(index).center())
+    window.table.customContextMenuRequested.emit(window.table.visualRect(index).center())  # a right-click
     menu = next(m for m in window.findChildren(QMenu) if m.isVisible())
     actions = {a.text(): a for a in menu.actions()}
     assert {"Open containing folder", "Copy path", "Copy session id"} <= set(actions)
@@ -688,3 +688,32 @@ def test_what_is_logged_before_the_log_file_opens_is_written_to_it(tmp_path, mon
     lines = (folder / "session-rescue.log").read_text(encoding="utf-8").splitlines()
     assert [line.split(": ", 1)[1] for line in lines][1:] == ["said before the file opened", "said after"]
     assert " started (" in lines[0]
+
+
+def test_a_session_chosen_while_the_rows_stream_in_shows_its_verdict_once_the_scan_ends(qtbot, tmp_path):
+    """Rows are shown before the scan has judged them (whether each opens
+    comes last); a session the user picks meanwhile is shown again, with
+    its verdict, when the scan ends."""
+    from app.gui.preview import checklist_words
+
+    folder = DataFolder(tmp_path / "Claude")
+    for n in range(1200):  # more than a batch: the first comes while the scan goes on
+        folder.json(f"local_{n:04}", title=f"Session {n}", lastActivityAt=T0 + n)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow([locations.chosen(str(folder.root))], settings=settings, backup_root=tmp_path / "backups")
+    qtbot.addWidget(window)
+    picked: list = []
+
+    def pick(_batch) -> None:
+        if not picked:
+            window.table.selectRow(0)
+            picked.append(window.model.session_at(0))
+            picked.append(window.preview.header.accessibleDescription())
+
+    window.scan_feed.batch.connect(pick)
+    with qtbot.waitSignal(window.scan_finished, timeout=60_000):
+        window.show()
+    session, said_before = picked
+    assert "Why:" not in said_before  # no verdict yet when it was picked
+    assert window.preview.session_id == session.id
+    assert checklist_words(session) in window.preview.header.accessibleDescription()

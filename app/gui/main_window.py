@@ -8,7 +8,6 @@ lays out its parts (app.gui.window_parts) and wires them.
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -35,7 +34,8 @@ from PySide6.QtWidgets import (
 from app.core import backfill, locations, reasons
 from app.core.kinds import Kind, applies_to
 from app.core.records import ScanResult, Session
-from app.gui import jobs, resources, window_parts
+from app.gui import resources, window_parts
+from app.gui.claude_watch import ClaudeWatch
 from app.gui.conversation_actions import ConversationActions
 from app.gui.desktop import open_path
 from app.gui.keep_repaired import KeepRepairedSwitch
@@ -43,9 +43,9 @@ from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
 from app.gui.scan_feed import ScanFeed
 from app.gui.session_model import KINDS, SHOWN_AT_FIRST, Arranged, SessionModel, arrange
-from app.gui.tasks import Poll, Tasks
+from app.gui.tasks import Tasks
 from app.gui.window_memory import WindowMemory
-from app.gui.window_menus import build_menus
+from app.gui.window_menus import build_menus, show_context_menu
 
 # The machinery of a change (plans, backups, the engine, its dialogs), the
 # demo data, the help texts and psutil are imported when first used, not
@@ -54,10 +54,6 @@ if TYPE_CHECKING:
     from app.core import plans
     from app.gui.repair_flow import RepairFlow
 
-log = logging.getLogger(__name__)
-# What can wait until the window shows its first sessions (the first look for
-# Claude Desktop) waits for ready, or this long at most.
-AFTER_START_AT_THE_LATEST_MS = 1000
 
 class MainWindow(QMainWindow):
     # Plain data out, for whoever listens (the tests, screenshot mode).
@@ -69,7 +65,6 @@ class MainWindow(QMainWindow):
     job_failed = Signal(str)
     keep_repaired_applied = Signal(str)  # what the status bar says once the switch took effect (or did not)
     ready = Signal()  # once: the first scan is shown with its first row's preview (or the empty state)
-    after_start = Signal()  # once: at ready, or AFTER_START_AT_THE_LATEST_MS after the start if that is sooner
 
     def __init__(self, data_dirs: list[locations.DataDir], searched: list[str] | None = None,
                  backup_root: Path | None = None, settings: QSettings | None = None,
@@ -86,20 +81,15 @@ class MainWindow(QMainWindow):
         self._demo_tmp: tempfile.TemporaryDirectory | None = None
         self._result: ScanResult | None = None
         self._next_sort = 0.0  # when the rows streaming in are next put in order, and counted
-        self._claude: list = []
-        self._watching_claude = False
-        self._start_over = False
         self._was_ready = False
         self._kept: window_parts.Place | None = None  # the selection and scroll a refresh gives back
         self.scan_feed = ScanFeed(self.tasks, self)
-        # Is Claude Desktop running?  Asked off the UI thread: psutil walks
-        # every process.  (``claude_check``: a stand-in for claude_process.running.)
-        self.claude_watch = Poll(self.tasks, check_interval_ms, jobs.check_claude, claude_check, parent=self)
         self.keep_repaired_switch = KeepRepairedSwitch(self, self.tasks)
         self._flow: RepairFlow | None = None  # made when first asked for (the flow property)
         self.conversation_actions = ConversationActions(self, self.tasks)
 
         self._build_widgets()
+        self.claude_watch = ClaudeWatch(self.tasks, self.banner, check_interval_ms, claude_check, self)
         self._build_menus()
         self._wire_workers()
         self._update_actions()
@@ -109,8 +99,7 @@ class MainWindow(QMainWindow):
         for d in data_dirs:
             self.folder_combo.add(d, select=False)
         QTimer.singleShot(0, self._first_folder)
-        self.after_start.connect(self._watch_claude)
-        QTimer.singleShot(AFTER_START_AT_THE_LATEST_MS, self, self._end_start)
+        self.claude_watch.start_after(self.ready)
 
     # ------------------------------------------------------------- widgets
 
@@ -176,7 +165,7 @@ class MainWindow(QMainWindow):
     def _build_table(self) -> None:
         self.table = window_parts.session_table(self.model, self.fontMetrics().height() + 8)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self.model.sort)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.customContextMenuRequested.connect(partial(show_context_menu, self))
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.table.doubleClicked.connect(lambda _index: self.preview.tabs.setFocus())
@@ -206,7 +195,7 @@ class MainWindow(QMainWindow):
         self.menus = build_menus(self)
         self.keep_repaired_action = self.keep_repaired_switch.action
         # Which button and menu item each kind of change has, for a selection.
-        self._selected_widgets: dict[Kind, tuple[QWidget | QAction, ...]] = {
+        self.selected_widgets: dict[Kind, tuple[QWidget | QAction, ...]] = {
             Kind.REPAIR: (self.repair_selected_button, self.menus.repair_selected),
             Kind.ADOPT: (self.adopt_button, self.menus.adopt),
             Kind.REBUILD: (self.rebuild_button, self.menus.rebuild)}
@@ -222,8 +211,8 @@ class MainWindow(QMainWindow):
         self.preview.export_wanted.connect(self.export_conversation)
         self.preview.resume_wanted.connect(self.copy_resume_command)
         self.conversation_actions.status.connect(self.status_label.setText)
-        self.claude_watch.result.connect(self._on_claude_state)
-        self.claude_watch.error.connect(lambda message: log.warning("could not check for Claude Desktop: %s", message))
+        self.claude_watch.looked.connect(self._update_actions)
+        self.claude_watch.changed.connect(self.claude_state_changed)
         self.keep_repaired_switch.status.connect(self.status_label.setText)
         self.keep_repaired_switch.applied.connect(self.status_label.setText)
         self.keep_repaired_switch.applied.connect(self.keep_repaired_applied)
@@ -237,8 +226,8 @@ class MainWindow(QMainWindow):
         if self._flow is None:
             from app.gui.repair_flow import RepairFlow
 
-            flow = RepairFlow(self, self.tasks, lambda: self._claude, self._dirs_in_use, self.backup_root_for,
-                              lambda: self.preview.technical)
+            flow = RepairFlow(self, self.tasks, lambda: self.claude_watch.running, self._dirs_in_use,
+                              self.backup_root_for, lambda: self.preview.technical)
             flow.status.connect(self.status_label.setText)
             flow.busy_changed.connect(self._update_actions)
             flow.files_changed.connect(self.refresh)
@@ -262,7 +251,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self._flow is not None:
             self._flow.cancel()  # a change stops between sessions, never in the middle of a file
-        self._watching_claude = True  # closed: no first look from now on
         self.claude_watch.stop()
         self.memory.save()
         self.tasks.shutdown()
@@ -298,12 +286,6 @@ class MainWindow(QMainWindow):
         if not self._was_ready:
             self._was_ready = True
             self.ready.emit()
-            self._end_start()
-
-    def _end_start(self) -> None:
-        if not self._start_over:
-            self._start_over = True
-            self.after_start.emit()
 
     def current_folder(self) -> locations.DataDir | None:
         return self.folder_combo.currentData()
@@ -403,6 +385,10 @@ class MainWindow(QMainWindow):
             self.preview_reader.offer(preview)  # the first row's files, as the scan's worker read them
             self.table.selectRow(0)
             self.preview_reader.offer(None)  # only now: they may change later
+        elif kept is None and (current := self.table.currentIndex()).isValid():
+            # Chosen while the rows streamed in, before the scan's verdicts
+            # (and before its conversation was looked for): shown again.
+            self._show_row(current.row(), again=True)
         if self._announce:
             self._announce = False
             window_parts.say_on_terminal(summary)
@@ -441,9 +427,12 @@ class MainWindow(QMainWindow):
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            session = self.model.session_at(current.row())
-            links = self._result.links if self._result is not None else []
-            self.preview_reader.show(session, backfill.link_of(links, session))
+            self._show_row(current.row())
+
+    def _show_row(self, row: int, again: bool = False) -> None:
+        session = self.model.session_at(row)
+        links = self._result.links if self._result is not None else []
+        self.preview_reader.show(session, backfill.link_of(links, session), again)
 
     @Slot(str)
     def _on_preview_shown(self, session_id: str) -> None:
@@ -451,33 +440,13 @@ class MainWindow(QMainWindow):
         if self._result is not None:
             self._now_ready()
 
-    # ---------------------------------------------------------- the guard
-
-    def _watch_claude(self) -> None:
-        """Look whether Claude Desktop runs, now and every few seconds.  The
-        first look waits for after_start: it (psutil reads every process)
-        would slow the scan and the first preview, and nothing can be changed
-        before they show (a change is guarded by a look of its own anyway,
-        core's transaction)."""
-        if not self._watching_claude:
-            self._watching_claude = True
-            self.claude_watch.start()
-
-    @Slot(object)
-    def _on_claude_state(self, running: list) -> None:
-        was = bool(self._claude)
-        self._claude = running
-        if running:
-            self.banner.setText(window_parts.claude_running_text(running[0]))
-        self.banner.setVisible(bool(running))
-        self._update_actions()
-        if was != bool(running):
-            self.claude_state_changed.emit(bool(running))
+    # ------------------------------------------------------ what may be done
 
     def _update_actions(self) -> None:
-        ready = self._result is not None and not self._claude and not self._changing
+        claude = self.claude_watch.running
+        ready = self._result is not None and not claude and not self._changing
         chosen = self.selected_sessions() if ready else []
-        for kind, widgets in self._selected_widgets.items():
+        for kind, widgets in self.selected_widgets.items():
             applies = any(applies_to(kind, s) for s in chosen)
             for widget in widgets:
                 widget.setEnabled(ready and applies)
@@ -490,8 +459,8 @@ class MainWindow(QMainWindow):
         readable = len(one) == 1 and ConversationActions.can_export(one[0])  # read only: Claude may run
         self.menus.export.setEnabled(readable)
         self.menus.resume.setEnabled(readable)
-        self.menus.undo.setEnabled(not self._claude and not self._changing)
-        reason = ("Quit Claude Desktop fully to repair" if self._claude else
+        self.menus.undo.setEnabled(not claude and not self._changing)
+        reason = ("Quit Claude Desktop fully to repair" if claude else
                   "A repair is running" if self._changing else "")
         for button in (self.repair_selected_button, self.repair_all_button):
             button.setToolTip(reason)
@@ -544,22 +513,6 @@ class MainWindow(QMainWindow):
         self.flow.show_backups()
 
     # -------------------------------------------------------------- manners
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if not index.isValid():
-            return
-        if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
-            self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        enabled = {kind: widgets[0].isEnabled() for kind, widgets in self._selected_widgets.items()}
-        menu = window_parts.session_menu(self, self.model.session_at(index.row()), [
-            ("Repair…", self.repair_selected, enabled[Kind.REPAIR]),
-            ("Move to active account…", self.adopt_selected, enabled[Kind.ADOPT]),
-            ("Rebuild…", self.rebuild_selected, enabled[Kind.REBUILD]),
-            ("Export conversation…", self.export_conversation, self.menus.export.isEnabled()),
-            ("Copy resume command", self.copy_resume_command, self.menus.resume.isEnabled())])
-        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def open_log_folder(self) -> None:
         if self.log_dir is not None:

@@ -36,10 +36,12 @@ class PreviewReader(QObject):
         until it is withdrawn (None)."""
         self._offered = payload
 
-    def show(self, session: Session, link: Link | None) -> None:
+    def show(self, session: Session, link: Link | None, again: bool = False) -> None:
         """Show ``session``: its header at once, its files once read.
-        ``link``: the backfill proposal it is part of, if any."""
-        if session.id == self.pane.session_id:
+        ``link``: the backfill proposal it is part of, if any.  The one shown
+        already is shown again only when asked (``again``: its verdict came
+        after it was shown)."""
+        if session.id == self.pane.session_id and not again:
             return
         offered, self._offered = self._offered, None
         self._session = session

@@ -1,4 +1,5 @@
-"""The main window's menu bar: every command it offers, with its keys.
+"""The main window's menus: the menu bar, every command it offers with its
+keys, and a row's context menu.
 
 The window keeps the QActions it enables and disables (Menus); the slots are
 the window's own, so a menu item and its button do the same thing.
@@ -10,8 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
+
+from app.core.kinds import Kind
+from app.gui import window_parts
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
@@ -71,3 +76,22 @@ def build_menus(w: MainWindow) -> Menus:
     _action(w, help_menu, "&How it works", w.how_it_works, QKeySequence.StandardKey.HelpContents)
     _action(w, help_menu, "&About Session Rescue", w.about)
     return Menus(repair_selected, repair_all, adopt, rebuild, mirror, export, resume, undo)
+
+
+def show_context_menu(w: MainWindow, pos: QPoint) -> None:
+    """A right-click on a row: what can be done with it (the selection's own
+    changes, enabled as their buttons are), and its files."""
+    index = w.table.indexAt(pos)
+    if not index.isValid():
+        return
+    if not w.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
+        w.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+    enabled = {kind: widgets[0].isEnabled() for kind, widgets in w.selected_widgets.items()}
+    menu = window_parts.session_menu(w, w.model.session_at(index.row()), [
+        ("Repair…", w.repair_selected, enabled[Kind.REPAIR]),
+        ("Move to active account…", w.adopt_selected, enabled[Kind.ADOPT]),
+        ("Rebuild…", w.rebuild_selected, enabled[Kind.REBUILD]),
+        ("Export conversation…", w.export_conversation, w.menus.export.isEnabled()),
+        ("Copy resume command", w.copy_resume_command, w.menus.resume.isEnabled())])
+    menu.popup(w.table.viewport().mapToGlobal(pos))
