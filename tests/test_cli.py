@@ -69,7 +69,8 @@ def test_scan_prints_a_table_and_a_summary_line(demo_dir):
     # the stub holds nothing to rebuild; the two proposed for a link are counted as links
     assert "2 transcripts have no record and can be rebuilt" in summary and "2 records lost the link" in summary
     assert "1 once its conversation is copied from its SSH host" in summary
-    assert "'session-rescue rebuild' makes records for the transcripts" in done.stdout
+    # The next command, with the folder this scan was given, ready to paste.
+    assert f"conversation, run: session-rescue rebuild --data-dir {demo_dir}\n" in done.stdout
 
 
 def test_several_data_dirs_are_scanned_together(demo_dir, tmp_path):
@@ -287,3 +288,20 @@ def test_a_command_parsed_on_its_own_parser_is_parsed_as_the_whole_command_line_
 def sub_help(parser, name: str) -> str:
     (commands,) = [a for a in parser._actions if a.dest == "command"]
     return commands.choices[name].format_help()
+
+
+def test_the_next_command_scan_names_can_be_pasted_as_it_is(tmp_path):
+    """The hint repeats the folder the scan was given, quoted for the shell
+    when it holds a space: pasted, it acts on the same sessions."""
+    from app.core import demo
+
+    folder = demo.write_demo(tmp_path / "my demo" / "Claude").path
+    out = run_cli("scan", "--data-dir", str(folder)).stdout
+    command = out.split("To bring back the sessions marked for repair, run: ")[1].split(" (it shows")[0]
+    import shlex
+
+    words = shlex.split(command)
+    assert words[:2] == ["session-rescue", "repair"] and words[2:] == ["--data-dir", str(folder)]
+    dry = run_cli(*words[1:], "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Nothing was changed" not in dry.stdout and "without --dry-run" in dry.stdout

@@ -166,6 +166,11 @@ def test_a_read_only_folder_ends_in_a_clear_message_not_a_crash(shared_tmp):
         writable.mkdir(mode=0o777)
         writable.chmod(0o777)
 
+    # What the repair imports when it first needs it, loaded here: the child
+    # (as 'nobody') may not be able to read this interpreter's library.
+    import ctypes.util  # noqa: F401
+    import resource  # noqa: F401
+
     def attempt():
         # In the forked, unprivileged child: this venv's interpreter may not be
         # reachable by 'nobody', so the CLI runs in the child itself, with a
@@ -178,7 +183,7 @@ def test_a_read_only_folder_ends_in_a_clear_message_not_a_crash(shared_tmp):
 
     code, out, err = as_unprivileged(attempt)
     assert code == 1, (out, err)
-    assert "Permission denied" in out and "1 failed" in out and "Traceback" not in out + err
+    assert "Permission denied" in out and "1 failed" in out and "Traceback" not in out + err, (out, err)
     assert (org / "local_a.json.tmp").read_bytes() == data and not (org / "local_a.json").exists()
 
 
@@ -212,3 +217,23 @@ def test_only_one_repair_runs_at_a_time_and_a_dead_ones_lock_is_taken_over(folde
     assert (root / backups.LOCK).exists()
     done = run_cli("repair", "--data-dir", str(folder.root), "--backup-dir", str(root))
     assert done.returncode == 0 and (folder.org / "local_a.json").exists()
+
+
+@posix_only
+def test_a_small_limit_on_open_files_fails_no_session(folder, tmp_path):
+    """A batch's backups are held open until they are fsync'd together; a
+    user's low ``ulimit -n`` (48 here; macOS gives a window 256) must not
+    turn that into failed sessions."""
+    import resource
+
+    for n in range(100):
+        folder.tmp(f"local_{n:03}")
+
+    def small_limit() -> None:  # in the child, before it runs the CLI
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    proc = run_cli("repair", "--json", "-y", "--data-dir", str(folder.root), "--backup-dir", str(tmp_path / "b"),
+                   preexec_fn=small_limit)
+    assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr
+    assert json.loads(proc.stdout)["summary"]["done"] == 100
+    assert all((folder.org / f"local_{n:03}.json").is_file() for n in range(100))

@@ -116,6 +116,9 @@ def open_window(qtbot, tmp_path: Path, dirs: list[locations.DataDir], **kw) -> M
             window.show()
     else:
         window.show()
+    # Nothing can be changed until the window knows whether Claude Desktop
+    # runs: what a user sees, a moment after the sessions show.
+    qtbot.waitUntil(lambda: window.claude_watch.known, timeout=30_000)
     return window
 
 
@@ -241,7 +244,9 @@ def test_a_broken_file_shows_why_where_and_the_bytes_around_it(qtbot, demo_windo
 def test_a_50_mb_record_opens_without_freezing_and_shows_all_on_demand(qtbot, tmp_path):
     folder = DataFolder(tmp_path / "Claude")
     folder.json("local_big", dump(record("local_big", title="Big one", pad="x" * 50_000_000)))
-    folder.json("local_small", dump(record("local_small", title="Small one", pad="y" * 400_000)))
+    # The newer, shown first: the click on the big one starts its reading.
+    folder.json("local_small", dump(record("local_small", title="Small one", pad="y" * 400_000,
+                                           lastActivityAt=T0 + 60_000)))
     window = open_window(qtbot, tmp_path, [locations.chosen(folder.root)])
     window.preview.set_technical(True)
     watch = LoopWatch()
@@ -657,11 +662,14 @@ def test_the_first_look_for_claude_desktop_waits_for_the_first_sessions(qtbot, t
     window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], settings=settings,
                         backup_root=tmp_path / "backups", claude_check=lambda: events.append("look") or [])
     qtbot.addWidget(window)
+    offered_at_ready: list[bool] = []
     window.ready.connect(lambda: events.append("ready"))
+    window.ready.connect(lambda: offered_at_ready.append(window.repair_all_button.isEnabled()))
     window.show()
-    qtbot.waitUntil(lambda: "look" in events, timeout=30_000)
-    assert events[0] == "ready"
-    assert window.repair_all_button.isEnabled()
+    qtbot.waitUntil(lambda: window.claude_watch.known, timeout=30_000)
+    assert events[:2] == ["ready", "look"]
+    # Nothing is offered before the look has answered (Claude might run).
+    assert offered_at_ready == [False] and window.repair_all_button.isEnabled()
 
 
 def test_what_is_logged_before_the_log_file_opens_is_written_to_it(tmp_path, monkeypatch):

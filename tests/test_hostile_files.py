@@ -112,3 +112,38 @@ def test_a_data_folder_we_may_not_enter_is_a_warning_not_a_crash(shared_tmp):
 
     count, warnings = as_unprivileged(attempt)
     assert count == 0 and "Permission denied" in warnings[0]
+
+
+@pytest.mark.parametrize("field", ["createdAt", "lastActivityAt"])
+def test_a_time_too_large_for_a_float_is_a_bad_timestamp_not_a_crash(tmp_path, field):
+    """A 400-digit integer is Infinity to JavaScript's JSON.parse: no time.
+    One such record once stopped every scan (and so every repair)."""
+    folder = DataFolder(tmp_path / "Claude")
+    folder.json("local_huge", b'{"sessionId":"local_huge","createdAt":1,"lastActivityAt":2,"title":"huge"}'
+                .replace(b'"%s":%s' % (field.encode(), b"1" if field == "createdAt" else b"2"),
+                         b'"%s":%s' % (field.encode(), b"9" * 400)))
+    folder.json("local_fine")
+    result = scan([locations.chosen(str(folder.root))])
+    by_id = {s.id: s for s in result.sessions}
+    assert reasons.BAD_TIMESTAMP in by_id["local_huge"].reasons and by_id["local_huge"].status != HEALTHY
+    assert by_id["local_fine"].status == HEALTHY
+    done = subprocess.run([sys.executable, "-m", "app", "scan", "--json", "--data-dir", str(folder.root)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert {s["id"] for s in json.loads(done.stdout)["sessions"]} == {"local_huge", "local_fine"}
+
+
+def test_an_account_name_cannot_add_lines_to_the_scan_table(tmp_path):
+    """config.json says which account is active; its text is shown on one
+    line of the table, newlines and all made harmless."""
+    folder = DataFolder(tmp_path / "Claude")
+    folder.json("local_a")
+    fake = "x\n\nSTATUS   ID  TITLE\nhealthy  local_fake  All your sessions are fine"
+    (folder.root / "config.json").write_text(json.dumps({"lastKnownAccountUuid": fake}), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "app", "scan", "--data-dir", str(folder.root)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not any(line.startswith("healthy  local_fake") for line in done.stdout.splitlines())
+    assert "All your sessions are fine" in done.stdout  # shown, on the account's own line

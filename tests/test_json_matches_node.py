@@ -184,16 +184,22 @@ def test_parser_agrees_with_node_on_hundreds_of_broken_records(tmp_path):
 def test_times_are_written_as_javascripts_toisostring_writes_them():
     """scan --json's times are what the app itself would show for a
     record's milliseconds: Date.prototype.toISOString, to the digit, also
-    far in the future where float seconds would lose the last millisecond."""
+    far in the future where float seconds would lose the last millisecond,
+    before 1970, and for fractions (cut toward zero, as a Date keeps them)."""
     import random
 
     from app.core.display import iso_time
 
     rng = random.Random(7)
     stamps = [0, 1, 999, 86_399_999, 86_400_000, 951_782_400_000, 1_764_230_400_123, 106_852_994_960_411,
-              253_402_300_799_999, *(rng.randrange(0, 253_402_300_800_000) for _ in range(2000))]
+              253_402_300_799_999, -1, -999, -86_400_001, -62_135_596_800_000, 999.9999999, -0.5, 1.5e12 + 0.75,
+              *(rng.randrange(-62_135_596_800_000, 253_402_300_800_000) for _ in range(2000)),
+              *(rng.uniform(-1e13, 1e13) for _ in range(500))]
     script = ("const ms = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
               "process.stdout.write(JSON.stringify(ms.map(m => new Date(m).toISOString())));")
     node = subprocess.run([NODE, "-e", script], input=json.dumps(stamps), capture_output=True, text=True,
                           check=True, timeout=60)
     assert [iso_time(float(ms)) for ms in stamps] == json.loads(node.stdout)
+    # Where JavaScript has a date but no four-digit year, and where it has none, there is no time to show.
+    assert [iso_time(ms) for ms in (-62_135_596_800_001, 253_402_300_800_000, float("nan"), float("inf"))] == \
+        [None] * 4

@@ -313,7 +313,7 @@ def test_scan_says_in_words_why_a_listed_session_does_not_open_and_which_command
     out = run_cli("scan", "--data-dir", str(folder.root)).stdout
     why = out.split("These load, but do not open in Claude Desktop:")[1].split("\n\n")[0]
     assert "local_o" in why and "old per-session folder" in why and "local_fine" not in why
-    assert "'session-rescue repair' brings back" in out
+    assert f"run: session-rescue repair --data-dir {folder.root} (it shows its plan" in out
 
 
 def test_the_window_and_the_cli_offer_rebuild_for_the_new_link_and_stub_losses(world):
@@ -572,10 +572,10 @@ def test_a_session_moved_to_the_active_account_is_healthy_and_adopt_is_no_longer
     data = tmp_path / "Claude"
     assert run_cli("demo", str(data)).returncode == 0
     before = run_cli("scan", "--data-dir", str(data)).stdout
-    assert "'session-rescue adopt'" in before
+    assert "run: session-rescue adopt" in before
     assert run_cli("adopt", "-y", "--data-dir", str(data), "--backup-dir", str(tmp_path / "b")).returncode == 0
     after = run_cli("scan", "--data-dir", str(data), "--json")
     moved = [s for s in json.loads(after.stdout)["sessions"] if s["title"] == "Spike: WebGPU renderer"]
     assert sorted((s["active"], s["status"], s["fix"]) for s in moved) == [(False, "healthy", None),
                                                                            (True, "healthy", None)]
-    assert "'session-rescue adopt'" not in run_cli("scan", "--data-dir", str(data)).stdout
+    assert "run: session-rescue adopt" not in run_cli("scan", "--data-dir", str(data)).stdout

@@ -16,7 +16,15 @@ import sys
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QGuiApplication
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit, QTableView, QTabWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QDialogButtonBox,
+    QLineEdit,
+    QTableView,
+    QTabWidget,
+)
 
 from app.core import demo, export
 from app.core.records import HEALTHY
@@ -263,3 +271,42 @@ def test_export_asks_before_replacing_a_file_the_save_dialog_did_not_ask_about(q
     qtbot.waitUntil(lambda: window.status_label.text() == "Nothing was exported.", timeout=10_000)
     assert "notes.html already exists" in asked[0]
     assert precious.read_text(encoding="utf-8") == "my only copy of something important"
+
+
+def test_enter_presses_the_button_that_looks_pressed_in_the_plan(qtbot, demo_window):
+    """After the technical reasons are switched on, Repair is still the
+    highlighted button and Enter repairs; with Cancel focused (a Tab), Enter
+    cancels: never one button shown and another pressed."""
+    window, root = demo_window
+    from conftest import files_only, snapshot
+
+    before = files_only(snapshot(root))
+    seen: list[tuple[bool, bool]] = []
+
+    def tab_to_cancel(dialog: ConfirmRepairDialog) -> None:
+        dialog.details.setFocus()
+        dialog.details.click()  # the technical reasons, on
+        cancel = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setFocus()
+        seen.append((dialog.details.isChecked(), cancel.isDefault() or cancel.hasFocus()))
+        qtbot.keyClick(cancel, Qt.Key.Key_Return)
+
+    shown = when_the_plan_shows(qtbot, tab_to_cancel)
+    window.repair_all()
+    qtbot.waitUntil(lambda: bool(shown) and QApplication.activeModalWidget() is None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.status_label.text() == "Nothing was changed.", timeout=10_000)
+    assert seen == [(True, True)] and files_only(snapshot(root)) == before
+
+    answer_dialog("Close")
+    defaults: list[bool] = []
+
+    def details_then_enter(dialog: ConfirmRepairDialog) -> None:
+        dialog.details.setFocus()
+        dialog.details.click()
+        defaults.append(dialog.repair_button.isDefault())
+        qtbot.keyClick(dialog.details, Qt.Key.Key_Return)
+
+    when_the_plan_shows(qtbot, details_then_enter)
+    with qtbot.waitSignal(window.repair_finished, timeout=30_000) as done:
+        window.repair_all()
+    assert defaults == [True] and done.args[0].summary()["done"] == 10

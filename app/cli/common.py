@@ -71,6 +71,24 @@ def _identity(path: Path) -> object:
     return (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)  # some Windows shares give no inode
 
 
+def shell_word(text: object) -> str:
+    """``safe(text)`` as one word of a command line the user can paste: in
+    quotes when it holds a space or a quote (PowerShell's and cmd's double
+    quotes on Windows, POSIX sh's single quotes elsewhere)."""
+    word = safe(text)
+    if word and not any(c in word for c in " \t'\"&|;<>()$`*?[]{}!#~%^"):
+        return word
+    if os.name == "nt":
+        return '"' + word.replace('"', '""') + '"'
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def data_dir_words(args: argparse.Namespace) -> str:
+    """`` --data-dir DIR...`` as the user gave it, for a next command to repeat; else ""."""
+    dirs = getattr(args, "data_dir", None) or []
+    return "".join(f" --data-dir {shell_word(d)}" for d in dirs)
+
+
 def looked_in(searched: Sequence[str]) -> str:
     return "Looked in:\n  " + "\n  ".join(safe(place) for place in searched)
 

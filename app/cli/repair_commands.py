@@ -35,6 +35,7 @@ from app.cli.common import (
     emit_json,
     looked_in,
     safe,
+    shell_word,
 )
 from app.core import (
     backups,
@@ -77,7 +78,7 @@ def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | 
 
 def _where(root: Path) -> str:
     """``--backup-dir ROOT`` for a command line, when ROOT is not the default."""
-    return "" if root == backups.default_root() else f" --backup-dir {safe(root)}"
+    return "" if root == backups.default_root() else f" --backup-dir {shell_word(root)}"
 
 
 def _guard(args: argparse.Namespace, doing: str) -> claude_process.Guard | None:

@@ -18,6 +18,7 @@ from app.cli.common import (
     chosen_data_dirs,
     chosen_transcripts_dir,
     cut,
+    data_dir_words,
     emit_json_document,
     looked_in,
     safe,
@@ -28,21 +29,21 @@ from app.core.records import ScanResult
 from app.core.scan import scan
 
 
-def print_table(result: ScanResult, out: TextIO | None = None) -> None:
+def print_table(result: ScanResult, out: TextIO | None = None, where: str = "") -> None:
     out = sys.stdout if out is None else out  # looked up now: main() puts a sanitising stream there
     # Made whole in memory, then written once: each write to the sanitising
     # stream costs a pass, and a table of 10,000 sessions is 70,000 prints.
     table = io.StringIO()
-    _write_table(result, table)
+    _write_table(result, table, where)
     out.write(table.getvalue())
 
 
-def _write_table(result: ScanResult, out: TextIO) -> None:
+def _write_table(result: ScanResult, out: TextIO, where: str = "") -> None:
     for folder in result.folders:
         active = folder.active_account or "unknown"
         print(f"Data folder: {safe(folder.data_dir.path)}  [{folder.data_dir.label}]", file=out)
-        print(f"  active account: {active}" + (f" (from {folder.active_source})" if folder.active_source else ""),
-              file=out)
+        print(f"  active account: {safe(active)}" + (f" (from {folder.active_source})" if folder.active_source
+                                                        else ""), file=out)
         if folder.active_folder:
             print(f"  active session folder: {safe(folder.active_folder)}", file=out)
         diagnosis = folder.diagnosis.sentence()
@@ -78,7 +79,7 @@ def _write_table(result: ScanResult, out: TextIO) -> None:
         print(f"Note: {safe(note)}", file=out)
     marked = " (* marks the active account.)" if any(not s.active for s in result.sessions) else ""
     print(summary_line(result) + marked, file=out)
-    for hint in _hints(result):
+    for hint in _hints(result, where):
         print(hint, file=out)
 
 
@@ -103,20 +104,21 @@ def _print_why_not(result: ScanResult, out: TextIO) -> None:
               "each one's verdict)", file=out)
 
 
-def _hints(result: ScanResult) -> list[str]:
-    """The next command for each kind of fix the scan found."""
+def _hints(result: ScanResult, where: str = "") -> list[str]:
+    """The next command for each kind of fix the scan found; ``where``: the
+    --data-dir words the scan was given, which the next command needs too."""
     # A healthy session of another account offers adopt too (it shows only there).
     fixes = {s.fix for s in result.sessions if s.status in ("orphaned", "healthy")}
     mirror = any(reasons.SSH_MIRROR_MISSING in s.reasons for s in result.sessions)
-    hints = [("repair" in fixes, f"'{PROG} repair' brings back the sessions marked for repair (it shows its plan "
-                                 "and asks first)."),
+    hints = [("repair" in fixes, f"To bring back the sessions marked for repair, run: {PROG} repair{where} (it "
+                                 "shows its plan and asks first)."),
              ("adopt" in fixes,
-              f"'{PROG} adopt' copies the other account's sessions into the active one."),
+              f"To copy the other account's sessions into the active one, run: {PROG} adopt{where}"),
              ("rebuild" in fixes or bool(result.transcript_only or result.links),
-              f"'{PROG} rebuild' makes records for the transcripts, links records back to theirs and sets aside "
-              "stubs that hide a conversation."),
-             (mirror, f"'{PROG} rebuild --mirror SESSION FILE' installs the copy of an SSH session's conversation "
-                      "you fetched from its host.")]
+              f"To make records for the transcripts, link records back to theirs and set aside stubs that hide a "
+              f"conversation, run: {PROG} rebuild{where}"),
+             (mirror, f"To install the copy of an SSH session's conversation you fetched from its host, run: "
+                      f"{PROG} rebuild --mirror SESSION FILE{where}")]
     return [hint for wanted, hint in hints if wanted]
 
 
@@ -130,11 +132,11 @@ def _explain_reasons(result: ScanResult, out: TextIO | None = None) -> None:
             print(f"  {code:{width}} {reasons.describe(code)}", file=out)
 
 
-def _report(result: ScanResult, as_json: bool) -> None:
+def _report(result: ScanResult, as_json: bool, where: str = "") -> None:
     if as_json:
         emit_json_document(result.json_parts())
     else:
-        print_table(result)
+        print_table(result, where=where)
         _explain_reasons(result)
 
 
@@ -149,7 +151,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
               f"'{PROG} locations' shows where it usually is).")
         return EXIT_OK
     result = scan(data_dirs, projects)
-    _report(result, args.json)
+    _report(result, args.json, data_dir_words(args))
     return EXIT_OK
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import stat
@@ -671,7 +672,7 @@ class Engine:
             raise
         if pending is not None:
             pending.append((fd, target))
-            if len(pending) >= MAX_UNSYNCED:
+            if len(pending) >= _files_we_may_hold():
                 self._sync_files()
         self._sync_dir(os.path.dirname(target))
         self._step(item, VERIFIED)
@@ -891,3 +892,19 @@ def _quietly(warnings: list[str], what: str, fn: Callable[..., object], *args: o
         fn(*args, **kwargs)
     except OSError as exc:
         warnings.append(f"could not {what}: {exc.strerror or exc}")
+
+
+@functools.cache
+def _files_we_may_hold() -> int:
+    """How many backups a deferred-sync block keeps open at once: MAX_UNSYNCED,
+    or a quarter of the process's limit on open files if that is lower (a
+    user's ``ulimit -n`` can be small, and the rest of the program needs
+    descriptors too: each "too many open files" would fail a session)."""
+    try:
+        import resource  # POSIX only, as deferred syncs are
+    except ImportError:
+        return MAX_UNSYNCED
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_UNSYNCED
+    return max(1, min(MAX_UNSYNCED, soft // 4))

@@ -273,7 +273,7 @@ def _libc_call() -> tuple[Callable[[bytes, bytes], int], ModuleType] | None:
             fn = libc.renamex_np
             fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
             return lambda a, b: fn(a, b, _RENAME_EXCL), ctypes
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, ImportError):  # no libc to be had, or no ctypes: the portable way
         pass
     return None
 

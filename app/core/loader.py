@@ -53,7 +53,10 @@ def utf16_units(data: bytes) -> int:
 def timestamp_ms(value: Any) -> float | None:
     """Epoch milliseconds for a timestamp the app accepts, else None."""
     if type(value) is int:  # the usual case, first
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # past 1.8e308: JavaScript reads Infinity, which is no time
+            return None
     if isinstance(value, bool):  # bool is an int in Python, never in JSON's eyes
         return None
     if isinstance(value, (int, float)):
@@ -69,10 +72,14 @@ def timestamp_ms(value: Any) -> float | None:
     return None
 
 
+_FINITE = 1e308  # an integer this large or larger may be Infinity to JavaScript: the general checks decide
+
+
 def check_record(value: Any, stem: str) -> tuple[tuple[str, ...], str]:
     """The app's rules for a parsed record: (problems, detail)."""
     if (type(value) is dict and value.get("sessionId") == stem
-            and type(value.get("createdAt")) is int and type(value.get("lastActivityAt")) is int):
+            and type(created := value.get("createdAt")) is int and type(last := value.get("lastActivityAt")) is int
+            and -_FINITE < created < _FINITE and -_FINITE < last < _FINITE):
         return (), ""  # what the app itself writes: decided without the general checks
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"

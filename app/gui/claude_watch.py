@@ -3,9 +3,10 @@ few seconds, off the UI thread (psutil walks every process), and the banner
 that asks the user to quit it.
 
 The first look waits until the window shows its first sessions (or a second
-has passed): it would slow the scan and the first preview, and it guards
-nothing there, since a change is never made on the window's word alone (the
-core's transaction looks again, itself, before it touches a file).
+has passed): it would slow the scan and the first preview.  Until a look has
+answered, the window offers no change (``known``); and a change is never
+made on the window's word alone: the core's transaction looks again, itself,
+before it touches a file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ClaudeWatch(QObject):
                  check: Callable[[], list] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.running: list = []  # what the last look found (claude_process.running's list)
+        self.known = False  # a look has answered: until then nothing may be changed
         self._banner = banner
         self._started = False
         # ``check``: a stand-in for claude_process.running, for the tests.
@@ -56,7 +58,7 @@ class ClaudeWatch(QObject):
     @Slot(object)
     def _on_look(self, running: list) -> None:
         was = bool(self.running)
-        self.running = running
+        self.running, self.known = running, True
         if running:
             self._banner.setText(window_parts.claude_running_text(running[0]))
         self._banner.setVisible(bool(running))

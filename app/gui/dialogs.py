@@ -195,10 +195,16 @@ class ConfirmRepairDialog(QDialog):
             item = self.table.item(row, 2)
             if item is not None:
                 item.setText(text)
+        self.repair_button.setDefault(True)  # the highlighted button stays the one Enter presses
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.repair_button.isEnabled():
-            self.accept()  # even with the table focused: Enter confirms
+        # Enter confirms, even with the table focused; but a button that has
+        # the focus (Cancel, after a Tab) is the highlighted one, and Enter
+        # presses it: never one button shown and another pressed.
+        focused = self.focusWidget()
+        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.repair_button.isEnabled()
+                and (not isinstance(focused, QPushButton) or focused is self.repair_button)):
+            self.accept()
             return
         super().keyPressEvent(event)
 

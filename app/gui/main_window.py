@@ -443,8 +443,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------ what may be done
 
     def _update_actions(self) -> None:
-        claude = self.claude_watch.running
-        ready = self._result is not None and not claude and not self._changing
+        claude, known = self.claude_watch.running, self.claude_watch.known
+        ready = self._result is not None and known and not claude and not self._changing
         chosen = self.selected_sessions() if ready else []
         for kind, widgets in self.selected_widgets.items():
             applies = any(applies_to(kind, s) for s in chosen)
@@ -459,8 +459,9 @@ class MainWindow(QMainWindow):
         readable = len(one) == 1 and ConversationActions.can_export(one[0])  # read only: Claude may run
         self.menus.export.setEnabled(readable)
         self.menus.resume.setEnabled(readable)
-        self.menus.undo.setEnabled(not claude and not self._changing)
+        self.menus.undo.setEnabled(known and not claude and not self._changing)
         reason = ("Quit Claude Desktop fully to repair" if claude else
+                  "Looking whether Claude Desktop is running…" if not known else
                   "A repair is running" if self._changing else "")
         for button in (self.repair_selected_button, self.repair_all_button):
             button.setToolTip(reason)

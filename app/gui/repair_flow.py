@@ -122,6 +122,9 @@ class RepairFlow(QObject):
     @Slot(object)
     def _on_plan(self, plan: plans.Plan) -> None:
         self._set_busy(False)
+        if not self._claude_has_quit():  # it started while the plan was made: nothing to confirm now
+            self.status.emit("")
+            return
         in_place = [a for a in plan.actions if a.action == conversation_files.MIRROR_IN_PLACE]
         if not plan.to_do and self._mirror is not None and in_place:
             QMessageBox.information(self._window, "Already installed", sentence(in_place[0].reason))
@@ -273,6 +276,8 @@ class RepairFlow(QObject):
     def _ask_undo(self, info: backups.RunInfo) -> None:
         self._set_busy(False)
         self.status.emit("")
+        if not self._claude_has_quit():  # it started while the backups were read
+            return
         kind = info.kind or "change"
         answer = QMessageBox.question(
             self._window, f"Undo {kind}", f"Put back every file the {kind} of {info.created_local} changed, and "
