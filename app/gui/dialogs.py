@@ -182,6 +182,9 @@ class ConfirmRepairDialog(QDialog):
                                                QDialogButtonBox.ButtonRole.AcceptRole)
         self.repair_button.setDefault(True)
         self.repair_button.setAutoDefault(True)
+        # Switching the reasons must not leave another button highlighted: the
+        # highlighted one is the one Enter presses.
+        self.details.toggled.connect(lambda _on: self.repair_button.setDefault(True))
         self.repair_button.setAccessibleDescription(f"Carry out the plan: {len(to_do)} session(s) {words.will}")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -195,7 +198,6 @@ class ConfirmRepairDialog(QDialog):
             item = self.table.item(row, 2)
             if item is not None:
                 item.setText(text)
-        self.repair_button.setDefault(True)  # the highlighted button stays the one Enter presses
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         # Enter confirms, even with the table focused; but a button that has
