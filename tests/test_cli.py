@@ -239,6 +239,9 @@ def test_an_id_as_the_scan_table_shows_it_cut_short_is_enough(demo_dir):
     assert done.returncode == 0 and done.stdout.startswith("# Sketch the invoice PDF layout"), done.stderr
     done = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir), "--session", shown[6:14])
     assert done.returncode == 0 and "1 session(s) would be repaired" in done.stdout, done.stderr
+    too_short = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir), "--session", shown[6:12])
+    assert too_short.returncode == 2 and "give at least 7 characters of its id" in too_short.stderr
+    assert too_short.stderr.count("\n") == 1  # one sentence
 
 
 def test_a_short_id_that_begins_several_sessions_is_refused_in_one_sentence():
@@ -246,7 +249,9 @@ def test_a_short_id_that_begins_several_sessions_is_refused_in_one_sentence():
 
     known = ["9ecef142-aaaa", "9ecef142-bbbb", "0640ca29-cccc"]
     assert complete_id("0640ca2", known) == "0640ca29-cccc"
-    assert complete_id("0640ca", known) == "0640ca"  # too short to stand for an id: unknown
+    assert complete_id("abcdef", known) == "abcdef"  # begins no id: unknown
+    with pytest.raises(AmbiguousId, match="give at least 7 characters"):  # begins one, but too short to be sure
+        complete_id("0640ca", known)
     with pytest.raises(AmbiguousId, match="begins 2 session ids"):
         complete_id("9ecef142…", known)
 

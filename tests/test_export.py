@@ -324,7 +324,8 @@ def test_the_session_id_is_found_however_it_is_written(claude):
     assert export.find_session(result, "local_") is None
     # The beginning of an id, as scan's table shows it cut short, names the one session it begins...
     assert export.find_session(result, STEM[:-1]).id == STEM and export.find_session(result, STEM[:14] + "…")
-    assert export.find_session(result, STEM[:12]) is None  # ... but never fewer than 7 of its characters
+    with pytest.raises(export.ExportError, match="give at least 7 characters"):  # ... never fewer than 7
+        export.find_session(result, STEM[:12])
 
 
 # ------------------------------------------------------------------- errors

@@ -310,7 +310,12 @@ def complete_id(wanted: str, known: list[str]) -> str:
     ("9ecef14…", at least SHORTEST_PREFIX characters); else itself, unknown.
     AmbiguousId when it begins several."""
     prefix = wanted.removesuffix("…").removesuffix("...")
-    if wanted in known or len(prefix) < SHORTEST_PREFIX:
+    if wanted in known:
+        return wanted
+    if len(prefix) < SHORTEST_PREFIX:
+        if prefix and any(k.startswith(prefix) for k in known):  # meant as a short id: say how short it may be
+            raise AmbiguousId(f"{wanted} is too short to name one session: give at least {SHORTEST_PREFIX} "
+                              "characters of its id")
         return wanted
     found = sorted({k for k in known if k.startswith(prefix)})
     if len(found) > 1:
