@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import gc
 import json
 import re
 import sys
@@ -69,6 +68,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
 
+from app.core import collector
 from app.core.display import BUT_LAYOUT, DANGEROUS, REPLACEMENT, neutralise
 from app.core.records import Session, sessions_json
 
@@ -119,9 +119,7 @@ def emit_json_document(parts: Iterable[tuple[str, Any]], out: IO[str] | None = N
         emit_json({key: [_plain(v) for v in value] if isinstance(value, list) else value for key, value in parts},
                   stream)
         return
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         stream.write("{")
         for number, (key, value) in enumerate(parts):
             stream.write((", " if number else "") + json_text(key) + ": ")  # json.dumps' own separators
@@ -133,9 +131,6 @@ def emit_json_document(parts: Iterable[tuple[str, Any]], out: IO[str] | None = N
                 stream.write((", " if start else "") + _items_text(value[start:start + chunk]))
             stream.write("]")
         stream.write("}\n")
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _items_text(items: list[Any]) -> str:

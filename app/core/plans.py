@@ -15,16 +15,14 @@ also known by its name here).
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, fsops, jsjson, runcheck, undo
+from app.core import backups, claude_process, collector, fsops, jsjson, runcheck, undo
 from app.core.engine import CANCELLED, COPY, DONE, FAILED, IDENTICAL, PLANNED, SOURCE_KEPT, Engine, Item
 from app.core.kinds import Kind, applies_to  # noqa: F401 - plans.applies_to, the name its callers know
 from app.core.locations import DataDir
@@ -89,22 +87,6 @@ class Plan:
                                              c.before.sha256 if c.before else None) for c in a.changes)
                       + tuple(("from", i.source_sha256) for i in a.items if i.source is not None))
                      for a in self.actions)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cycle collection while a job plans and changes files.  It makes a
-    few objects per session and no cycles, yet the collector would walk the
-    scan's records (all of them, thousands) again and again as they pile
-    up: some 4% of a 10,000-session repair.  What is made is freed by
-    reference counting all the same; the collector runs again afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # ---------------------------------------------------------------- planning
@@ -470,7 +452,7 @@ def execute(the_plan: Plan, backup_root: Path, files: Engine | None = None, prog
     need nothing are reported as skipped.  Call it through
     transaction.run, which holds the backup folder's lock and has recovered
     interrupted runs first."""
-    with collector_paused():
+    with collector.paused():
         return _execute(the_plan, backup_root, files or Engine(), progress, guard)
 
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.core import loader, locations, mainlog, opens, reasons, trust
+from app.core import collector, loader, locations, mainlog, opens, reasons, trust
 from app.core import lost_transcripts as lost
 from app.core.locations import SESSIONS_FOLDER, DataDir
 from app.core.longpaths import extended, plain
@@ -346,20 +345,6 @@ def _choose_active_folder(report: FolderReport, orgs: dict[str, float]) -> None:
     report.active_folder = str(report.data_dir.sessions_path / report.active_account / report.active_org)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a bulk read.  A scan makes no
-    reference cycles, yet the collector would walk the growing heap of
-    records again and again: about a tenth of a 10,000-session scan."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
          on_batch: Batch | None = None, details: bool = True) -> ScanResult:
     """Scan each data folder; sessions come back newest first.  ``on_batch``,
@@ -374,7 +359,7 @@ def scan(data_dirs: Iterable[DataDir], transcripts_dir: Path | None = None,
     index = TranscriptIndex(transcripts_dir, [d.path for d in dirs])
     folders: list[FolderReport] = []
     sessions: list[Session] = []
-    with _collector_paused():
+    with collector.paused():
         for data_dir in dirs:
             report, found = scan_data_dir(data_dir, on_batch, details)
             folders.append(report)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core import backups, claude_process, engine, planners, plans, rebuild, undo
+from app.core import backups, claude_process, collector, engine, planners, plans, rebuild, undo
 from app.core.kinds import Kind
 from app.core.locations import DataDir
 from app.core.scan import scan
@@ -77,7 +77,7 @@ def run(job: Job, guard: claude_process.Guard | None, confirm: Callable[[plans.P
     backups.check_root(job.backup_root, job.data_dirs)
     backups.ensure_writable(job.backup_root)
     result = Result()
-    with backups.exclusive(job.backup_root), plans.collector_paused():
+    with backups.exclusive(job.backup_root), collector.paused():
         result.recovery = undo.recover(job.backup_root, file_engine, guard)
         if result.recovery.stopped:
             # What recovery put back stays put back (each session whole);
