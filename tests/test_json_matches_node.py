@@ -63,6 +63,12 @@ CASES: dict[str, bytes] = {
     "record then zeros": b'{"sessionId":"local_a"}' + b"\0" * 16,
     "truncated": b'{"sessionId":"local_a","title":"Fix the',
     "two documents": b'{"a":1}{"b":2}',
+    # The parser reads a value straight from the C scanner, then asks whether
+    # the text ended there: what may follow a whole record decides.
+    "newline after record": b'{"sessionId":"local_a","createdAt":1,"lastActivityAt":2}\n',
+    "comma after record": b'{"sessionId":"local_a"},',
+    "NaN after record": b'{"sessionId":"local_a"}NaN',
+    "zero-width space after record": '{"sessionId":"local_a"}\u200b'.encode(),
     "empty key": b'{"":1}',
     f"{DEEP} nested arrays": b'{"sessionId":"local_a","deep":' + b"[" * DEEP + b"]" * DEEP + b"}",
     f"{DEEP} nested objects": b'{"sessionId":"local_a","d":' + b'{"a":' * DEEP + b"1" + b"}" * DEEP + b"}",

@@ -153,10 +153,11 @@ def _looks_binary(data: bytes) -> bool:
 
 def check_bytes(data: bytes, stem: str) -> Verdict:
     """Apply Claude Desktop's loader to a record file's bytes."""
-    if not data.strip(b" \t\r\n"):
-        return Verdict(False, (reasons.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
-    if data[0] == 0 and not data.strip(b"\0"):
-        return Verdict(False, (reasons.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
+    if data[:1] != b"{":  # a record as the app writes it is neither blank nor zeros: spared two copies
+        if not data.strip(b" \t\r\n"):
+            return Verdict(False, (reasons.EMPTY,), f"{len(data):,} bytes, all of them blank" if data else "0 bytes")
+        if data[0] == 0 and not data.strip(b"\0"):
+            return Verdict(False, (reasons.ZERO_FILLED,), f"all {len(data):,} bytes are zero")
     if len(data) > MAX_JS_STRING and (units := utf16_units(data)) > MAX_JS_STRING:
         return Verdict(False, (reasons.TOO_LARGE,), f"{units:,} characters; JavaScript's limit is {MAX_JS_STRING:,}")
     text, bad_utf8 = jsjson.decode_like_node(data)

@@ -277,7 +277,9 @@ def sort_newest_first(sessions: list[Session]) -> None:
     for as long as it runs, and comparing 100,000 tuples stalls the window
     (its scan runs on a worker thread) for over 100 ms."""
     sessions.sort(key=_when)
-    keys = [_when(s) for s in sessions]
+    keys = list(map(_when, sessions))
+    if len(set(keys)) == len(keys):
+        return  # no two at one time, as nearly always: no ties to order
     start = 0
     for end in range(1, len(sessions) + 1):  # runs of one time, in Python: the window's thread gets its turns
         if end == len(sessions) or keys[end] != keys[start]:
