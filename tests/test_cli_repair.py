@@ -117,6 +117,7 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
 ])
 def test_a_usage_error_is_one_line_and_exit_code_2(args, says, folder, tmp_path):
     folder.tmp("local_a")
+    (tmp_path / "b").mkdir()  # the backup folder exists: one that does not is its own error, tested below
     args = [a.replace("{data}", str(folder.root)) for a in args]
     if args[0] == "repair":
         args += ["--data-dir", str(folder.root)]
@@ -128,9 +129,19 @@ def test_a_usage_error_is_one_line_and_exit_code_2(args, says, folder, tmp_path)
     assert "Traceback" not in proc.stderr
 
 
-def test_undo_last_with_nothing_to_undo_says_so_and_makes_no_folder(tmp_path):
+def test_undo_last_with_nothing_to_undo_says_so(tmp_path):
+    (tmp_path / "b").mkdir()
     proc = run_cli("undo", "--last", "--backup-dir", str(tmp_path / "b"))
-    assert proc.returncode == 0 and "There is no change to undo" in proc.stdout
+    assert proc.returncode == 0 and "There is no change left to undo" in proc.stdout
+
+
+@pytest.mark.parametrize("command", [["undo", "--last"], ["backups"], ["backups", "prune", "--dry-run"]])
+def test_a_backup_folder_that_does_not_exist_is_named_in_one_sentence_and_not_made(tmp_path, command):
+    """A mistyped --backup-dir must not read as "no backups": the user would
+    think the runs are gone."""
+    proc = run_cli(*command, "--backup-dir", str(tmp_path / "b"))
+    assert proc.returncode == 2, proc.stdout
+    assert f"there is no folder {tmp_path / 'b'}" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "b").exists()
 
 

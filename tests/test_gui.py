@@ -725,3 +725,34 @@ def test_a_session_chosen_while_the_rows_stream_in_shows_its_verdict_once_the_sc
     assert "Why:" not in said_before  # no verdict yet when it was picked
     assert window.preview.session_id == session.id
     assert checklist_words(session) in window.preview.header.accessibleDescription()
+
+
+def test_an_older_scans_failure_never_shows_over_a_newer_scan(qtbot, tmp_path):
+    """Rescanning while a scan runs: the first one's failure arrives after
+    the second has finished, and must not be reported as the second's."""
+    import threading
+
+    from app.gui.scan_feed import ScanFeed
+    from app.gui.tasks import Tasks, UserFacingError
+
+    data_dir = locations.chosen(demo.write_demo(tmp_path / "Claude").path)
+    tasks = Tasks()
+    feed = ScanFeed(tasks)
+    release = threading.Event()
+
+    def fail_when_released(sessions):  # the first scan's last step, on its worker
+        release.wait(30)
+        raise UserFacingError("the first scan failed")
+
+    failures: list[str] = []
+    feed.failed.connect(failures.append)
+    feed.start(data_dir, fail_when_released)
+    with qtbot.waitSignal(feed.finished, timeout=60_000):
+        feed.start(data_dir)
+    release.set()
+    qtbot.waitUntil(lambda: not tasks.busy, timeout=30_000)
+    qtbot.wait(50)  # the error, queued onto this thread, is delivered by now
+    assert failures == []
+    feed.start(data_dir, lambda sessions: (_ for _ in ()).throw(UserFacingError("this scan failed")))
+    qtbot.waitUntil(lambda: failures == ["this scan failed"], timeout=60_000)  # the latest one's still shows
+    tasks.shutdown()

@@ -63,9 +63,12 @@ def _err(text: str) -> None:
     print(f"{PROG}: {text}", file=sys.stderr)
 
 
-def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | None = None) -> Path:
+def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | None = None,
+                 reading: bool = False) -> Path:
     """--backup-dir, or the default for these folders (the demo data keeps its
-    own); a --backup-dir that is a file is a usage error, in one sentence."""
+    own); a --backup-dir that is a file is a usage error, in one sentence.
+    ``reading`` (undo, backups): a --backup-dir that does not exist is one too,
+    since a mistyped path would otherwise read as "no backups"."""
     if data_dirs is None and getattr(args, "data_dir", None):  # undo, backups: the folders the change was to
         data_dirs, _ = chosen_data_dirs(args)
     root = Path(os.path.abspath(args.backup_dir)) if args.backup_dir else backups.root_for(data_dirs or [])
@@ -73,6 +76,8 @@ def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | 
         backups.check_folder(root)
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
+    if reading and args.backup_dir and not root.exists():
+        raise UsageError(f"there is no folder {root}: give --backup-dir the folder a repair wrote its backups in")
     return root
 
 
@@ -366,7 +371,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if run_id and os.sep in run_id and os.path.isdir(run_id) and not args.backup_dir:
         # The run's folder, as a repair printed it: its parent is the backup folder.
         args.backup_dir, run_id = os.path.dirname(os.path.abspath(run_id)), os.path.basename(os.path.abspath(run_id))
-    root = _backup_root(args)
+    root = _backup_root(args, reading=True)
 
     def confirm(info: backups.RunInfo) -> bool:
         return _confirm(f"Undo the {info.kind} {info.run_id} of {info.created_local} ({info.sessions} "
@@ -422,7 +427,7 @@ def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
 def cmd_backups(args: argparse.Namespace) -> int:
     if getattr(args, "action", None) == "prune":
         return _prune(args)
-    root = _backup_root(args)
+    root = _backup_root(args, reading=True)
     infos = backups.describe_all(root)
     if args.json:
         emit_json({"backup_dir": str(root), "runs": [i.to_json() for i in infos]})
@@ -446,7 +451,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    root = _backup_root(args)
+    root = _backup_root(args, reading=True)
     policy = prune.Policy(args.keep_days, args.keep_runs)
     going = prune.chosen(backups.describe_all(root), policy)
     if not going:

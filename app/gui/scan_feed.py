@@ -39,6 +39,7 @@ class ScanFeed(QObject):
         super().__init__(parent)
         self._tasks = tasks
         self._generation = 0
+        self._worker: QObject | None = None  # the latest scan's (tasks.Worker)
         self._shown = threading.Event()
         self._held: list[Session] = []  # rows read, waiting (see the module's doc)
         self._hold = QTimer(self)
@@ -56,8 +57,9 @@ class ScanFeed(QObject):
         self._shown = threading.Event()
         self._held = []
         self._hold.start(HOLD_MS)
-        self._tasks.start(jobs.scan_folder, self._generation, data_dir, self._shown, arrange,
-                          on_progress=self._on_batch, on_result=self._on_done, on_error=self._on_failed)
+        self._worker = self._tasks.start(jobs.scan_folder, self._generation, data_dir, self._shown, arrange,
+                                         on_progress=self._on_batch, on_result=self._on_done,
+                                         on_error=self._on_failed)
 
     @Slot(object)
     def _on_batch(self, payload) -> None:
@@ -101,6 +103,10 @@ class ScanFeed(QObject):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        # An error carries no generation: who sent it tells whether it is the
+        # latest scan's, and an older scan's failure must not show over a newer one.
+        if self.sender() is not self._worker:
+            return
         self._hold.stop()
         self._show_held()  # what was read before the failure, as before it
         self.failed.emit(message)
