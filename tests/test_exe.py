@@ -207,6 +207,10 @@ def test_the_executable_repairs_and_undoes_and_keeps_its_exit_codes(exe, tmp_pat
     assert undone.returncode == 0 and "10 session(s) put back" in undone.stdout
     wrong = run_exe(exe, "undo")
     assert wrong.returncode == 2 and "say which change to undo" in wrong.stderr
+    # Its errors and hints name what the user runs: an executable's user has no "session-rescue".
+    assert wrong.stderr.startswith(f"{EXE_NAME}: ") and f"'{EXE_NAME} backups'" in wrong.stderr
+    table = run_exe(exe, "scan", "--data-dir", str(data))
+    assert f"run: {EXE_NAME} repair --data-dir" in table.stdout and "session-rescue" not in table.stdout
 
 
 @pytest.mark.slow

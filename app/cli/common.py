@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,10 @@ __all__ = ["EXIT_CLAUDE_RUNNING", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CLAUDE_RUNNING = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
-PROG = "session-rescue"
+# The name our hints and errors call us by: what the user runs.  The
+# executable's own file name (SessionRescue.exe), not the command pip installs,
+# which an executable's user does not have.
+PROG = os.path.basename(sys.executable) if getattr(sys, "frozen", False) else "session-rescue"
 
 
 class UsageError(Exception):

@@ -182,7 +182,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         discovery = locations.discover()
         dirs, searched = discovery.found, discovery.searched
     if not has_display():
-        raise UsageError("there is no display to open a window on; use 'session-rescue scan' here")
+        raise UsageError(f"there is no display to open a window on; use '{PROG} scan' here")
     from app.gui import app as gui_app  # Qt is loaded only when a window is wanted
 
     screenshot = Path(args.screenshot).resolve() if args.screenshot else None

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from app import __version__
-from app.cli.common import PROG
 
 
 class ShowVersion(argparse.Action):
@@ -22,7 +21,7 @@ class ShowVersion(argparse.Action):
                  option_string: str | None = None) -> None:
         from app.core import selfcheck  # hashing is for --version alone, not every command's start
 
-        lines = [f"{PROG} {__version__}"]
+        lines = [f"session-rescue {__version__}"]  # the product's name, however it is run
         check = selfcheck.fingerprint()
         if check.path is not None:  # from source, the version says it all
             lines.append(check.line)
