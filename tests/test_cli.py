@@ -151,6 +151,24 @@ def test_version_and_help():
     assert helped.returncode == 0 and "scan" in helped.stdout and "demo" in helped.stdout
 
 
+def test_every_command_says_in_its_help_what_it_does():
+    from app import cli
+
+    for name, (texts, _) in cli._SUBCOMMANDS.items():
+        helped = sub_help(cli.build_parser(name), name)
+        assert texts.get("description") and texts["description"][:30] in " ".join(helped.split()), name
+
+
+def test_a_mistyped_command_or_choice_is_answered_with_the_one_meant():
+    typo = run_cli("reapir")
+    assert typo.returncode == 2 and "did you mean 'repair'?" in typo.stderr
+    assert len(typo.stderr.strip().splitlines()) == 1
+    choice = run_cli("autostart", "enabel")
+    assert choice.returncode == 2 and "did you mean 'enable'?" in choice.stderr
+    far = run_cli("runs")  # like none of them: no guess
+    assert far.returncode == 2 and "did you mean" not in far.stderr
+
+
 def test_the_help_names_the_default_backup_folder_though_no_command_works_it_out_before_it_runs(tmp_path):
     """The folder is worked out only when a help text shows it (platformdirs
     is not every command's start-up)."""

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -26,7 +27,18 @@ __all__ = ["main", "build_parser"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
-        raise UsageError(f"{message} (see '{PROG} --help')")
+        raise UsageError(f"{message}{self._did_you_mean(message)} (see '{PROG} --help')")
+
+    def _did_you_mean(self, message: str) -> str:
+        """For a mistyped command or choice ("reapir"), the one it is closest to."""
+        wrong = re.search(r"invalid choice: '?([^' ]*)'?", message)
+        if wrong is None:
+            return ""
+        import difflib  # only ever for a mistake
+
+        known = [str(c) for action in self._actions if action.choices for c in action.choices]
+        close = difflib.get_close_matches(wrong.group(1), known, n=1, cutoff=0.6)
+        return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _data_dir_option(p: argparse.ArgumentParser, what: str, one_each: bool = False) -> None:
@@ -218,10 +230,19 @@ def _autostart(p: argparse.ArgumentParser) -> None:
 
 # Each command, in the order --help lists them: its help texts, and its options.
 _SUBCOMMANDS: dict[str, tuple[dict[str, str], Callable[[argparse.ArgumentParser], None]]] = {
-    "scan": ({"help": "list every session and its state (read-only)"}, _scan),
-    "gui": ({"help": "open the window (what running with no command does)"}, _gui),
-    "demo": ({"help": "write a sample data folder that shows every status and reason"}, _demo),
-    "locations": ({"help": "show where Claude Desktop keeps its data on this computer"}, _nothing),
+    "scan": ({"help": "list every session and its state (read-only)",
+              "description": "List every session in Claude Desktop's data folders: healthy (it shows and opens), "
+              "orphaned (lost, and it can come back), corrupt (nothing left to bring back) or deleted, each with "
+              "the reasons, then the command that fixes what was found. Changes nothing."}, _scan),
+    "gui": ({"help": "open the window (what running with no command does)",
+             "description": "Open the window: the sessions, what is in each, and Repair with a plan shown first, "
+             "backups and undo."}, _gui),
+    "demo": ({"help": "write a sample data folder that shows every status and reason",
+              "description": "Write made-up sessions into DIR, one for every status and reason, to try the tool "
+              "on (scan --data-dir DIR, repair --data-dir DIR) without touching Claude's own data."}, _demo),
+    "locations": ({"help": "show where Claude Desktop keeps its data on this computer",
+                   "description": "Show every place Claude Desktop keeps its data on this computer (each kind of "
+                   "install), which of them exist and hold sessions, and where the transcripts are."}, _nothing),
     "export": ({"help": "write a session's conversation as Markdown or HTML (read-only)",
                 "description": "Write the conversation of a session (a record, even one that cannot be brought "
                 "back, or a transcript without one) as Markdown, or as an HTML page that needs nothing else. It "
@@ -245,7 +266,10 @@ _SUBCOMMANDS: dict[str, tuple[dict[str, str], Callable[[argparse.ArgumentParser]
                  "the active account, made from the transcript. A record that lost its link to a transcript that "
                  "matches it is linked instead, with the evidence shown. Asks first (or --yes); backed up; can be "
                  "undone."}, _rebuild),
-    "undo": ({"help": "put back every file a change made, byte for byte"}, _undo),
+    "undo": ({"help": "put back every file a change made, byte for byte",
+              "description": "Put back, from its backups, every file a repair, adopt or rebuild changed, byte for "
+              "byte; a file changed since is kept as it is, and said. Name the run (see 'backups') or --last. "
+              "Claude Desktop must be closed."}, _undo),
     "backups": ({"help": "list the backups of past changes, or prune old ones",
                  "description": "List every backup run (what it was, when, and whether it can be undone). "
                  "'backups prune' removes finished runs older than --keep-days or beyond the newest --keep-runs; "
@@ -253,7 +277,9 @@ _SUBCOMMANDS: dict[str, tuple[dict[str, str], Callable[[argparse.ArgumentParser]
     "watch": ({"help": "keep sessions repaired: repair each time Claude Desktop quits",
                "description": "Repair at start if Claude Desktop is not running, and again each time it quits, "
                "until stopped (Ctrl+C). Each repair is backed up and can be undone."}, _watch),
-    "autostart": ({"help": "start the watcher at logon, for you only (no admin rights)"}, _autostart),
+    "autostart": ({"help": "start the watcher at logon, for you only (no admin rights)",
+                   "description": "enable: start 'watch' at each logon of yours (no admin rights); disable: stop "
+                   "that; status: say whether it is on, and whether a watcher runs now."}, _autostart),
 }
 
 
