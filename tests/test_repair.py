@@ -261,6 +261,25 @@ def test_cancelling_midway_loses_nothing_and_can_be_undone(folder, tmp_path):
     assert files_only(snapshot(folder.root)) == before
 
 
+def test_a_run_stopped_before_its_first_session_is_listed_with_no_sessions(folder, tmp_path):
+    """Cancelled (or stopped by Claude Desktop) before it changed anything:
+    the list of backups must not say it holds every session it planned."""
+    for i in range(3):
+        folder.tmp(f"local_{i}", lastActivityAt=T0 + i)
+    before = files_only(snapshot(folder.root))
+    report = plans.execute(repair.plan(scan_of(folder.root)), tmp_path / "backups",
+                           progress=lambda done, total, action: False)
+    assert [r.outcome for r in report.results] == [engine.CANCELLED] * 3
+    (info,) = backups.describe_all(tmp_path / "backups")
+    assert (info.status, info.sessions, info.ids) == (backups.COMPLETE, 0, [])
+    undo.undo(backups.find(tmp_path / "backups", report.run_id))  # still undoable, and a no-op
+    assert files_only(snapshot(folder.root)) == before
+    stopped_later = plans.execute(repair.plan(scan_of(folder.root)), tmp_path / "backups",
+                                  progress=lambda done, total, action: done < 1)
+    listed = {i.run_id: i for i in backups.describe_all(tmp_path / "backups")}[stopped_later.run_id]
+    assert listed.sessions == 1  # one was changed: that one is listed
+
+
 def test_backups_never_go_inside_claudes_folder(folder):
     folder.tmp("local_a")
     with pytest.raises(backups.BackupError, match="inside Claude's data folder"):

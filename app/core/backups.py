@@ -615,9 +615,19 @@ def describe(run: Run) -> RunInfo:
         except (OSError, Damaged) as exc:
             problem = str(exc)
     changed = run.changed_ids() if status not in (IN_PROGRESS, DAMAGED) else None
+    if changed is None and status == COMPLETE and _changed_nothing(run):
+        changed = set()  # stopped (cancelled, Claude Desktop started) before its first session: listed as 0, not all
     ids = [a.id for a in manifest.actions if changed is None or a.id in changed]
     return RunInfo(run.run_id, run.path, manifest.kind, manifest.created or None, status, len(ids), files, size,
                    ids, problem)
+
+
+def _changed_nothing(run: Run) -> bool:
+    """A finished run whose own summary says no session was changed.  Only
+    for the listing: an undo still goes by the manifest (whatever a journal
+    says can narrow what it lists, never what it puts back)."""
+    summary = next((e.get("summary") for e in iter_journal(run) if e.get("event") == RUN_COMPLETE), None)
+    return isinstance(summary, dict) and summary.get("done") == 0 and summary.get("copied-source-kept") == 0
 
 
 def describe_all(root: Path) -> list[RunInfo]:
