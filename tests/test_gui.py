@@ -756,3 +756,30 @@ def test_an_older_scans_failure_never_shows_over_a_newer_scan(qtbot, tmp_path):
     feed.start(data_dir, lambda sessions: (_ for _ in ()).throw(UserFacingError("this scan failed")))
     qtbot.waitUntil(lambda: failures == ["this scan failed"], timeout=60_000)  # the latest one's still shows
     tasks.shutdown()
+
+
+def test_the_log_folder_opens_when_asked_for_before_the_sessions_show(qtbot, tmp_path):
+    """The log file opens once the sessions show; asked for earlier, it opens
+    then and there, and its folder is shown (caught here as the URL Qt opens)."""
+    from PySide6.QtCore import QObject, QUrl, Slot
+    from PySide6.QtGui import QDesktopServices
+
+    class Catcher(QObject):
+        opened: list[str] = []
+
+        @Slot(QUrl)
+        def handle(self, url: QUrl) -> None:
+            self.opened.append(url.toLocalFile())
+
+    catcher = Catcher()
+    QDesktopServices.setUrlHandler("file", catcher, "handle")
+    try:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], settings=settings,
+                            backup_root=tmp_path / "backups")
+        qtbot.addWidget(window)
+        window.log_wanted.connect(lambda: setattr(window, "log_dir", tmp_path / "logs"))  # as app.run's does
+        window.open_log_folder()  # not shown yet: its log file is not open
+        assert catcher.opened == [str(tmp_path / "logs")] and (tmp_path / "logs").is_dir()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")

@@ -65,6 +65,7 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
             window.log_dir = logfile.start()
 
     window.ready.connect(open_log_file)
+    window.log_wanted.connect(open_log_file)
     window.job_failed.connect(open_log_file)
     window.show()
     code = app.exec()

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
     job_failed = Signal(str)
     keep_repaired_applied = Signal(str)  # what the status bar says once the switch took effect (or did not)
     ready = Signal()  # once: the first scan is shown with its first row's preview (or the empty state)
+    log_wanted = Signal()  # the log folder was asked for before the log file opened (at ready): open it now
 
     def __init__(self, data_dirs: list[locations.DataDir], searched: list[str] | None = None,
                  backup_root: Path | None = None, settings: QSettings | None = None,
@@ -516,9 +517,13 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- manners
 
     def open_log_folder(self) -> None:
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            open_path(self.log_dir)
+        if self.log_dir is None:
+            self.log_wanted.emit()  # connected directly: log_dir is set on return, if the file could open
+        if self.log_dir is None:
+            QMessageBox.information(self, "Log folder", "There is no log file: its folder cannot be written.")
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        open_path(self.log_dir)
 
     def how_it_works(self) -> None:
         from app.gui import help_texts
