@@ -256,7 +256,7 @@ def test_an_id_as_the_scan_table_shows_it_cut_short_is_enough(demo_dir):
     done = run_cli("export", "--data-dir", str(demo_dir), shown)
     assert done.returncode == 0 and done.stdout.startswith("# Sketch the invoice PDF layout"), done.stderr
     done = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir), "--session", shown[6:14])
-    assert done.returncode == 0 and "1 session(s) would be repaired" in done.stdout, done.stderr
+    assert done.returncode == 0 and "1 session would be repaired" in done.stdout, done.stderr
     too_short = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir), "--session", shown[6:12])
     assert too_short.returncode == 2 and "give at least 7 characters of its id" in too_short.stderr
     assert too_short.stderr.count("\n") == 1  # one sentence

@@ -380,3 +380,18 @@ def test_scan_json_writes_each_session_exactly_as_json_dumps_writes_its_dict(tmp
     sessions = {s["id"]: s for s in json.loads(out.getvalue())["sessions"]}
     assert sessions["local_surrogate"]["title"] == "\ud800 lone" and sessions["local_esc"]["title"] == TITLE_ESC
     assert sessions["local_cut"]["details"][0]["offset"] is not None
+
+
+def test_counts_are_written_as_a_person_writes_them():
+    """"1 session", "10 sessions": never "session(s)" in what a user reads."""
+    from app.core.display import counted
+
+    assert [counted(n, "session") for n in (0, 1, 2, 2890)] == ["0 sessions", "1 session", "2 sessions",
+                                                                 "2,890 sessions"]
+    assert counted(1, "backup run") == "1 backup run"
+    import re
+
+    awkward = [(p.name, found) for p in (ROOT / "app").rglob("*.py")
+               for found in re.findall(r"\b(?:session|line|message|run|stub|turn|file|connection|record)\(s\)",
+                                       p.read_text(encoding="utf-8"))]
+    assert awkward == []

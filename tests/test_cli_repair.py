@@ -53,7 +53,7 @@ def test_dry_run_changes_nothing_and_shows_the_plan(demo_dir, tmp_path):
     assert {r["outcome"] for r in doc["results"]} == {"planned", "skipped"}
     assert snapshot(tmp_path) == before and not (tmp_path / "b").exists()
     text = run_cli("repair", "--dry-run", "--data-dir", str(demo_dir))
-    assert "Dry run: nothing was changed. 10 session(s) would be repaired." in text.stdout
+    assert "Dry run: nothing was changed. 10 sessions would be repaired." in text.stdout
     assert "promote" in text.stdout and "tombstone" in text.stdout
 
 
@@ -100,7 +100,7 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
     listing = run_cli("backups", *b)
     assert doc["run_id"] in listing.stdout and "complete" in listing.stdout
     undo = run_cli("undo", doc["run_id"], *b)
-    assert undo.returncode == 0 and "10 session(s) put back" in undo.stdout
+    assert undo.returncode == 0 and "10 sessions put back" in undo.stdout
     assert files_only(snapshot(demo_dir)) == before
     listed = json.loads(run_cli("backups", "--json", *b).stdout)
     assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(doc["run_id"], "undone")]

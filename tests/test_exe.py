@@ -204,7 +204,7 @@ def test_the_executable_repairs_and_undoes_and_keeps_its_exit_codes(exe, tmp_pat
     report = json.loads(repaired.stdout)
     assert report["summary"]["done"] == 10  # its SHA-256 (without OpenSSL) and its engine work
     undone = run_exe(exe, "undo", report["run_id"], "--backup-dir", str(backups))
-    assert undone.returncode == 0 and "10 session(s) put back" in undone.stdout
+    assert undone.returncode == 0 and "10 sessions put back" in undone.stdout
     wrong = run_exe(exe, "undo")
     assert wrong.returncode == 2 and "say which change to undo" in wrong.stderr
     # Its errors and hints name what the user runs: an executable's user has no "session-rescue".

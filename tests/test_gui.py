@@ -312,8 +312,8 @@ def test_undo_from_the_summary_puts_the_files_back(qtbot, demo_window):
     with qtbot.waitSignal(window.undo_finished, timeout=30_000):
         qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(undone), timeout=30_000)
-    assert "Put back the 1 session(s) this repair changed" in asked[0]
-    assert "1 session(s) put back" in undone[0]
+    assert "Put back the 1 session this repair changed" in asked[0]
+    assert "1 session put back" in undone[0]
     assert tmp.read_bytes() == original and not tmp.with_suffix("").exists()
     qtbot.waitUntil(lambda: window._result is not None
                     and status_of(window, "Investigate memory leak in worker") == ORPHANED, timeout=30_000)

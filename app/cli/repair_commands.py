@@ -50,7 +50,7 @@ from app.core import (
     transaction,
     undo,
 )
-from app.core.display import human_size, sentence
+from app.core.display import counted, human_size, sentence
 from app.core.kinds import Kind
 from app.core.scan import scan
 
@@ -273,7 +273,7 @@ def _carry_out(args: argparse.Namespace, job: Job, request: transaction.Job,
         if not _asks(args):
             return True
         _print_plan(the_plan, request.backup_root, job)
-        return _confirm(f"{job.kind.capitalize()} {len(the_plan.to_do)} session(s) now?", args)
+        return _confirm(f"{job.kind.capitalize()} {counted(len(the_plan.to_do), 'session')} now?", args)
 
     show_progress = sys.stderr.isatty() and not args.json
     try:
@@ -332,7 +332,7 @@ def _dry(args: argparse.Namespace, dirs: list[locations.DataDir], job: Job) -> i
         failing = [r for r in report.results if r.outcome == engine.FAILED]
         for r in failing:
             print(f"  {'would fail':13} {cut(r.id, 20):20} {safe(r.detail)}")
-        print(f"\nDry run: nothing was changed. {counts[plans.PLANNED]} session(s) would be {job.done}"
+        print(f"\nDry run: nothing was changed. {counted(counts[plans.PLANNED], 'session')} would be {job.done}"
               + (f", {len(failing)} would fail." if failing else "."))
         if counts[plans.PLANNED]:
             print("To do it, run the same command without --dry-run (it shows this plan again and asks first).")
@@ -374,8 +374,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     root = _backup_root(args, reading=True)
 
     def confirm(info: backups.RunInfo) -> bool:
-        return _confirm(f"Undo the {info.kind} {info.run_id} of {info.created_local} ({info.sessions} "
-                        "session(s))?", args)
+        return _confirm(f"Undo the {info.kind} {info.run_id} of {info.created_local} "
+                        f"({counted(info.sessions, 'session')})?", args)
 
     try:
         done = undo.undo_run(root, run_id, _guard(args, "undo"), confirm)
@@ -414,7 +414,7 @@ def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
     restored = sum(r.outcome == engine.DONE for r in done.results)
     same = sum(r.outcome == engine.IDENTICAL for r in done.results)
     how = " (it had been interrupted)" if done.how == undo.BY_RECOVERY else ""
-    print(f"\nUndid run {safe(done.run_id)}{how}: {restored} session(s) put back as they were"
+    print(f"\nUndid run {safe(done.run_id)}{how}: {counted(restored, 'session')} put back as they were"
           + (f", {same} already as they were" if same else "")
           + (f", {len(bad)} not put back (see above); the backups stay in {safe(root / done.run_id)}." if bad
              else "."))
@@ -460,14 +460,15 @@ def _prune(args: argparse.Namespace) -> int:
         return EXIT_OK
     listed = "\n".join(f"  {safe(i.run_id)}  {i.created_local}  {i.kind or '?'}  {i.status}" for i in going[:20])
     more = f"\n  … and {len(going) - 20} more" if len(going) > 20 else ""
-    print(f"These {len(going)} backup run(s) are older than {args.keep_days:g} days or beyond the newest "
+    print(f"These {counted(len(going), 'backup run')} are older than {args.keep_days:g} days or beyond the newest "
           f"{args.keep_runs}:\n{listed}{more}")
     if args.dry_run:
         print("Dry run: nothing was removed.")
         return EXIT_OK
     if not _asks(args) and not args.yes:
         raise UsageError("prune deletes backups only when confirmed: run it at a terminal to be asked, or add --yes")
-    if not _confirm(f"Delete these {len(going)} backup run(s)? What they did can then no longer be undone.", args):
+    if not _confirm(f"Delete these {counted(len(going), 'backup run')}? What they did can then no longer be "
+                    "undone.", args):
         print("Nothing was removed.")
         return EXIT_OK
     try:
@@ -476,7 +477,7 @@ def _prune(args: argparse.Namespace) -> int:
     except backups.BackupError as exc:
         _err(str(exc))
         return EXIT_FAILED
-    print(f"Removed {len(done.removed)} backup run(s); {done.kept} kept.")
+    print(f"Removed {counted(len(done.removed), 'backup run')}; {done.kept} kept.")
     for run_id, why in done.failed:
         print(f"  kept {safe(run_id)}: {safe(why)}")
     return EXIT_FAILED if done.failed else EXIT_OK

@@ -100,7 +100,8 @@ def _match(session: Session, info: TranscriptInfo) -> Link | None:
                 f"its last message is {_gap(end_gap)} {'after' if end_gap >= 0 else 'before'} "
                 "the session's last activity"]
     if session.completed_turns is not None and info.turns_exact:
-        evidence.append(f"{info.turns} turn(s) in the transcript, {session.completed_turns} in the record")
+        evidence.append(f"{info.turns} turn{'s' * (info.turns != 1)} in the transcript, "
+                        f"{session.completed_turns} in the record")
     if session.title and info.title and session.title.strip().lower() == info.title.strip().lower():
         evidence.append(f"the same title: {info.title}")
     if session.model and info.model and session.model == info.model:

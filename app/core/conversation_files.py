@@ -28,6 +28,7 @@ import stat
 import time
 
 from app.core import backfill, fsops, runcheck, slug, transcripts
+from app.core.display import counted
 from app.core.engine import COPY, REMOVE, Item
 from app.core.plans import Action, FileChange, snapshot
 from app.core.records import Session
@@ -209,11 +210,12 @@ def set_aside_stubs(session: Session, stubs: list[str], now: float | None = None
         return Action(session, LEAVE, "the stub that may shadow its conversation stays where it is: "
                       + "; ".join(left))
     kept = f" ({'; '.join(left)})" if left else ""
-    return Action(session, SET_ASIDE_STUB, f"{len(items)} stub(s) with its id, holding no conversation, will be set "
+    set_aside = counted(len(items), "stub")
+    return Action(session, SET_ASIDE_STUB, f"{set_aside} with its id, holding no conversation, will be set "
                   f"aside into the backup, so that Claude Desktop opens its real conversation{kept}",
                   tuple(changes), tuple(items),
-                  done=f"{len(items)} stub(s) with its id, holding no conversation, were set aside into the backup, "
-                       f"so that Claude Desktop opens its real conversation{kept}")
+                  done=f"{set_aside} with its id, holding no conversation, {'was' if len(items) == 1 else 'were'} set "
+                       f"aside into the backup, so that Claude Desktop opens its real conversation{kept}")
 
 
 def live_cli_sessions(projects_root: str) -> set[str]:

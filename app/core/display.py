@@ -95,6 +95,11 @@ def local_time(ms: float | None, unknown: str = "-") -> str:
         return "?"
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 session", "2,890 sessions": a number and its noun, as a person writes them."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def human_size(n: int | None, unknown: str = "-") -> str:
     """A size as a person reads it: 714 B, 140.9 KB, 3.2 MB."""
     if n is None:

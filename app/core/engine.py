@@ -769,7 +769,8 @@ class Engine:
                     failures.append(f"{sub.source}: {sub_result.detail}")
         if failures:
             result.outcome = FAILED if item.op == COPY else SOURCE_KEPT
-            result.detail = f"{len(failures)} file(s) not moved, kept in place: " + "; ".join(failures[:3])
+            result.detail = (f"{len(failures)} file{'s' * (len(failures) != 1)} not moved, kept in place: "
+                             + "; ".join(failures[:3]))
         elif item.op == MOVE:
             for folder in reversed(folders):  # deepest first
                 try:

@@ -391,8 +391,8 @@ def _ssh_host(host: str, folder: FolderReport, codes: list[str]) -> list[Step]:
     who, count = seen[0]
     codes.append(reasons.SSH_HOST_FAILING)
     why = f" (last: {last[who]})" if last.get(who) else ""
-    return [Step("host", False, f"Claude Desktop's log shows {count} failed connection(s) to {who}{why}: if that "
-                 "host is gone for good, the app cannot go on with this session there.")]
+    return [Step("host", False, f"Claude Desktop's log shows {count} failed connection{'s' * (count != 1)} to "
+                 f"{who}{why}: if that host is gone for good, the app cannot go on with this session there.")]
 
 
 def _trust_steps(trust: Trust, windows: bool) -> TrustStep:

@@ -154,7 +154,7 @@ def _rebuild_action(session: Session, folder: FolderReport, template: dict[str, 
     target = os.path.join(folder.active_folder, session_id + ".json")
     after = Snapshot(fsops.sha256_bytes(data), len(data))
     turns = f"{info.turns}" if info.turns_exact else f"at least {info.turns}"
-    source = (f"{turns} turn(s); title from its {info.title_source or 'default'}"
+    source = (f"{turns} turn{'s' * (info.turns != 1)}; title from its {info.title_source or 'default'}"
               + ("" if template else "; no healthy record to take the shape from, so defaults are used"))
     return Action(session, REBUILD, f"a new record {session_id} will be made from the transcript ({source})",
                   (FileChange(target, None, after),), (Item(WRITE, target, data=data),),

@@ -135,7 +135,8 @@ def undo(run: Run, file_engine: engine.Engine | None = None, progress: Progress 
             if found:
                 done = sum(r.outcome == engine.DONE for r in report.results)
                 report.stopped = (f"Claude Desktop started ({claude_process.names(found)}): the undo stopped after "
-                                  f"{done} session(s), which stay put back; the next repair or undo finishes it.")
+                                  f"{done} session{'s' * (done != 1)}, which stay put back; the next repair or undo "
+                                  "finishes it.")
             if file_engine.cancelled or report.stopped:
                 why = "not undone: Claude Desktop started" if report.stopped else "cancelled"
                 report.results.extend(UndoResult(e.id, engine.CANCELLED, why, e.title) for e, _ in planned[index:])
@@ -216,9 +217,9 @@ class Recovery:
         out = []
         for report in self.undone:
             kept = [r for r in report.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
-            out.append(f"An interrupted run ({report.run_id}) was found and undone first"
-                       + (f"; {len(kept)} session(s) had changed since and were left as they are." if kept
-                          else "."))
+            left = (f"; {len(kept)} sessions had changed since and were left as they are." if len(kept) > 1 else
+                    "; 1 session had changed since and was left as it is." if kept else ".")
+            out.append(f"An interrupted run ({report.run_id}) was found and undone first{left}")
         for run_id, why in self.damaged:
             out.append(f"The backup run {run_id} was left exactly as it is, and nothing was taken from it: {why} "
                        "(see 'session-rescue backups').")

@@ -242,7 +242,7 @@ class Watcher:
         except (backups.BackupError, OSError) as exc:
             return [f"Old backups could not be cleaned up: {exc}"]
         if done.removed:
-            log.info("removed %d old backup run(s)", len(done.removed))
+            log.info("removed %d old backup run%s", len(done.removed), "s" * (len(done.removed) != 1))
         return [f"The old backup run {run_id} was kept: {why}" for run_id, why in done.failed
                 if self._first_time(run_id)]
 

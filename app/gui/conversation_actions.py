@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from app.core import display
 from app.core.choices import HTML, MARKDOWN
 from app.core.conversation import conversation_of
 from app.core.records import Session
@@ -71,7 +72,7 @@ class ConversationActions(QObject):
     @Slot(object)
     def _on_exported(self, payload: tuple[str, int]) -> None:
         path, messages = payload
-        self.status.emit(f"Exported {messages} message(s) to {path}.")
+        self.status.emit(f"Exported {display.counted(messages, 'message')} to {path}.")
         self.exported.emit(path)
 
     @Slot(str)

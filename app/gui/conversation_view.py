@@ -15,6 +15,7 @@ import html
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
+from app.core import display
 from app.core.conversation import IMAGE, THINKING, TOOL_RESULT, TOOL_USE, Block, Message, Page
 from app.core.display import human_size, local_time
 
@@ -120,7 +121,7 @@ class ConversationView(QWidget):
             text = (f"{len(self.messages):,} messages; all of the transcript ({whole})" if self.done
                     else f"{len(self.messages):,} messages from the first {read}; scroll down for more")
             if self.unreadable:
-                text += f"; {self.unreadable} line(s) could not be read (cut short, or not JSON)"
+                text += f"; {display.counted(self.unreadable, 'line')} could not be read (cut short, or not JSON)"
             self.status.setText(text)
         self.more.setVisible(not self.done)
         self.more.setEnabled(not self.loading)

@@ -185,7 +185,8 @@ class ConfirmRepairDialog(QDialog):
         # Switching the reasons must not leave another button highlighted: the
         # highlighted one is the one Enter presses.
         self.details.toggled.connect(lambda _on: self.repair_button.setDefault(True))
-        self.repair_button.setAccessibleDescription(f"Carry out the plan: {len(to_do)} session(s) {words.will}")
+        self.repair_button.setAccessibleDescription(
+            f"Carry out the plan: {display.counted(len(to_do), 'session')} {words.will}")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -286,8 +287,8 @@ class SummaryDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_button = QPushButton("Open backup folder")
         self.undo_button = QPushButton(words.undo)
-        self.undo_button.setAccessibleDescription(f"Asks first, then puts back the {self.changed} session(s) this "
-                                                  f"{words.noun} changed")
+        self.undo_button.setAccessibleDescription(
+            f"Asks first, then puts back the {display.counted(self.changed, 'session')} this {words.noun} changed")
         if report.backup_dir:
             buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
             self.open_button.clicked.connect(lambda: self.done(self.OPEN_FOLDER))

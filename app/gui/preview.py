@@ -117,7 +117,8 @@ class DiffView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         changed = sum(1 for *_, tag in rows if tag != "equal")
-        layout.addWidget(QLabel(f"{changed} line(s) differ. Left: .json, right: .json.tmp."))
+        differ = f"{display.counted(changed, 'line')} differ{'s' * (changed == 1)}"
+        layout.addWidget(QLabel(f"{differ}. Left: .json, right: .json.tmp."))
         split = QSplitter(Qt.Orientation.Horizontal)
         self.left, self.right = _mono_editor(), _mono_editor()
         split.addWidget(self.left)

@@ -45,7 +45,7 @@ def undo_text(done: UndoOutcome) -> str:
     restored = sum(1 for r in done.results if r.outcome == engine.DONE)
     kept = [r for r in done.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
     text = (f"The run {done.run_id} was already undone." if done.how == ALREADY else
-            f"Undid the run {done.run_id}: {restored} session(s) put back as they were.")
+            f"Undid the run {done.run_id}: {display.counted(restored, 'session')} put back as they were.")
     if kept:
         text += "\n\nNot put back (changed since the repair, or failed):\n" + "\n".join(
             f"• {r.id}: {r.detail}" for r in kept[:10])
@@ -163,7 +163,7 @@ class RepairFlow(QObject):
         self._kind, self._words = plan.kind, words_for(plan)
         self._plain = {a.id: display.headline(a.session) for a in plan.actions}
         self.engine = engine.Engine()
-        self.status.emit(f"{self._words.doing} {len(plan.to_do)} session(s)…")
+        self.status.emit(f"{self._words.doing} {display.counted(len(plan.to_do), 'session')}…")
         self._show_progress(plan)
         dirs = self._data_dirs()
         job = transaction.Job(plan.kind, dirs, self._backup_root(dirs), locations.transcripts_dir(data_dirs=dirs),
@@ -232,7 +232,8 @@ class RepairFlow(QObject):
         changed = counts[engine.DONE] + counts[engine.SOURCE_KEPT]
         words = self._words
         failed = counts[engine.FAILED]
-        self.status.emit(f"{words.done.capitalize()} {changed} session(s)" + (f"; {failed} failed." if failed else "."))
+        self.status.emit(f"{words.done.capitalize()} {display.counted(changed, 'session')}"
+                         + (f"; {failed} failed." if failed else "."))
         self.repair_finished.emit(report)
         self.files_changed.emit()
         self.summary_dialog = SummaryDialog(report, self._window, self._kind, notes, words, self._plain,
@@ -242,8 +243,8 @@ class RepairFlow(QObject):
             open_path(Path(report.backup_dir))
         elif choice == SummaryDialog.UNDO and report.run_id:
             answer = QMessageBox.question(
-                self._window, words.undo, f"Put back the {changed} session(s) this {words.noun} changed, exactly as "
-                "they were before it? Anything changed since then is kept as it is.")
+                self._window, words.undo, f"Put back the {display.counted(changed, 'session')} this {words.noun} "
+                "changed, exactly as they were before it? Anything changed since then is kept as it is.")
             if answer == QMessageBox.StandardButton.Yes:
                 self.undo(report.run_id, confirm=False)
 
@@ -281,7 +282,8 @@ class RepairFlow(QObject):
         kind = info.kind or "change"
         answer = QMessageBox.question(
             self._window, f"Undo {kind}", f"Put back every file the {kind} of {info.created_local} changed, and "
-            f"remove the files it made ({info.sessions} session(s))? Files changed since then are kept as they are.")
+            f"remove the files it made ({display.counted(info.sessions, 'session')})? Files changed since then are "
+            "kept as they are.")
         if answer == QMessageBox.StandardButton.Yes:
             self._start_undo(info.run_id)
 

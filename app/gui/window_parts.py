@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import display
 from app.core.locations import DataDir
 from app.core.records import Session
 from app.gui import resources
@@ -134,7 +135,8 @@ def set_toggle_text(button: QToolButton, count: int) -> None:
     button.setProperty("count", count)
     button.setText(text)
     state = "shown" if shown else "hidden"
-    button.setToolTip(f"{count} {word.lower()} session(s), {state}: click to {'hide' if shown else 'show'} them")
+    button.setToolTip(f"{display.counted(count, word.lower() + ' session')}, {state}: "
+                      f"click to {'hide' if shown else 'show'} them")
     button.setAccessibleName(f"{word} sessions")
     button.setAccessibleDescription(f"{count}, {state}")
 
