@@ -292,3 +292,16 @@ def test_the_readme_download_link_leads_to_the_latest_release_of_whichever_repos
     assert len(links) == 1
     page = "https://github.com/someone/session-rescue/blob/main/README.md"
     assert urljoin(page, links[0]) == "https://github.com/someone/session-rescue/releases/latest"
+
+
+def test_every_link_to_a_part_of_the_readme_leads_to_a_heading():
+    """GitHub gives each heading an anchor: lower-cased, punctuation dropped,
+    spaces made hyphens.  A link to a heading that was renamed leads nowhere."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    anchors = {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+               for heading in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)}
+    links = re.findall(r"\]\(#([^)]+)\)", readme)
+    assert len(links) >= 12
+    assert [link for link in links if link not in anchors] == []
