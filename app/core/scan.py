@@ -203,17 +203,24 @@ def _session(stem: str, files: dict[str, os.DirEntry[str]], tombstones: set[str]
         primary, fields = tmp, tmp_fields
     primary = primary or js or tmp
     if fields:
-        turns, cli_id = fields.get("completedTurns"), _text(fields, "cliSessionId")
-        title, cwd, model = _text(fields, "title"), _text(fields, "cwd"), _text(fields, "model")
-        created = loader.timestamp_ms(fields.get("createdAt"))
+        get = fields.get
+        turns, cli_id, title, cwd, model = (get("completedTurns"), get("cliSessionId"), get("title"), get("cwd"),
+                                            get("model"))
+        # As _text does, written out: this runs once per session.
+        cli_id = cli_id[:_TEXT_LIMIT] if type(cli_id) is str else None
+        title = title[:_TEXT_LIMIT] if type(title) is str else None
+        cwd = cwd[:_TEXT_LIMIT] if type(cwd) is str else None
+        model = model[:_TEXT_LIMIT] if type(model) is str else None
+        created = loader.timestamp_ms(get("createdAt"))
+        unavailable = get("transcriptUnavailable") is True
+        ssh = get("sshConfig")
+        ssh_host = ssh.get("sshHost") if type(ssh) is dict and type(ssh.get("sshHost")) is str else None
     else:
-        turns = cli_id = title = cwd = model = created = None
-    unavailable = fields is not None and fields.get("transcriptUnavailable") is True
-    ssh = fields.get("sshConfig") if fields else None
-    ssh_host = ssh.get("sshHost") if isinstance(ssh, dict) and isinstance(ssh.get("sshHost"), str) else None
+        turns = cli_id = title = cwd = model = created = ssh_host = None
+        unavailable = False
     # Positional: this runs once per session, and keyword calls cost twice as much.
-    return Session(stem, status, tuple(dict.fromkeys(codes)), account, org, False, folder, js, tmp, tombstoned,
-                   title, cwd, model, created, primary.last_activity_ms if primary else None,
+    return Session(stem, status, tuple(dict.fromkeys(codes)) if codes else (), account, org, False, folder, js,
+                   tmp, tombstoned, title, cwd, model, created, primary.last_activity_ms if primary else None,
                    turns if type(turns) is int else None, cli_id, None,
                    primary.size if primary else None, unavailable, None, ssh_host, None, None, (), None, status)
 
