@@ -91,7 +91,7 @@ def test_scan_is_the_same_read_twice(demo_dir):
 @pytest.mark.parametrize("args, says", [
     (["scan", "--data-dir", "/no/such/folder"], "--data-dir /no/such/folder: no such folder"),
     (["scan", "--projects-dir", "/no/such/folder"], "--projects-dir /no/such/folder: no such folder"),
-    (["frobnicate"], "invalid choice"),
+    (["frobnicate"], "'frobnicate' is not a command"),
     (["scan", "--bogus"], "unrecognized arguments: --bogus"),
     (["demo"], "required: DIR"),
     (["scan", "--data-dir", __file__], "not a folder"),
@@ -167,6 +167,16 @@ def test_a_mistyped_command_or_choice_is_answered_with_the_one_meant():
     assert choice.returncode == 2 and "did you mean 'enable'?" in choice.stderr
     far = run_cli("runs")  # like none of them: no guess
     assert far.returncode == 2 and "did you mean" not in far.stderr
+    option = run_cli("scan", "--jsn")
+    assert option.returncode == 2 and "did you mean '--json'?" in option.stderr
+
+
+def test_a_usage_error_points_to_the_help_of_the_command_it_is_about():
+    wrong = run_cli("export", "x", "--format", "mdd")
+    assert wrong.returncode == 2 and "(see 'session-rescue export --help')" in wrong.stderr
+    assert "--format takes 'md', 'html', not 'mdd'" in wrong.stderr and "argument" not in wrong.stderr
+    missing = run_cli("autostart")
+    assert missing.returncode == 2 and "say which: enable, disable, status" in missing.stderr
 
 
 def test_the_help_names_the_default_backup_folder_though_no_command_works_it_out_before_it_runs(tmp_path):

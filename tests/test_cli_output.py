@@ -395,3 +395,53 @@ def test_counts_are_written_as_a_person_writes_them():
                for found in re.findall(r"\b(?:session|line|message|run|stub|turn|file|connection|record)\(s\)",
                                        p.read_text(encoding="utf-8"))]
     assert awkward == []
+
+
+def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool = False) -> tuple[int, str]:
+    """The CLI at a real terminal (a pty), answering its question with
+    ``answer`` or, with ``interrupt``, with Ctrl+C (the SIGINT a terminal sends)."""
+    import pty
+    import signal
+
+    main_fd, child_fd = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", TERM="dumb")
+    proc = subprocess.Popen([sys.executable, "-m", "app", *args], stdin=child_fd, stdout=child_fd, stderr=child_fd,
+                            env=env)
+    os.close(child_fd)
+    seen, asked, deadline = b"", False, time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main_fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(main_fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not asked and b"[y/N]" in seen:
+                asked = True
+                time.sleep(0.2)  # it waits in input() by now
+                if interrupt:
+                    proc.send_signal(signal.SIGINT)
+                else:
+                    os.write(main_fd, answer or b"\n")
+            if proc.poll() is not None and not ready:
+                break
+    finally:
+        os.close(main_fd)
+        proc.wait(timeout=30)
+    return proc.returncode, seen.decode("utf-8").replace("\r\n", "\n")
+
+
+@posix_only
+@pytest.mark.parametrize("command", ["repair", "adopt"])
+def test_ctrl_c_at_the_question_changes_nothing_and_says_so_with_exit_code_130(tmp_path, command):
+    data = demo.write_demo(tmp_path / "Claude").path
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    code, text = at_a_terminal([command, "--data-dir", str(data), "--backup-dir", str(tmp_path / "b"),
+                                "--ignore-running"], interrupt=True)
+    assert code == 130, text
+    assert "Nothing was changed." in text and "Stopping after" not in text and "Traceback" not in text
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before

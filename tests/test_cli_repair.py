@@ -98,12 +98,13 @@ def test_backups_are_listed_and_undo_by_id_restores_every_byte(demo_dir, tmp_pat
     b = ("--backup-dir", str(tmp_path / "b"))
     code, doc = repair_json("--data-dir", str(demo_dir), *b)
     listing = run_cli("backups", *b)
-    assert doc["run_id"] in listing.stdout and "complete" in listing.stdout
+    assert doc["run_id"] in listing.stdout and "complete" in listing.stdout and "To undo one" in listing.stdout
     undo = run_cli("undo", doc["run_id"], *b)
     assert undo.returncode == 0 and "10 sessions put back" in undo.stdout
     assert files_only(snapshot(demo_dir)) == before
     listed = json.loads(run_cli("backups", "--json", *b).stdout)
     assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(doc["run_id"], "undone")]
+    assert "To undo one" not in run_cli("backups", *b).stdout  # nothing is left to undo: no such hint
     again = run_cli("undo", doc["run_id"], *b)
     assert again.returncode == 0 and "already undone" in again.stdout
 
@@ -248,3 +249,12 @@ def test_a_small_limit_on_open_files_fails_no_session(folder, tmp_path):
     assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr
     assert json.loads(proc.stdout)["summary"]["done"] == 100
     assert all((folder.org / f"local_{n:03}.json").is_file() for n in range(100))
+
+
+@pytest.mark.parametrize("command", [["undo", "--last"], ["backups"], ["repair", "--dry-run"], ["watch"]])
+def test_an_empty_backup_folder_word_is_refused_not_read_as_the_default(command):
+    """An unset $DIR in a script gives --backup-dir "": undo --last must not
+    then act on the default folder's runs."""
+    proc = run_cli(*command, "--backup-dir", "")
+    assert proc.returncode == 2 and "--backup-dir: takes a folder" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

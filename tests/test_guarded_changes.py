@@ -302,6 +302,7 @@ def test_backups_prune_at_the_command_line_asks_or_needs_yes(tmp_path):
     assert refused.returncode == 2 and "--yes" in refused.stderr and old.exists()
     dry = run_cli("backups", "prune", "--dry-run", "--backup-dir", str(root))
     assert dry.returncode == 0 and old.name in dry.stdout and old.exists()
+    assert "This backup run is older than 30 days or beyond the newest 200 runs:" in dry.stdout
     done = run_cli("backups", "prune", "-y", "--backup-dir", str(root))
     assert done.returncode == 0 and "Removed 1 backup run" in done.stdout and not old.exists()
 

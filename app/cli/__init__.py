@@ -27,18 +27,42 @@ __all__ = ["main", "build_parser"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
-        raise UsageError(f"{message}{self._did_you_mean(message)} (see '{PROG} --help')")
+        raise UsageError(f"{self._plain(message)} (see '{self.prog} --help')")
 
-    def _did_you_mean(self, message: str) -> str:
-        """For a mistyped command or choice ("reapir"), the one it is closest to."""
-        wrong = re.search(r"invalid choice: '?([^' ]*)'?", message)
-        if wrong is None:
-            return ""
-        import difflib  # only ever for a mistake
+    def _plain(self, message: str) -> str:
+        """argparse's message in plain words, with what a typo was closest to."""
+        choice = re.match(r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)$", message)
+        if choice:
+            name, wrong, listed = choice.group(1), choice.group(2).strip("'"), choice.group(3)
+            said = (f"'{wrong}' is not a command" if name == "command" else
+                    f"{name} takes {listed}, not '{wrong}'" if name.startswith("-") else
+                    f"'{wrong}' is not one of {listed}")
+            return said + _closest(wrong, [str(c) for a in self._actions if a.choices for c in a.choices])
+        required = re.match(r"the following arguments are required: (\w+)$", message)
+        options = [a for a in self._actions if required and a.dest == required.group(1) and a.choices]
+        if options:
+            return f"say which: {', '.join(map(str, options[0].choices or ()))}"
+        unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        if unknown:
+            return message + _closest(unknown.group(1).split("=")[0], self._option_strings())
+        return message.removeprefix("argument ")  # "--keep-runs: takes a whole number ..."
 
-        known = [str(c) for action in self._actions if action.choices for c in action.choices]
-        close = difflib.get_close_matches(wrong.group(1), known, n=1, cutoff=0.6)
-        return f"; did you mean '{close[0]}'?" if close else ""
+    def _option_strings(self) -> list[str]:
+        """Every option of this parser and of its commands' parsers."""
+        found: list[str] = []
+        for action in self._actions:
+            found += action.option_strings
+            if isinstance(action, argparse._SubParsersAction):
+                found += [o for parser in action.choices.values() for a in parser._actions for o in a.option_strings]
+        return found
+
+
+def _closest(wrong: str, known: list[str]) -> str:
+    """"; did you mean 'repair'?", for the one of ``known`` a typo is closest to."""
+    import difflib  # only ever for a mistake
+
+    close = difflib.get_close_matches(wrong, known, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _data_dir_option(p: argparse.ArgumentParser, what: str, one_each: bool = False) -> None:
@@ -60,8 +84,17 @@ class _DefaultBackupRoot:
         return str(choices.default_backup_root())
 
 
+def _a_folder(text: str) -> str:
+    """An argparse type: a folder's path, never empty (an unset $DIR in a
+    script must not quietly mean the default folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("takes a folder, not an empty word")
+    return text
+
+
 def _backup_dir_option(p: argparse.ArgumentParser) -> None:
-    option = p.add_argument("--backup-dir", metavar="DIR", help="where backups are kept (default: %(default_root)s)")
+    option = p.add_argument("--backup-dir", metavar="DIR", type=_a_folder,
+                            help="where backups are kept (default: %(default_root)s)")
     vars(option)["default_root"] = _DefaultBackupRoot()  # argparse fills %(...)s from the option's attributes
 
 
@@ -256,10 +289,10 @@ _SUBCOMMANDS: dict[str, tuple[dict[str, str], Callable[[argparse.ArgumentParser]
                 "description": "Repair every session that can be repaired, or the ones named with --session. Each "
                 "changed file is backed up first. Claude Desktop must be closed."}, _repair),
     "adopt": ({"help": "copy sessions left under another account into the active one",
-               "description": "Copy the records of sessions that sit under an account or organisation Claude "
-               "Desktop is not signed in to into the active one, so that its sidebar lists them. The originals "
-               "stay where they are. Deleted sessions and ids the active account already has are skipped. Asks "
-               "first (or --yes); can be undone."}, _adopt),
+               "description": "Copy the records of sessions left under another account or organisation (one "
+               "Claude Desktop is not signed in to now) into the active one, so that its sidebar lists them. The "
+               "originals stay where they are. Deleted sessions and ids the active account already has are "
+               "skipped. Asks first (or --yes); can be undone."}, _adopt),
     "rebuild": ({"help": "make records for transcripts that have none, and relink records that lost their "
                  "transcript",
                  "description": "For each Claude Code transcript that no record points to, write a new record into "

@@ -77,7 +77,8 @@ def _backup_root(args: argparse.Namespace, data_dirs: list[locations.DataDir] | 
     except backups.BackupError as exc:
         raise UsageError(str(exc)) from None
     if reading and args.backup_dir and not root.exists():
-        raise UsageError(f"there is no folder {root}: give --backup-dir the folder a repair wrote its backups in")
+        raise UsageError(f"there is no folder {safe(str(root))}: give --backup-dir the folder a repair wrote its "
+                         "backups in")
     return root
 
 
@@ -129,13 +130,32 @@ def _asks(args: argparse.Namespace) -> bool:
 
 
 def _confirm(question: str, args: argparse.Namespace) -> bool:
+    """Ask; only y or yes goes on.  Ctrl+C at the question ends the command
+    there, exit code 130: nothing has started (a repair's own Ctrl+C, which
+    stops between sessions, is not armed while it asks)."""
     if not _asks(args):
         return True
     try:
-        answer = input(f"{question} [y/N] ")
+        with _ctrl_c_as_usual():
+            answer = input(f"{question} [y/N] ")
     except EOFError:
         return False
+    except KeyboardInterrupt:
+        print("\nNothing was changed.")
+        raise SystemExit(EXIT_INTERRUPTED) from None
     return answer.strip().lower() in ("y", "yes")
+
+
+@contextlib.contextmanager
+def _ctrl_c_as_usual() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _progress_printer(enabled: bool) -> Callable[[int, int, object], bool]:
@@ -147,10 +167,16 @@ def _progress_printer(enabled: bool) -> Callable[[int, int, object], bool]:
     return show
 
 
-def _notes(lines: list[str], quiet: bool) -> None:
+def _notes(lines: list[str], quiet: bool, root: Path | None = None) -> None:
     if not quiet:
         for line in lines:
-            print(safe(line), file=sys.stderr)
+            print(safe(_pointed(line, root)), file=sys.stderr)
+
+
+def _pointed(text: str, root: Path | None) -> str:
+    """A sentence of core's that sends the user to the list of backups, with
+    the command that shows that list, backup folder and all."""
+    return text.replace(backups.SEE_LIST, f"(see '{PROG} backups{_where(root) if root else ''}')")
 
 
 # ------------------------------------------- repair, adopt, rebuild: one flow
@@ -287,7 +313,7 @@ def _carry_out(args: argparse.Namespace, job: Job, request: transaction.Job,
 
 def _finish(args: argparse.Namespace, job: Job, done: transaction.Result, root: Path, cancelled: bool) -> int:
     """Say how the job went, and its exit code."""
-    _notes(done.notes(), args.json)
+    _notes(done.notes(), args.json, root)
     if done.stopped:
         _err(done.stopped)
         return EXIT_CLAUDE_RUNNING
@@ -365,13 +391,13 @@ def _output(report: plans.Report, args: argparse.Namespace, job: Job, root: Path
 def cmd_undo(args: argparse.Namespace) -> int:
     if args.run_id and args.last:
         raise UsageError("give a run id or --last, not both")
-    if not args.run_id and not args.last:
-        raise UsageError(f"say which change to undo: a run id (see '{PROG} backups') or --last")
     run_id = args.run_id
     if run_id and os.sep in run_id and os.path.isdir(run_id) and not args.backup_dir:
         # The run's folder, as a repair printed it: its parent is the backup folder.
         args.backup_dir, run_id = os.path.dirname(os.path.abspath(run_id)), os.path.basename(os.path.abspath(run_id))
     root = _backup_root(args, reading=True)
+    if not args.run_id and not args.last:
+        raise UsageError(_pointed(f"say which change to undo: a run id {backups.SEE_LIST} or --last", root))
 
     def confirm(info: backups.RunInfo) -> bool:
         return _confirm(f"Undo the {info.kind} {info.run_id} of {info.created_local} "
@@ -388,14 +414,14 @@ def cmd_undo(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_FAILED
     except backups.BackupError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_pointed(str(exc), root)) from None
     return _print_undo(done, root)
 
 
 def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
     others = [n for n, r in zip(done.recovery.sentences(), done.recovery.undone, strict=False)
               if r.run_id != done.run_id] + done.recovery.sentences()[len(done.recovery.undone):]
-    _notes(others, False)
+    _notes(others, False, root)
     if done.how == undo.ALREADY:
         print(f"Run {safe(done.run_id)} is already undone; nothing was changed.")
         return EXIT_OK
@@ -414,7 +440,8 @@ def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
     restored = sum(r.outcome == engine.DONE for r in done.results)
     same = sum(r.outcome == engine.IDENTICAL for r in done.results)
     how = " (it had been interrupted)" if done.how == undo.BY_RECOVERY else ""
-    print(f"\nUndid run {safe(done.run_id)}{how}: {counted(restored, 'session')} put back as they were"
+    print(f"\nUndid run {safe(done.run_id)}{how}: {counted(restored, 'session')} put back as "
+          f"{'it was' if restored == 1 else 'they were'}"
           + (f", {same} already as they were" if same else "")
           + (f", {len(bad)} not put back (see above); the backups stay in {safe(root / done.run_id)}." if bad
              else "."))
@@ -446,7 +473,8 @@ def cmd_backups(args: argparse.Namespace) -> int:
         if info.problem:
             print(f"\n{safe(info.run_id)} is damaged: {safe(info.problem)}. It is never used for an undo; its "
                   f"files stay in {safe(info.path)}.")
-    print(f"\nTo undo one: {PROG} undo RUN_ID{_where(root)} (or {PROG} undo --last{_where(root)})")
+    if any(info.status in backups.UNDOABLE for info in infos):  # else there is nothing an undo would do
+        print(f"\nTo undo one: {PROG} undo RUN_ID{_where(root)} (or {PROG} undo --last{_where(root)})")
     return EXIT_OK
 
 
@@ -460,15 +488,16 @@ def _prune(args: argparse.Namespace) -> int:
         return EXIT_OK
     listed = "\n".join(f"  {safe(i.run_id)}  {i.created_local}  {i.kind or '?'}  {i.status}" for i in going[:20])
     more = f"\n  … and {len(going) - 20} more" if len(going) > 20 else ""
-    print(f"These {counted(len(going), 'backup run')} are older than {args.keep_days:g} days or beyond the newest "
-          f"{args.keep_runs}:\n{listed}{more}")
+    these = "This backup run is" if len(going) == 1 else f"These {len(going):,} backup runs are"
+    print(f"{these} older than {args.keep_days:g} day{'s' * (args.keep_days != 1)} or beyond the newest "
+          f"{counted(args.keep_runs, 'run')}:\n{listed}{more}")
     if args.dry_run:
         print("Dry run: nothing was removed.")
         return EXIT_OK
     if not _asks(args) and not args.yes:
         raise UsageError("prune deletes backups only when confirmed: run it at a terminal to be asked, or add --yes")
-    if not _confirm(f"Delete these {counted(len(going), 'backup run')}? What they did can then no longer be "
-                    "undone.", args):
+    if not _confirm(f"Delete {'this backup run' if len(going) == 1 else f'these {len(going):,} backup runs'}? "
+                    "What they did can then no longer be undone.", args):
         print("Nothing was removed.")
         return EXIT_OK
     try:

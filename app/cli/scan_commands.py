@@ -65,9 +65,9 @@ def _write_table(result: ScanResult, out: TextIO, where: str = "") -> None:
         for s in result.transcript_only:
             info = s.transcript
             assert info is not None
-            turns = f"{info.turns}" if info.turns_exact else f">={info.turns}"
+            turns = f"{'' if info.turns_exact else '>='}{info.turns} turn{'s' * (info.turns != 1)}"
             print(f"  {s.id}  {cut(s.title, 40)}  in {cut(info.cwd, 40)}  {local_time(info.first_ms)} to "
-                  f"{local_time(info.last_ms)}  {turns} turns  {safe(info.model or 'model unknown')}", file=out)
+                  f"{local_time(info.last_ms)}  {turns}  {safe(info.model or 'model unknown')}", file=out)
     for link in result.links:
         print(f"\n{safe(link.session.id)} ({cut(link.session.title, 40)}) lost the link to its transcript; "
               f"probably {safe(link.transcript.path)}" + (":" if link.evidence else "."), file=out)

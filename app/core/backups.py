@@ -66,6 +66,9 @@ MANIFEST, SEAL, JOURNAL, FILES = "manifest.json", "manifest.seal", "journal.json
 # The lock files: the backup folder's (a name no other program uses: the
 # folder may be an ordinary one of the user's), and each run's own.
 LOCK, RUN_LOCK = ".session-rescue.lock", "run.lock"
+# Where a message sends the user to see the runs; each front end says it its
+# own way (the command line names its command, with the backup folder).
+SEE_LIST = "(see the list of backups)"
 FORMAT = 2
 DEMO_BACKUPS = "session-rescue-backups"  # inside a demo data folder: its backups go with it
 
@@ -627,7 +630,9 @@ def _changed_nothing(run: Run) -> bool:
     for the listing: an undo still goes by the manifest (whatever a journal
     says can narrow what it lists, never what it puts back)."""
     summary = next((e.get("summary") for e in iter_journal(run) if e.get("event") == RUN_COMPLETE), None)
-    return isinstance(summary, dict) and summary.get("done") == 0 and summary.get("copied-source-kept") == 0
+    # Whole zeros only: a summary edited to say false, 0.0 or nothing proves nothing.
+    return isinstance(summary, dict) and all(type(summary.get(k)) is int and summary[k] == 0
+                                             for k in ("done", "copied-source-kept"))
 
 
 def describe_all(root: Path) -> list[RunInfo]:
@@ -653,7 +658,7 @@ def find(root: Path, run_id: str | None) -> Run:
     else:
         chosen = next((run for run in all_runs if run.run_id == run_id), None)
         if chosen is None:
-            raise BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
+            raise BackupError(f"there is no run {run_id!r} in {root} {SEE_LIST}")
     try:
         chosen.manifest()
         if chosen.status() == DAMAGED:

@@ -81,10 +81,15 @@ def parse(text: str) -> Any:
     """Return the value ``JSON.parse(text)`` returns, or raise :class:`JsonError`."""
     try:
         value, end = _SCAN_ONCE(text, 0)
-        if end == len(text):
+    except StopIteration:
+        pass  # whitespace first (or nothing): decode() below skips it
+    except (ValueError, RecursionError):
+        return _parse_iterative(text)  # decode() would fail the same way, from the same first character
+    else:
+        if end == len(text) or ((rest := _WS.match(text, end)) is not None and rest.end() == len(text)):
             return value
-    except (StopIteration, ValueError, RecursionError):
-        pass  # whitespace first, or not JSON to Python: the general way below decides
+        del value  # more than whitespace follows: not JSON, and a big record is not held twice meanwhile
+        return _parse_iterative(text)
     try:
         return _FAST.decode(text)
     except (ValueError, RecursionError):

@@ -131,7 +131,7 @@ def _notes(session: Session, cwd: str, shell: str, found: bool) -> str | None:
     said = []
     if reasons.TRANSCRIPT_IN_SANDBOX in session.reasons:
         said.append("Its conversation is in Claude Desktop's old per-session folder, where Claude Code does not "
-                    "look: run 'session-rescue repair' first, which copies it to where it looks.")
+                    "look: repair it first, which copies it to where it looks.")
     elif not found:
         said.append("Its transcript is not in the projects folder named for this folder, where Claude Code looks "
                     "for it, so Claude Code may not find it.")

@@ -222,7 +222,7 @@ class Recovery:
             out.append(f"An interrupted run ({report.run_id}) was found and undone first{left}")
         for run_id, why in self.damaged:
             out.append(f"The backup run {run_id} was left exactly as it is, and nothing was taken from it: {why} "
-                       "(see 'session-rescue backups').")
+                       f"{backups.SEE_LIST}.")
         return out
 
 
@@ -301,7 +301,7 @@ def undo_run(root: Path, run_id: str | None, guard: claude_process.Guard | None,
     backups.check_folder(root)
     if not root.is_dir():  # never make a backup folder just to find nothing in it
         raise backups.NothingToUndo(f"there is no change to undo in {root}") if run_id is None else \
-            backups.BackupError(f"there is no run {run_id!r} in {root} (see 'session-rescue backups')")
+            backups.BackupError(f"there is no run {run_id!r} in {root} {backups.SEE_LIST}")
     with backups.exclusive(root):
         run = backups.find(root, run_id)
         status = run.status()
