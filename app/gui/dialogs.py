@@ -164,7 +164,8 @@ class ConfirmRepairDialog(QDialog):
         self.table = _table(["What will happen", "Session", "Why"], rows,
                             [[r[0], f"{r[1]}\n{a.id}", a.reason] for r, a in zip(rows, ordered, strict=True)])
         self.table.setAccessibleName("The plan")
-        self.table.setAccessibleDescription(f"{len(rows)} sessions: what will happen to each, and why")
+        self.table.setAccessibleDescription(f"{display.counted(len(rows), 'session')}: what will happen to each, "
+                                            "and why")
         layout.addWidget(self.table, 1)
         self.details = QCheckBox("Show the technical reasons (files, codes)")
         self.details.toggled.connect(self._show_details)
@@ -280,7 +281,8 @@ class SummaryDialog(QDialog):
         self.table = _table(["What happened", "Session", "Why"], rows,
                             [[row[0], f"{row[1]}\n{r.id}", r.detail] for row, r in zip(rows, shown, strict=True)])
         self.table.setAccessibleName(f"What the {words.noun} did")
-        self.table.setAccessibleDescription(f"{len(rows)} sessions: what happened to each, and why")
+        self.table.setAccessibleDescription(f"{display.counted(len(rows), 'session')}: what happened to each, "
+                                            "and why")
         layout.addWidget(self.table, 1)
 
     def _buttons(self, report: plans.Report, words: Words) -> QDialogButtonBox:

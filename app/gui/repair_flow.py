@@ -45,7 +45,8 @@ def undo_text(done: UndoOutcome) -> str:
     restored = sum(1 for r in done.results if r.outcome == engine.DONE)
     kept = [r for r in done.results if r.outcome not in (engine.DONE, engine.IDENTICAL)]
     text = (f"The run {done.run_id} was already undone." if done.how == ALREADY else
-            f"Undid the run {done.run_id}: {display.counted(restored, 'session')} put back as they were.")
+            f"Undid the run {done.run_id}: {display.counted(restored, 'session')} put back as "
+            f"{'it was' if restored == 1 else 'they were'}.")
     if kept:
         text += "\n\nNot put back (changed since the repair, or failed):\n" + "\n".join(
             f"• {r.id}: {r.detail}" for r in kept[:10])
