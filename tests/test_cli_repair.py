@@ -258,3 +258,11 @@ def test_an_empty_backup_folder_word_is_refused_not_read_as_the_default(command)
     proc = run_cli(*command, "--backup-dir", "")
     assert proc.returncode == 2 and "--backup-dir: takes a folder" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["repair", "adopt"])
+def test_a_folder_that_is_not_claudes_is_said_to_be_so_not_planned_as_empty(tmp_path, command):
+    (tmp_path / "not-claude").mkdir()
+    proc = run_cli(command, "-y", "--data-dir", str(tmp_path / "not-claude"), "--backup-dir", str(tmp_path / "b"))
+    assert proc.returncode == 0 and "There is no Claude Desktop data in" in proc.stderr, proc.stderr
+    assert "Plan:" not in proc.stdout and not (tmp_path / "b").exists()

@@ -97,6 +97,13 @@ def looked_in(searched: Sequence[str]) -> str:
     return "Looked in:\n  " + "\n  ".join(safe(place) for place in searched)
 
 
+def no_claude_data(data_dirs: Sequence[locations.DataDir]) -> str:
+    """What to say of folders given with --data-dir that hold no sessions folder."""
+    return (f"There is no Claude Desktop data in {', '.join(safe(str(d.path)) for d in data_dirs)}: it holds no "
+            f"{locations.SESSIONS_FOLDER} folder. Claude Desktop's data folder is the one that holds it "
+            f"('{PROG} locations' shows where it usually is).")
+
+
 def chosen_transcripts_dir(args: argparse.Namespace, data_dirs: Sequence[locations.DataDir]) -> Path:
     if getattr(args, "projects_dir", None):
         if not Path(args.projects_dir).is_dir():

@@ -34,6 +34,7 @@ from app.cli.common import (
     cut,
     emit_json,
     looked_in,
+    no_claude_data,
     safe,
     shell_word,
 )
@@ -253,6 +254,12 @@ def run_job(args: argparse.Namespace, job: Job) -> int:
     """Scan, plan, show the plan, confirm, back up and carry it out."""
     found, searched = chosen_data_dirs(args)
     dirs = found if args.data_dir else [d for d in found if d.has_sessions]
+    if job is not REBUILD and dirs and not any(d.has_sessions for d in dirs):
+        # (rebuild may make the first records of a folder whose records were all wiped)
+        print(no_claude_data(dirs), file=sys.stderr)
+        if args.json:
+            emit_json({**plans.Report(None, None, args.dry_run, []).to_json(), "notes": []})
+        return EXIT_OK
     if not dirs:
         print(f"No Claude Desktop sessions were found, so there is nothing to {job.kind}. " + looked_in(searched),
               file=sys.stderr)

@@ -21,6 +21,7 @@ from app.cli.common import (
     data_dir_words,
     emit_json_document,
     looked_in,
+    no_claude_data,
     safe,
 )
 from app.core import locations, reasons
@@ -146,9 +147,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not data_dirs:
         print("No Claude Desktop data folder was found. " + looked_in(searched), file=sys.stderr)
     elif not args.json and not any(d.has_sessions for d in data_dirs):
-        print(f"There is no Claude Desktop data in {', '.join(safe(str(d.path)) for d in data_dirs)}: it holds no "
-              f"{locations.SESSIONS_FOLDER} folder. Claude Desktop's data folder is the one that holds it ("
-              f"'{PROG} locations' shows where it usually is).")
+        print(no_claude_data(data_dirs))
         return EXIT_OK
     result = scan(data_dirs, projects)
     _report(result, args.json, data_dir_words(args))
