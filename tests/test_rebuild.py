@@ -144,6 +144,10 @@ def test_the_plan_rebuilds_each_transcript_and_links_the_one_that_matches_a_reco
     # choosing one transcript plans only it; a record id chooses its link
     assert [a.id for a in rebuild.plan(result, [CLI_ONLY]).actions] == [CLI_ONLY]
     assert [a.action for a in rebuild.plan(result, ["local_lost"]).actions] == ["link"]
+    # as scan's table shows it, cut short: the first 7 characters name it, as for every other command
+    assert [a.id for a in rebuild.plan(result, [CLI_ONLY[:7] + "…"]).actions] == [CLI_ONLY]
+    with pytest.raises(plans.PlanError, match="too short"):
+        rebuild.plan(result, [CLI_ONLY[:5]])
     with pytest.raises(plans.PlanError, match="no transcript without a record"):
         rebuild.plan(result, ["ffffffff-0000-4000-8000-000000000000"])
     with pytest.raises(plans.PlanError, match="nothing a rebuild does applies to it"):

@@ -36,7 +36,7 @@ from app.core import conversation_files as conversation
 from app.core.engine import WRITE, Item
 from app.core.kinds import Kind
 from app.core.plans import Action, FileChange, Plan, PlanError, bare_id, named_sessions, snapshot
-from app.core.records import HEALTHY, FolderReport, ScanResult, Session
+from app.core.records import HEALTHY, AmbiguousId, FolderReport, ScanResult, Session, complete_id
 from app.core.repair import LEAVE
 from app.core.runcheck import Snapshot
 from app.core.transcript_index import TranscriptIndex
@@ -211,12 +211,15 @@ def plan(scan: ScanResult, ids: Iterable[str] | None = None, mirror: str | None 
     shadowed = [s for s in scan.sessions if reasons.STUB_SHADOWS in s.reasons and not s.tombstoned]
     chosen = list(scan.transcript_only)
     if ids is not None:
-        wanted = {bare_id(i) for i in ids}
         known = {bare_id(s.id) for s in scan.transcript_only} | set(links_by_record) | \
             {bare_id(s.id) for s in shadowed}
+        records = {bare_id(s.id) for s in scan.sessions}
+        try:  # scan's table shows ids cut short: "0640ca29-1da2-…" names its transcript too
+            wanted = {complete_id(bare_id(i), sorted(known | records)) for i in ids}
+        except AmbiguousId as exc:
+            raise PlanError(str(exc)) from None
         unknown = sorted(wanted - known)
         if unknown:
-            records = {bare_id(s.id) for s in scan.sessions}
             hint = (" (it is a record, and nothing a rebuild does applies to it)" if unknown[0] in records
                     else "")
             raise PlanError(f"no transcript without a record, and no record missing its transcript, is "
