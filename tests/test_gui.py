@@ -241,6 +241,33 @@ def test_a_broken_file_shows_why_where_and_the_bytes_around_it(qtbot, demo_windo
     assert tab.around.isVisibleTo(tab) and "▶" in tab.around.toPlainText()
 
 
+def coloured(tab: FileTab) -> bool:
+    """Whether any line of the tab's text has colours (the JSON highlighter's)."""
+    block = tab.editor.document().firstBlock()
+    while block.isValid():
+        if block.layout().formats():
+            return True
+        block = block.next()
+    return False
+
+
+def test_a_records_json_is_coloured_once_its_tab_can_be_seen(qtbot, demo_window):
+    """With the files and details hidden, as at first, nothing colours the
+    JSON no one sees; shown, it is coloured (and so is the next one's)."""
+    window, _ = demo_window
+    select(qtbot, window, "Add dark mode toggle")
+    tab = window.preview.file_tab("json")
+    assert isinstance(tab, FileTab) and "{" in tab.editor.toPlainText()
+    qtbot.wait(100)
+    assert not coloured(tab)
+    window.preview.set_technical(True)
+    qtbot.waitUntil(lambda: coloured(tab), timeout=5_000)
+    select(qtbot, window, "Fix flaky checkout test")
+    following = window.preview.file_tab("json")
+    assert isinstance(following, FileTab)
+    qtbot.waitUntil(lambda: coloured(following), timeout=5_000)
+
+
 def test_a_50_mb_record_opens_without_freezing_and_shows_all_on_demand(qtbot, tmp_path):
     folder = DataFolder(tmp_path / "Claude")
     folder.json("local_big", dump(record("local_big", title="Big one", pad="x" * 50_000_000)))
@@ -313,7 +340,7 @@ def test_undo_from_the_summary_puts_the_files_back(qtbot, demo_window):
         qtbot.mouseClick(window.repair_selected_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(undone), timeout=30_000)
     assert "Put back the 1 session this repair changed" in asked[0]
-    assert "1 session put back" in undone[0]
+    assert "1 session put back as it was." in undone[0]
     assert tmp.read_bytes() == original and not tmp.with_suffix("").exists()
     qtbot.waitUntil(lambda: window._result is not None
                     and status_of(window, "Investigate memory leak in worker") == ORPHANED, timeout=30_000)
@@ -537,6 +564,17 @@ def test_the_dark_theme_is_dark_and_so_is_its_highlighting(qapp):
     assert not is_dark(app.palette())
 
 
+def test_rich_text_is_escaped_as_html_escape_does():
+    """The window's own escape (app.gui.rich_text: no html module at start) gives what html.escape gives."""
+    import html
+
+    from app.gui.rich_text import escape
+
+    for text in ["", "plain words", "<b>bold</b> & <i>&amp;</i>", "\"double\" and 'single' quotes", "&lt;&#x27;",
+                 "a<b>c&d\"e'f", "ünïcödé, \u202e reversed, \x00 nul, 🙂"]:
+        assert escape(text) == html.escape(text)
+
+
 def test_times_read_like_a_person_says_them():
     from datetime import datetime
     now = datetime(2026, 11, 26, 15, 0)
@@ -596,11 +634,15 @@ def test_work_asked_for_after_the_window_closed_is_refused_not_left_running(qtbo
 
 # What the window does not need to show its sessions and the first one's
 # preview: the machinery of a change, the demo data, exports, psutil and the
-# log file's modules, each imported when first used.
+# log file's modules, the JSON's colours (its files are hidden at first), the
+# autostart entry (read when the Settings menu opens), the hand-off to the
+# desktop, the html module, and the Conversation tab's view and reader (the
+# demo's newest session has no conversation yet), each imported when first used.
 NOT_AT_START = ("app.core.plans", "app.core.backups", "app.core.engine", "app.core.transaction", "app.core.undo",
                 "app.core.planners", "app.core.export", "app.core.resume", "app.core.demo", "app.gui.repair_flow",
                 "app.gui.dialogs", "app.gui.help_texts", "app.core.claude_process", "psutil", "logging.handlers",
-                "platformdirs")
+                "platformdirs", "app.gui.json_highlighter", "app.core.autostart", "app.gui.desktop", "html",
+                "app.gui.conversation_view", "app.core.conversation")
 
 
 def test_the_window_shows_its_sessions_without_the_change_machinery(tmp_path):

@@ -50,3 +50,25 @@ def test_a_switch_that_cannot_be_turned_on_goes_back_off_and_says_why(qtbot, tmp
     assert "Could not change the automatic repair" in warning[0] and "Traceback" not in warning[0]
     assert not window.keep_repaired_action.isChecked() and window.keep_repaired_action.isEnabled()
     assert not autostart.status().enabled
+
+
+def test_the_switch_shows_the_entry_there_is_when_its_menu_opens(qtbot, tmp_path, own_home):
+    """What is in effect is read as the Settings menu opens (not as the window
+    starts), and reading it switches nothing."""
+    window = open_window(qtbot, tmp_path, [], searched=[])
+    entry = autostart.enable()  # made by another window, or by the watcher's own command, meanwhile
+    settings = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Settings")
+    settings.popup(window.mapToGlobal(window.rect().center()))
+    qtbot.waitUntil(settings.isVisible, timeout=5_000)
+    try:
+        assert window.keep_repaired_action.isChecked() and window.keep_repaired_action.isEnabled()
+    finally:
+        settings.close()
+    entry.unlink()
+    settings.popup(window.mapToGlobal(window.rect().center()))
+    qtbot.waitUntil(settings.isVisible, timeout=5_000)
+    try:
+        assert not window.keep_repaired_action.isChecked() and window.keep_repaired_action.isEnabled()
+    finally:
+        settings.close()
+    assert not entry.exists()  # neither look turned the automatic repair on or off

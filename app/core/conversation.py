@@ -15,13 +15,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from app.core import fsops
+from app.core.transcripts import conversation_of as conversation_of  # defined there; export and resume ask it here
 from app.core.transcripts import parse_time
-
-if TYPE_CHECKING:
-    from app.core.records import Session
 
 PAGE_BYTES = 512 * 1024
 PAGE_MESSAGES = 150
@@ -31,12 +29,6 @@ _STEP = 1024 * 1024
 _TYPE = re.compile(rb'"type"\s*:\s*"([A-Za-z_-]{1,40})"')
 
 TEXT, THINKING, TOOL_USE, TOOL_RESULT, IMAGE = "text", "thinking", "tool_use", "tool_result", "image"
-
-
-def conversation_of(session: Session) -> str | None:
-    """The transcript that holds the session's conversation: where it really
-    is (an old per-session folder, say), else where Claude Desktop looks."""
-    return session.conversation or session.transcript_path
 
 
 @dataclass

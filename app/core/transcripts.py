@@ -16,11 +16,14 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import loader
 from app.core.display import iso_time
 from app.core.longpaths import extended
+
+if TYPE_CHECKING:
+    from app.core.records import Session
 
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_NOFOLLOW", 0))
@@ -66,6 +69,14 @@ class TranscriptInfo:
                 "first_time": iso_time(self.first_ms), "last_time": iso_time(self.last_ms), "title": self.title,
                 "title_source": self.title_source, "turns": self.turns, "turns_exact": self.turns_exact,
                 "model": self.model, "problems": self.problems}
+
+
+def conversation_of(session: Session) -> str | None:
+    """The transcript that holds the session's conversation: where it really
+    is (an old per-session folder, say), else where Claude Desktop looks.
+    (Here, not in app.core.conversation, which reads it: the window asks this
+    of each session it shows, before any conversation is read.)"""
+    return session.conversation or session.transcript_path
 
 
 def parse_time(value: Any) -> float | None:

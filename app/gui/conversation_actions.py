@@ -13,17 +13,19 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.core import display
 from app.core.choices import HTML, MARKDOWN
-from app.core.conversation import conversation_of
 from app.core.records import Session
+from app.core.transcripts import conversation_of
 from app.gui import jobs
 from app.gui.tasks import Tasks
 
 # app.core.export and app.core.resume are imported when the user asks for
 # them: the window asks can_export() of every selection, from its start on.
+# So are the file dialog and the message box: Qt makes each type, and its
+# many enums, when first asked for it.
 if TYPE_CHECKING:
     from app.core.resume import Resume
 
@@ -46,6 +48,8 @@ class ConversationActions(QObject):
 
     def export(self, session: Session, path: str | None = None) -> None:
         """Ask where (unless ``path``), then write it off the UI thread."""
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
         from app.core import export
 
         if path is None:
@@ -77,6 +81,8 @@ class ConversationActions(QObject):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         self.status.emit(message)
         self.failed.emit(message)
         QMessageBox.warning(self._window, "Export", message)
@@ -84,6 +90,8 @@ class ConversationActions(QObject):
     def copy_resume_command(self, session: Session, platform: str = sys.platform) -> Resume:
         """Put the command that continues the session in a terminal on the
         clipboard, and say what it is for; or say why there is none."""
+        from PySide6.QtWidgets import QMessageBox
+
         from app.core import resume
 
         found = resume.resume_command(session, platform)

@@ -10,20 +10,19 @@ thinking are collapsed to one line each; a click opens or closes one.
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core import display
 from app.core.conversation import IMAGE, THINKING, TOOL_RESULT, TOOL_USE, Block, Message, Page
 from app.core.display import human_size, local_time
+from app.gui.rich_text import escape
 
 NEAR_END = 200  # pixels from the bottom at which the next page is fetched
 
 
 def _text_html(text: str) -> str:
-    return f"<div style='white-space:pre-wrap'>{html.escape(text)}</div>"
+    return f"<div style='white-space:pre-wrap'>{escape(text)}</div>"
 
 
 def _first_line(text: str, width: int = 90) -> str:
@@ -118,8 +117,9 @@ class ConversationView(QWidget):
         else:
             read = f"{human_size(self.next_offset)} of {human_size(self.file_size)}"
             whole = human_size(self.file_size)
-            text = (f"{len(self.messages):,} messages; all of the transcript ({whole})" if self.done
-                    else f"{len(self.messages):,} messages from the first {read}; scroll down for more")
+            messages = display.counted(len(self.messages), "message")
+            text = (f"{messages}; all of the transcript ({whole})" if self.done
+                    else f"{messages} from the first {read}; scroll down for more")
             if self.unreadable:
                 text += f"; {display.counted(self.unreadable, 'line')} could not be read (cut short, or not JSON)"
             self.status.setText(text)
@@ -136,16 +136,16 @@ class ConversationView(QWidget):
     def _message_html(self, index: int, message: Message) -> str:
         when = local_time(message.time_ms, unknown="")
         if message.role == "summary":
-            return f"<p style='color:gray'><i>Summary: {html.escape(message.blocks[0].text)}</i></p>"
+            return f"<p style='color:gray'><i>Summary: {escape(message.blocks[0].text)}</i></p>"
         if message.role == "title":
-            return f"<p style='color:gray'><i>Renamed to: {html.escape(message.blocks[0].text)}</i></p>"
+            return f"<p style='color:gray'><i>Renamed to: {escape(message.blocks[0].text)}</i></p>"
         if message.role == "note":
-            return f"<p style='color:gray'><i>{html.escape(message.blocks[0].text)}</i></p>"
+            return f"<p style='color:gray'><i>{escape(message.blocks[0].text)}</i></p>"
         parts = []
         if not message.only_tools:
             who = "You" if message.role == "user" else "Claude"
             colour = "#2b6cb0" if message.role == "user" else "#b4531f"
-            model = f" · {html.escape(message.model)}" if message.model else ""
+            model = f" · {escape(message.model)}" if message.model else ""
             parts.append(f"<p style='margin-top:10px'><b style='color:{colour}'>{who}</b>"
                          f"<span style='color:gray'> {when}{model}</span></p>")
         for b, block in enumerate(message.blocks):
@@ -162,19 +162,19 @@ class ConversationView(QWidget):
         is_open = (m, b) in self.expanded
         arrow = "▾" if is_open else "▸"
         if block.kind == TOOL_USE:
-            label = f"Tool call: {html.escape(block.name or 'tool')}"
+            label = f"Tool call: {escape(block.name or 'tool')}"
         elif block.kind == TOOL_RESULT:
             lines = block.text.count("\n") + 1 if block.text else 0
             label = ("Tool error" if block.is_error else "Tool result") + f" ({lines:,} line{'s' * (lines != 1)})"
         else:
             label = "Thinking"
-        hint = "" if is_open else f" <span style='color:gray'>{html.escape(_first_line(block.text))}</span>"
+        hint = "" if is_open else f" <span style='color:gray'>{escape(_first_line(block.text))}</span>"
         head = f"<p style='margin:2px 0 2px 16px'><a href='toggle:{m}:{b}'>{arrow} {label}</a>{hint}</p>"
         if not is_open:
             return head
         more = f"\n… {block.length - len(block.text):,} more characters not shown" if block.cut else ""
         body = (f"<pre style='margin-left:24px; background:rgba(127,127,127,0.12)'>"
-                f"{html.escape(block.text + more)}</pre>")
+                f"{escape(block.text + more)}</pre>")
         return head + body
 
     @Slot(QUrl)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core import contents, conversation, locations
+from app.core import contents, locations
 from app.core.display import sentence, summary_line
 from app.core.kinds import Kind
 from app.core.records import ScanResult, Session
@@ -149,6 +149,8 @@ def make_plan(report: Report, result: ScanResult, ids: Sequence[str] | None,
 
 def read_page(report: Report, path: str, offset: int):
     """(path, offset, Page): one page of a transcript, for the Conversation tab."""
+    from app.core import conversation  # here: the window starts without it (a first session may have none)
+
     return path, offset, conversation.read_page(path, offset)
 
 

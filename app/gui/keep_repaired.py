@@ -1,14 +1,17 @@
 """The Settings menu's "Keep my sessions repaired": the watcher's autostart,
 switched in a worker (on Windows PowerShell makes the entry, which may take
-up to a minute), the switch always showing what is in effect."""
+up to a minute), the switch always showing what is in effect.
+
+What is in effect is read each time the menu opens (look), not as the
+window starts: the autostart module, and the look at the disk, wait until
+someone can see the switch."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
-from app.core import autostart
 from app.gui import jobs
 from app.gui.tasks import Tasks
 
@@ -24,8 +27,20 @@ class KeepRepairedSwitch(QObject):
         self.action = QAction("&Keep my sessions repaired", window)
         self.action.setCheckable(True)
         self.action.setStatusTip("Repair each time Claude Desktop quits, from every logon on")
-        self.action.setChecked(autostart.status().enabled)
         self.action.toggled.connect(self.switch)
+
+    @Slot()
+    def look(self) -> None:
+        """The switch as the autostart entry is now (its menu is about to
+        show), unless it is being switched: then it shows what was asked for
+        until that is done."""
+        if not self.action.isEnabled():
+            return
+        from app.core import autostart
+
+        self.action.blockSignals(True)  # what is in effect: nothing to switch
+        self.action.setChecked(autostart.status().enabled)
+        self.action.blockSignals(False)
 
     @Slot(bool)
     def switch(self, on: bool) -> None:
@@ -42,6 +57,8 @@ class KeepRepairedSwitch(QObject):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         self.action.blockSignals(True)  # back to what is in effect, without switching again
         self.action.setChecked(not self.action.isChecked())
         self.action.blockSignals(False)

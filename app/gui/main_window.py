@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -37,7 +35,6 @@ from app.core.records import ScanResult, Session
 from app.gui import resources, window_parts
 from app.gui.claude_watch import ClaudeWatch
 from app.gui.conversation_actions import ConversationActions
-from app.gui.desktop import open_path
 from app.gui.keep_repaired import KeepRepairedSwitch
 from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
@@ -49,7 +46,9 @@ from app.gui.window_menus import build_menus, show_context_menu
 
 # The machinery of a change (plans, backups, the engine, its dialogs), the
 # demo data, the help texts and psutil are imported when first used, not
-# before the window shows its sessions.
+# before the window shows its sessions; so are the file dialog and the
+# message box (Qt makes each type, and its many enums, when first asked for
+# it: some 2 ms of the start), and the hand-off to the desktop.
 if TYPE_CHECKING:
     from app.core import plans
     from app.gui.repair_flow import RepairFlow
@@ -310,11 +309,15 @@ class MainWindow(QMainWindow):
             self.refresh()
 
     def choose_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         folder = QFileDialog.getExistingDirectory(self, "Choose Claude Desktop's data folder")
         if folder:
             self.open_folder(Path(folder))
 
     def open_folder(self, folder: Path) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         try:
             data_dir = locations.chosen(folder)
         except (OSError, ValueError) as exc:
@@ -517,6 +520,10 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- manners
 
     def open_log_folder(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from app.gui.desktop import open_path
+
         if self.log_dir is None:
             self.log_wanted.emit()  # connected directly: log_dir is set on return, if the file could open
         if self.log_dir is None:
@@ -526,6 +533,8 @@ class MainWindow(QMainWindow):
         open_path(self.log_dir)
 
     def how_it_works(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         from app.gui import help_texts
 
         QMessageBox.information(self, "How it works", help_texts.HOW_IT_WORKS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase
@@ -24,11 +24,19 @@ from PySide6.QtWidgets import (
 from app.core import display, reasons
 from app.core.backfill import Link
 from app.core.contents import FileView
-from app.core.conversation import Page, conversation_of
 from app.core.records import Session
-from app.gui.conversation_view import ConversationView
-from app.gui.json_highlighter import JsonHighlighter, is_dark
+from app.core.transcripts import conversation_of
+from app.gui.rich_text import escape
 from app.gui.session_model import friendly_time, human_size
+
+# The JSON's colours are made when its tab can first be seen (FileTab.in_sight):
+# with the files and details hidden, as at first, the window starts without
+# them.  The Conversation tab's view, and the reader of its pages, wait for
+# the first session that has a conversation.
+if TYPE_CHECKING:
+    from app.core.conversation import Page
+    from app.gui.conversation_view import ConversationView
+    from app.gui.json_highlighter import JsonHighlighter
 
 HIGHLIGHT_LIMIT = 1_000_000  # characters: past this, colouring costs more than it helps
 TAB_NAMES = {"json": "Record (.json)", "tmp": "Unsaved copy (.json.tmp)"}
@@ -78,6 +86,8 @@ class FileTab(QWidget):
         row.addStretch(1)
         layout.addLayout(row)
         self._highlighter: JsonHighlighter | None = None
+        self._colourable = False  # JSON short enough to colour
+        self._seen = False  # its tab can be seen (in_sight)
         self.set_view(view)
 
     def set_view(self, view: FileView) -> None:
@@ -86,9 +96,9 @@ class FileTab(QWidget):
             where = (f" Line {view.error_line}, column {view.error_column}."
                      if view.error_line is not None and fatal else "")
             verdict = "Claude Desktop will not load this file" if fatal else "This file loads"
-            lines = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(reasons.describe(c))}</li>"
+            lines = "".join(f"<li><b>{escape(c)}</b>: {escape(reasons.describe(c))}</li>"
                             for c in view.problems)
-            detail = f"<br>{html.escape(view.detail)}" if view.detail else ""
+            detail = f"<br>{escape(view.detail)}" if view.detail else ""
             self.problem.setText(f"<b>{verdict}.</b>{where}<ul style='margin:2px'>{lines}</ul>{detail}")
             self.problem.show()
         else:
@@ -98,13 +108,26 @@ class FileTab(QWidget):
             self._highlighter.setDocument(None)
             self._highlighter = None
         self.editor.setPlainText(view.text)
-        if view.pretty and len(view.text) <= HIGHLIGHT_LIMIT:
-            self._highlighter = JsonHighlighter(self.editor.document(), self.palette())
+        self._colourable = view.pretty and len(view.text) <= HIGHLIGHT_LIMIT
+        self._colour()
         self.around_label.setVisible(view.around is not None)
         self.around.setVisible(view.around is not None)
         self.around.setPlainText(view.around or "")
         self.more.setVisible(not view.complete)
         self.more.setText(f"Show all ({view.full_length:,} characters; the first {len(view.text):,} are shown)")
+
+    def in_sight(self) -> None:
+        """Its tab can now be seen (the files and details are shown): its JSON
+        is coloured from now on.  Before, no one would see the colours: the
+        highlighter's pass over the text, and its module, can wait till then."""
+        self._seen = True
+        self._colour()
+
+    def _colour(self) -> None:
+        if self._seen and self._colourable and self._highlighter is None:
+            from app.gui.json_highlighter import JsonHighlighter
+
+            self._highlighter = JsonHighlighter(self.editor.document(), self.palette())
 
 
 class DiffView(QWidget):
@@ -112,6 +135,8 @@ class DiffView(QWidget):
 
     def __init__(self, rows: list[tuple[str | None, str | None, str]]):
         from PySide6.QtGui import QTextCursor, QTextFormat  # here: Qt makes their many enums when first asked
+
+        from app.gui.json_highlighter import is_dark
 
         super().__init__()
         layout = QVBoxLayout(self)
@@ -174,9 +199,9 @@ def checklist_html(s: Session) -> str:
     for step in s.checklist:
         mark, colour = MARKS[step.ok]
         rows.append(f"<tr><td style='color:{colour}; padding-right:6px'><b>{mark}</b></td>"
-                    f"<td style='padding-right:8px'><b>{html.escape(STEP_NAMES.get(step.name, step.name))}</b></td>"
-                    f"<td>{html.escape(step.text)}</td></tr>")
-    return (f"<p style='margin:4px 0'><b>Why:</b> {html.escape(why(s))}</p>"
+                    f"<td style='padding-right:8px'><b>{escape(STEP_NAMES.get(step.name, step.name))}</b></td>"
+                    f"<td>{escape(step.text)}</td></tr>")
+    return (f"<p style='margin:4px 0'><b>Why:</b> {escape(why(s))}</p>"
             f"<table style='margin-bottom:6px'>{''.join(rows)}</table>")
 
 
@@ -212,8 +237,8 @@ def _transcript_rows(s: Session, technical: bool) -> list[tuple[str, str]]:
 
 
 def _rows_html(rows: list[tuple[str, str]]) -> str:
-    return "".join(f"<tr><td style='padding-right:10px'><b>{html.escape(k)}</b></td>"
-                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return "".join(f"<tr><td style='padding-right:10px'><b>{escape(k)}</b></td>"
+                   f"<td>{escape(v)}</td></tr>" for k, v in rows)
 
 
 class PreviewPane(QWidget):
@@ -310,7 +335,7 @@ class PreviewPane(QWidget):
         self.mirror_button.hide()
         self.export_button.setEnabled(False)
         self.resume_button.setEnabled(False)
-        self.header.setText(f"<i>{html.escape(message)}</i>")
+        self.header.setText(f"<i>{escape(message)}</i>")
         self.header.setAccessibleDescription(message)
         self._clear_tabs()
 
@@ -332,8 +357,11 @@ class PreviewPane(QWidget):
         if self.session is not None:
             self._show_header(self.session)
         for i in range(self.tabs.count()):
-            if self.tabs.widget(i) is not self.conversation:
+            tab = self.tabs.widget(i)
+            if tab is not self.conversation:
                 self.tabs.setTabVisible(i, on)
+                if on and isinstance(tab, FileTab):
+                    tab.in_sight()
         self.technical_changed.emit(on)
 
     def show_session(self, s: Session, link: Link | None = None) -> None:
@@ -363,7 +391,7 @@ class PreviewPane(QWidget):
                 rows.append(("Its session", f"probably “{link.session.title or '(no title)'}”, which lost its "
                                             "link (Rebuild… links it back instead of making a second record)"))
             rows.append(("Evidence", "; ".join(link.evidence)))
-        title = html.escape(s.title or "(no title)")
+        title = escape(s.title or "(no title)")
         self.header.setText(f"<p style='font-size:large'><b>{title}</b></p>{checklist_html(s)}"
                             f"<table>{_rows_html(rows)}</table>")
         self.header.setAccessibleDescription(" ".join([s.title or "(no title)", checklist_words(s),
@@ -372,6 +400,8 @@ class PreviewPane(QWidget):
     def _add_file_tab(self, widget: QWidget, name: str) -> None:
         index = self.tabs.addTab(widget, name)
         self.tabs.setTabVisible(index, self.technical)
+        if self.technical and isinstance(widget, FileTab):
+            widget.in_sight()
 
     def _add_conversation(self) -> None:
         if not self.transcript_path:
@@ -381,6 +411,8 @@ class PreviewPane(QWidget):
             self.tabs.addTab(QLabel("  No messages yet." if fresh else "  Its conversation is not on this computer."),
                              "Conversation")
             return
+        from app.gui.conversation_view import ConversationView
+
         self.conversation = ConversationView(self.transcript_path)
         self.conversation.page_wanted.connect(self.page_wanted)
         self.tabs.insertTab(0, self.conversation, "Conversation")

@@ -8,8 +8,7 @@ the window's own, so a menu item and its button do the same thing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 from PySide6.QtGui import QAction, QKeySequence
@@ -24,9 +23,10 @@ if TYPE_CHECKING:
 Shortcut = QKeySequence | QKeySequence.StandardKey | str | None
 
 
-@dataclass(frozen=True)
-class Menus:
-    """The menu items whose state follows the selection and the guard."""
+class Menus(NamedTuple):
+    """The menu items whose state follows the selection and the guard.  (A
+    named tuple: a dataclass is made by compiling its methods as the window
+    starts, some 1 ms.)"""
 
     repair_selected: QAction
     repair_all: QAction
@@ -71,7 +71,9 @@ def build_menus(w: MainWindow) -> Menus:
     _action(w, tools, "&Backups…", w.show_backups)
     undo = _action(w, tools, "&Undo last change…", lambda: w.undo(None))
     _action(w, tools, "Open &log folder", w.open_log_folder)
-    bar.addMenu("&Settings").addAction(w.keep_repaired_switch.action)
+    settings = bar.addMenu("&Settings")
+    settings.addAction(w.keep_repaired_switch.action)
+    settings.aboutToShow.connect(w.keep_repaired_switch.look)
     help_menu = bar.addMenu("&Help")
     _action(w, help_menu, "&How it works", w.how_it_works, QKeySequence.StandardKey.HelpContents)
     _action(w, help_menu, "&About Session Rescue", w.about)

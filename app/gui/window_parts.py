@@ -4,7 +4,6 @@ only lays them out and connects them."""
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import sys
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from app.core import display
 from app.core.locations import DataDir
 from app.core.records import Session
 from app.gui import resources
-from app.gui.desktop import open_path
+from app.gui.rich_text import escape
 from app.gui.session_model import (
     COL_ACCOUNT,
     COL_CWD,
@@ -71,7 +70,7 @@ def strip(name: str, style: str) -> QLabel:
 def claude_running_text(first_process: object) -> str:
     return ("<b>Claude Desktop is running.</b> Repairs wait until it is fully quit, including its icon in the "
             "system tray (menu bar on a Mac): it keeps sessions in memory and would overwrite a repair. "
-            f"<span style='color:#7a6520'>({html.escape(str(first_process))})</span>")
+            f"<span style='color:#7a6520'>({escape(str(first_process))})</span>")
 
 
 class FolderChoice(QComboBox):
@@ -136,7 +135,7 @@ def set_toggle_text(button: QToolButton, count: int) -> None:
     button.setText(text)
     state = "shown" if shown else "hidden"
     button.setToolTip(f"{display.counted(count, word.lower() + ' session')}, {state}: "
-                      f"click to {'hide' if shown else 'show'} them")
+                      f"click to {'hide' if shown else 'show'} {'it' if count == 1 else 'them'}")
     button.setAccessibleName(f"{word} sessions")
     button.setAccessibleDescription(f"{count}, {state}")
 
@@ -261,6 +260,8 @@ def column(*parts: QWidget | QLayout, stretch: QWidget | None = None, margins: t
 def session_menu(parent: QWidget, session: Session, changes: list[tuple[str, Callable[[], None], bool]]) -> QMenu:
     """A row's menu: its folder, its path and id to copy, and ``changes``
     (text, what it does, whether it can now) for the selection."""
+    from app.gui.desktop import open_path  # here: the hand-off to the desktop waits for a right-click
+
     menu = QMenu(parent)
     menu.addAction("Open containing folder", lambda: open_path(Path(session.folder)))
     state = session.json or session.tmp
@@ -297,7 +298,7 @@ class EmptyState(QWidget):
         layout.addStretch(2)
 
     def show_places(self, searched: list[str]) -> None:
-        places = "<br>".join(f"<code>{html.escape(p)}</code>" for p in searched) or \
+        places = "<br>".join(f"<code>{escape(p)}</code>" for p in searched) or \
             "<i>nowhere: no place for Claude Desktop's data is known on this system</i>"
         self.text.setText("<h2>No Claude Desktop sessions were found.</h2>"
                           f"<p>Session Rescue looked in:</p><p>{places}</p>"
