@@ -177,6 +177,9 @@ def test_a_usage_error_points_to_the_help_of_the_command_it_is_about():
     assert "--format takes 'md', 'html', not 'mdd'" in wrong.stderr and "argument" not in wrong.stderr
     missing = run_cli("autostart")
     assert missing.returncode == 2 and "say which: enable, disable, status" in missing.stderr
+    unknown = run_cli("repair", "--yse", "extra\nline")  # found by the whole line's parser
+    assert unknown.returncode == 2 and "(see 'session-rescue repair --help')" in unknown.stderr
+    assert "did you mean '--yes'?" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
 
 
 def test_the_help_names_the_default_backup_folder_though_no_command_works_it_out_before_it_runs(tmp_path):

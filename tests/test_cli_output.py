@@ -9,6 +9,7 @@ as bytes: ``run_cli`` reads in text mode, whose universal newlines turn every
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -445,3 +446,62 @@ def test_ctrl_c_at_the_question_changes_nothing_and_says_so_with_exit_code_130(t
     assert code == 130, text
     assert "Nothing was changed." in text and "Stopping after" not in text and "Traceback" not in text
     assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
+
+
+@posix_only
+def test_ctrl_c_at_the_question_still_says_what_was_done_before_it_was_asked(tmp_path):
+    """A repair first undoes a run that was cut short (here: killed at its
+    26th change); Ctrl+C at the question must not hide that under "Nothing
+    was changed.", which is about this repair alone."""
+    from test_interrupted_repair import KILLER, build
+
+    folder = build(tmp_path / "Claude")
+    backups = tmp_path / "b"
+    killed = subprocess.run([sys.executable, str(KILLER), "26", f"{folder.root}{os.pathsep}{backups}", "--",
+                             "repair", "--data-dir", str(folder.root), "--backup-dir", str(backups), "--yes",
+                             "--ignore-running"], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    assert killed.returncode == -9, killed.stderr  # SIGKILL, mid-run
+    code, text = at_a_terminal(["repair", "--data-dir", str(folder.root), "--backup-dir", str(backups),
+                                "--ignore-running"], interrupt=True)
+    assert code == 130, text
+    assert "was found and undone first" in text and text.index("undone first") < text.index("Nothing was changed.")
+
+
+@posix_only
+def test_ctrl_c_while_it_scans_stops_the_repair_before_it_starts(tmp_path):
+    """Ctrl+C before the question (here while thousands of records are read)
+    means stop: nothing is asked, nothing is changed, no backup run is made.
+    (Should the scan be done by then, the Ctrl+C lands on the question, with
+    the same outcome: the test holds either way.)"""
+    import pty
+    import signal
+
+    folder = DataFolder(tmp_path / "Claude")
+    for i in range(5000):
+        folder.tmp(f"local_o{i:05}", title="only a .tmp")
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "app", "repair", "--data-dir", str(folder.root), "--backup-dir",
+                             str(tmp_path / "b"), "--ignore-running"], stdin=child_fd, stdout=child_fd,
+                            stderr=child_fd, env=dict(os.environ, PYTHONPATH=str(ROOT), TERM="dumb"))
+    os.close(child_fd)
+    seen, deadline = b"", time.monotonic() + 120
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGINT)
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if select.select([main_fd], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    seen += os.read(main_fd, 65536)
+            if b"[y/N]" in seen:  # (the scan was done first) answer yes: the Ctrl+C already said no
+                os.write(main_fd, b"y\n")
+                seen = seen.replace(b"[y/N]", b"[asked]")
+    finally:
+        os.close(main_fd)
+        proc.wait(timeout=30)
+    text = seen.decode("utf-8", "replace")
+    assert proc.returncode == 130, text[-2000:]
+    assert "Nothing was changed." in text
+    from app.core import backups
+
+    assert not list(folder.org.glob("*.json")) and backups.runs(tmp_path / "b") == []

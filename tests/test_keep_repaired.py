@@ -72,3 +72,22 @@ def test_the_switch_shows_the_entry_there_is_when_its_menu_opens(qtbot, tmp_path
     finally:
         settings.close()
     assert not entry.exists()  # neither look turned the automatic repair on or off
+
+
+def test_an_entry_that_cannot_be_read_leaves_the_switch_off_and_unusable_saying_why(qtbot, tmp_path, monkeypatch):
+    """An autostart folder out of reach (here a name too long for the file
+    system: a real ENAMETOOLONG) must not leave the switch half-working: it
+    shows off, cannot be clicked, and says why; once the entry can be read
+    again, the switch works again."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ("a" * 300)))
+    window = open_window(qtbot, tmp_path, [], searched=[])
+    switch = window.keep_repaired_switch
+    switch.look()  # as the Settings menu opens
+    assert not switch.action.isChecked() and not switch.action.isEnabled()
+    assert switch.action.statusTip().startswith("Cannot tell whether it is on: ")
+    assert not switch.action.signalsBlocked()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    switch.look()
+    assert switch.action.isEnabled() and not switch.action.isChecked() and not switch.action.signalsBlocked()

@@ -26,14 +26,19 @@ __all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
+    command: str | None = None  # the command the words name, when this is the whole line's parser
+
     def error(self, message: str) -> NoReturn:  # argparse would print the whole usage block
-        raise UsageError(f"{self._plain(message)} (see '{self.prog} --help')")
+        # An unknown option is found by the whole line's parser: its help is the command's.
+        prog = f"{self.prog} {self.command}" if self.command and message.startswith("unrecognized") else self.prog
+        said = self._plain(message).replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever argv holds
+        raise UsageError(f"{said} (see '{prog} --help')")
 
     def _plain(self, message: str) -> str:
         """argparse's message in plain words, with what a typo was closest to."""
         choice = re.match(r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)$", message)
         if choice:
-            name, wrong, listed = choice.group(1), choice.group(2).strip("'"), choice.group(3)
+            name, wrong, listed = choice.group(1), choice.group(2).strip("'\""), choice.group(3)
             said = (f"'{wrong}' is not a command" if name == "command" else
                     f"{name} takes {listed}, not '{wrong}'" if name.startswith("-") else
                     f"'{wrong}' is not one of {listed}")
@@ -145,6 +150,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
                      "bring them back. With no command, opens the window (or, with no display, lists the "
                      "sessions here).")
+    parser.command = only
     parser.add_argument("--version", action=ShowVersion)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (texts, add_options) in _SUBCOMMANDS.items():

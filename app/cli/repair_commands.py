@@ -105,17 +105,20 @@ def _refused(exc: claude_process.ClaudeRunning) -> int:
 
 
 @contextlib.contextmanager
-def _ctrl_c_cancels(file_engine: engine.Engine) -> Iterator[None]:
+def _ctrl_c_cancels(file_engine: engine.Engine, started: Callable[[], bool]) -> Iterator[None]:
     """While files change, a first Ctrl+C stops the job between two sessions
     (what is done stays done, and can be undone); a second one stops it now
-    (the next run then undoes what this one did).  Only in the main thread."""
+    (the next run then undoes what this one did).  Before the job has
+    ``started`` (recovering, scanning, planning), it stops before it starts.
+    Only in the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def first(signum: int, frame: FrameType | None) -> None:
         file_engine.cancel()
-        print("\nStopping after the current session (Ctrl+C again stops at once)…", file=sys.stderr, flush=True)
+        where = "after the current session" if started() else "before changing anything more"
+        print(f"\nStopping {where} (Ctrl+C again stops at once)…", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, first)
@@ -131,9 +134,9 @@ def _asks(args: argparse.Namespace) -> bool:
 
 
 def _confirm(question: str, args: argparse.Namespace) -> bool:
-    """Ask; only y or yes goes on.  Ctrl+C at the question ends the command
-    there, exit code 130: nothing has started (a repair's own Ctrl+C, which
-    stops between sessions, is not armed while it asks)."""
+    """Ask; only y or yes goes on.  Ctrl+C at the question is a no, and the
+    command then ends with exit code 130 (``args.interrupted``), once it has
+    said what it did before asking (an interrupted run it undid first, say)."""
     if not _asks(args):
         return True
     try:
@@ -142,9 +145,15 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
     except EOFError:
         return False
     except KeyboardInterrupt:
-        print("\nNothing was changed.")
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        print()  # past the ^C, on a line of its own
+        args.interrupted = True
+        return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def _declined(args: argparse.Namespace) -> int:
+    """The exit code of a command the user said no to: 130 if by Ctrl+C."""
+    return EXIT_INTERRUPTED if getattr(args, "interrupted", False) else EXIT_OK
 
 
 @contextlib.contextmanager
@@ -302,15 +311,21 @@ def _carry_out(args: argparse.Namespace, job: Job, request: transaction.Job,
                file_engine: engine.Engine) -> transaction.Result:
     """Core's transaction, with this terminal's confirmation, progress line and Ctrl+C."""
 
+    started = False
+
     def confirm(the_plan: plans.Plan) -> bool:
-        if not _asks(args):
-            return True
-        _print_plan(the_plan, request.backup_root, job)
-        return _confirm(f"{job.kind.capitalize()} {counted(len(the_plan.to_do), 'session')} now?", args)
+        nonlocal started
+        if file_engine.cancelled:  # Ctrl+C while it recovered, scanned or planned: this job never starts
+            args.interrupted = True
+            return False
+        if _asks(args):
+            _print_plan(the_plan, request.backup_root, job)
+        started = _confirm(f"{job.kind.capitalize()} {counted(len(the_plan.to_do), 'session')} now?", args)
+        return started
 
     show_progress = sys.stderr.isatty() and not args.json
     try:
-        with _ctrl_c_cancels(file_engine):
+        with _ctrl_c_cancels(file_engine, lambda: started):
             return transaction.run(request, _guard(args, str(job.kind)), confirm, file_engine=file_engine,
                                    progress=_progress_printer(show_progress))
     finally:
@@ -326,7 +341,7 @@ def _finish(args: argparse.Namespace, job: Job, done: transaction.Result, root: 
         return EXIT_CLAUDE_RUNNING
     if done.declined:
         print("Nothing was changed.")
-        return EXIT_OK
+        return _declined(args)
     report = done.report
     assert report is not None
     _output(report, args, job, root, done.notes())
@@ -422,10 +437,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except backups.BackupError as exc:
         raise UsageError(_pointed(str(exc), root)) from None
-    return _print_undo(done, root)
+    return _print_undo(done, root, args)
 
 
-def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
+def _print_undo(done: undo.UndoOutcome, root: Path, args: argparse.Namespace) -> int:
     others = [n for n, r in zip(done.recovery.sentences(), done.recovery.undone, strict=False)
               if r.run_id != done.run_id] + done.recovery.sentences()[len(done.recovery.undone):]
     _notes(others, False, root)
@@ -434,7 +449,7 @@ def _print_undo(done: undo.UndoOutcome, root: Path) -> int:
         return EXIT_OK
     if done.how == undo.DECLINED:
         print("Nothing was changed.")
-        return EXIT_OK
+        return _declined(args)
     words = {engine.DONE: "put back", undo.KEPT: "kept (changed since)", engine.FAILED: "failed",
              engine.CANCELLED: "not undone"}
     for r in done.results:
@@ -506,7 +521,7 @@ def _prune(args: argparse.Namespace) -> int:
     if not _confirm(f"Delete {'this backup run' if len(going) == 1 else f'these {len(going):,} backup runs'}? "
                     "What they did can then no longer be undone.", args):
         print("Nothing was removed.")
-        return EXIT_OK
+        return _declined(args)
     try:
         with backups.exclusive(root):
             done = prune.prune(root, policy)
