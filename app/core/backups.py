@@ -364,14 +364,27 @@ class Run:
         lines), or None when it cannot say (an old or unreadable journal).
         These lines can only narrow what an undo does, never widen it: the
         sealed manifest bounds it."""
+        return self.journal_changes()[0]
+
+    def journal_changes(self) -> tuple[set[str] | None, bool]:
+        """changed_ids(), and whether the run's own summary (its first
+        run-complete line) says it changed no session: both from one read of
+        a journal that may be hundreds of MB."""
         ids: set[str] = set()
         seen = False
+        summary: Any = None
+        completed = False
         for event in iter_journal(self):
             if event.get("event") == ACTION_DONE:
                 seen = True
                 if event.get("outcome") in ("done", "copied-source-kept") and isinstance(event.get("id"), str):
                     ids.add(event["id"])
-        return ids if seen else None
+            elif event.get("event") == RUN_COMPLETE and not completed:
+                completed, summary = True, event.get("summary")
+        # Whole zeros only: a summary edited to say false, 0.0 or nothing proves nothing.
+        nothing = isinstance(summary, dict) and all(type(summary.get(k)) is int and summary[k] == 0
+                                                    for k in ("done", "copied-source-kept"))
+        return (ids if seen else None), nothing
 
     def is_live(self) -> bool:
         """Is a process working on this run right now (it holds run.lock)?"""
@@ -617,22 +630,15 @@ def describe(run: Run) -> RunInfo:
             run.last_milestone()
         except (OSError, Damaged) as exc:
             problem = str(exc)
-    changed = run.changed_ids() if status not in (IN_PROGRESS, DAMAGED) else None
-    if changed is None and status == COMPLETE and _changed_nothing(run):
-        changed = set()  # stopped (cancelled, Claude Desktop started) before its first session: listed as 0, not all
+    changed, nothing = run.journal_changes() if status not in (IN_PROGRESS, DAMAGED) else (None, False)
+    if changed is None and status == COMPLETE and nothing:
+        # Stopped (cancelled, Claude Desktop started) before its first session:
+        # listed as 0, not all it planned.  Only the listing: an undo still goes
+        # by the manifest (a journal can narrow what is listed, never what is put back).
+        changed = set()
     ids = [a.id for a in manifest.actions if changed is None or a.id in changed]
     return RunInfo(run.run_id, run.path, manifest.kind, manifest.created or None, status, len(ids), files, size,
                    ids, problem)
-
-
-def _changed_nothing(run: Run) -> bool:
-    """A finished run whose own summary says no session was changed.  Only
-    for the listing: an undo still goes by the manifest (whatever a journal
-    says can narrow what it lists, never what it puts back)."""
-    summary = next((e.get("summary") for e in iter_journal(run) if e.get("event") == RUN_COMPLETE), None)
-    # Whole zeros only: a summary edited to say false, 0.0 or nothing proves nothing.
-    return isinstance(summary, dict) and all(type(summary.get(k)) is int and summary[k] == 0
-                                             for k in ("done", "copied-source-kept"))
 
 
 def describe_all(root: Path) -> list[RunInfo]:
