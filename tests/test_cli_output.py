@@ -9,7 +9,6 @@ as bytes: ``run_cli`` reads in text mode, whose universal newlines turn every
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -171,40 +170,11 @@ def test_the_undo_question_at_a_terminal_shows_no_escape_sequence(tmp_path: Path
     # sys.stdout; the prompt names the run, whose folder name anyone can pick.
     # (A version that never asks about a run so named passes trivially; the
     # unit test of sanitised_console below covers the mechanism.)
-    import pty
-
     root = tmp_path / "b"
     plant_runs(root)
     (root / RUN_CUT / "manifest.json").unlink()  # nothing to recover first
-    main_fd, child_fd = pty.openpty()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", TERM="dumb")
-    env.pop("SESSION_RESCUE_DEBUG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "app", "undo", RUN_NAMED, "--ignore-running",
-                             "--backup-dir", str(root)],
-                            stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env)
-    os.close(child_fd)
-    seen, answered, deadline = b"", False, time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main_fd], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(main_fd, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if not answered and b"[y/N]" in seen:
-                os.write(main_fd, b"n\n")
-                answered = True
-            if proc.poll() is not None and not ready:
-                break
-    finally:
-        os.close(main_fd)
-        proc.wait(timeout=30)
-    text = seen.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
-    assert proc.returncode in (0, 1, 2) and "Traceback" not in text, text
+    code, text = at_a_terminal(["undo", RUN_NAMED, "--ignore-running", "--backup-dir", str(root)], answer=b"n\n")
+    assert code in (0, 1, 2) and "Traceback" not in text, text
     assert raw_dangers(text) == []
     assert text.strip()
 
@@ -398,21 +368,29 @@ def test_counts_are_written_as_a_person_writes_them():
     assert awkward == []
 
 
-def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool = False) -> tuple[int, str]:
+def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool = False,
+                  interrupt_after: float | None = None) -> tuple[int, str]:
     """The CLI at a real terminal (a pty), answering its question with
-    ``answer`` or, with ``interrupt``, with Ctrl+C (the SIGINT a terminal sends)."""
+    ``answer`` or, with ``interrupt``, with Ctrl+C (the SIGINT a terminal
+    sends).  With ``interrupt_after``, Ctrl+C comes that many seconds after
+    the start, asked or not, and only then is a question answered."""
     import pty
     import signal
 
     main_fd, child_fd = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", TERM="dumb")
+    env.pop("SESSION_RESCUE_DEBUG", None)  # a traceback is what the tests look for, not what they ask for
     proc = subprocess.Popen([sys.executable, "-m", "app", *args], stdin=child_fd, stdout=child_fd, stderr=child_fd,
                             env=env)
     os.close(child_fd)
-    seen, asked, deadline = b"", False, time.monotonic() + 60
+    started = time.monotonic()
+    seen, asked, sent, deadline = b"", False, interrupt_after is None, started + 60
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([main_fd], [], [], 0.5)
+            if not sent and time.monotonic() - started >= (interrupt_after or 0):
+                proc.send_signal(signal.SIGINT)
+                sent = True
+            ready, _, _ = select.select([main_fd], [], [], 0.1 if not sent else 0.5)
             if ready:
                 try:
                     chunk = os.read(main_fd, 4096)
@@ -421,7 +399,7 @@ def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool 
                 if not chunk:
                     break
                 seen += chunk
-            if not asked and b"[y/N]" in seen:
+            if not asked and sent and b"[y/N]" in seen:
                 asked = True
                 time.sleep(0.2)  # it waits in input() by now
                 if interrupt:
@@ -433,7 +411,7 @@ def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool 
     finally:
         os.close(main_fd)
         proc.wait(timeout=30)
-    return proc.returncode, seen.decode("utf-8").replace("\r\n", "\n")
+    return proc.returncode, seen.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
 
 
 @posix_only
@@ -474,33 +452,13 @@ def test_ctrl_c_while_it_scans_stops_the_repair_before_it_starts(tmp_path):
     means stop: nothing is asked, nothing is changed, no backup run is made.
     (Should the scan be done by then, the Ctrl+C lands on the question, with
     the same outcome: the test holds either way.)"""
-    import pty
-    import signal
-
     folder = DataFolder(tmp_path / "Claude")
     for i in range(5000):
         folder.tmp(f"local_o{i:05}", title="only a .tmp")
-    main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "app", "repair", "--data-dir", str(folder.root), "--backup-dir",
-                             str(tmp_path / "b"), "--ignore-running"], stdin=child_fd, stdout=child_fd,
-                            stderr=child_fd, env=dict(os.environ, PYTHONPATH=str(ROOT), TERM="dumb"))
-    os.close(child_fd)
-    seen, deadline = b"", time.monotonic() + 120
-    time.sleep(0.4)
-    proc.send_signal(signal.SIGINT)
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if select.select([main_fd], [], [], 0.2)[0]:
-                with contextlib.suppress(OSError):
-                    seen += os.read(main_fd, 65536)
-            if b"[y/N]" in seen:  # (the scan was done first) answer yes: the Ctrl+C already said no
-                os.write(main_fd, b"y\n")
-                seen = seen.replace(b"[y/N]", b"[asked]")
-    finally:
-        os.close(main_fd)
-        proc.wait(timeout=30)
-    text = seen.decode("utf-8", "replace")
-    assert proc.returncode == 130, text[-2000:]
+    # Should the question come first, it is answered yes: the Ctrl+C has said no by then.
+    code, text = at_a_terminal(["repair", "--data-dir", str(folder.root), "--backup-dir", str(tmp_path / "b"),
+                                "--ignore-running"], answer=b"y\n", interrupt_after=0.4)
+    assert code == 130, text[-2000:]
     assert "Nothing was changed." in text
     from app.core import backups
 
