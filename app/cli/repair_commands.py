@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from app.cli.common import (
     EXIT_CLAUDE_RUNNING,
@@ -111,9 +112,6 @@ def _ctrl_c_cancels(file_engine: engine.Engine, started: Callable[[], bool]) -> 
     (the next run then undoes what this one did).  Before the job has
     ``started`` (recovering, scanning, planning), it stops before it starts.
     Only in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def first(signum: int, frame: FrameType | None) -> None:
         file_engine.cancel()
@@ -121,7 +119,18 @@ def _ctrl_c_cancels(file_engine: engine.Engine, started: Callable[[], bool]) -> 
         print(f"\nStopping {where} (Ctrl+C again stops at once)…", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, first)
+    with _on_ctrl_c(first):
+        yield
+
+
+@contextlib.contextmanager
+def _on_ctrl_c(handler: Callable[[int, FrameType | None], Any]) -> Iterator[None]:
+    """Ctrl+C (SIGINT) handled by ``handler`` within the block, as before
+    after it.  Only in the main thread, which alone may set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
@@ -140,7 +149,7 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
     if not _asks(args):
         return True
     try:
-        with _ctrl_c_as_usual():
+        with _on_ctrl_c(signal.default_int_handler):  # a KeyboardInterrupt here, whatever was set around it
             answer = input(f"{question} [y/N] ")
     except EOFError:
         return False
@@ -154,18 +163,6 @@ def _confirm(question: str, args: argparse.Namespace) -> bool:
 def _declined(args: argparse.Namespace) -> int:
     """The exit code of a command the user said no to: 130 if by Ctrl+C."""
     return EXIT_INTERRUPTED if getattr(args, "interrupted", False) else EXIT_OK
-
-
-@contextlib.contextmanager
-def _ctrl_c_as_usual() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _progress_printer(enabled: bool) -> Callable[[int, int, object], bool]:
