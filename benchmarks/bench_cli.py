@@ -15,6 +15,12 @@ times, in the same run, best of ``--repeat`` rounds taken in turn:
   file.  Above ``--repair-max`` sessions (10,000) the repair is not timed: a
   hundred thousand fsyncs measure the disk, not the program.
 
+For reference it also times ``scan`` with nothing written (a process that
+imports the scan and runs it: every record read, checked as Claude's loader
+reads it and judged, and no output): whatever the output costs, neither
+``scan`` nor ``scan --json`` can be faster than that, so its ratio is the
+floor of theirs.
+
 It also prints the peak RSS of ``scan`` at the largest count (goal: 300 MB or
 less), the scan times per count (they should grow linearly: the time per
 1,000 sessions stays about the same), and each ratio last.  The processes
@@ -57,6 +63,15 @@ for account in os.scandir(os.path.join(root, "claude-code-sessions")):
                 record = json.loads(f.read())
             entries.append({"path": entry.path, "id": record.get("sessionId"), "title": record.get("title")})
 sys.stdout.write(json.dumps({"sessions": entries}) + "\n")
+"""
+
+# The scan and nothing else: what scan --json costs before its first byte.
+SILENT_SCAN = r"""
+import sys
+from pathlib import Path
+from app.core import locations
+from app.core.scan import scan
+scan([locations.chosen(sys.argv[1])], Path(sys.argv[2]))
 """
 
 BARE_REPAIR = r"""
@@ -107,18 +122,20 @@ def bench_size(count: int, repeat: int, repair_max: int, ns: list[str], tmp: Pat
     scan_json = app("scan", "--json", "--data-dir", str(data), "--projects-dir", str(tmp / "none"))
     scan_table = app("scan", "--data-dir", str(data), "--projects-dir", str(tmp / "none"))
     bare = [sys.executable, "-c", BARE_SCAN, str(data)]
+    silent = [sys.executable, "-c", SILENT_SCAN, str(data), str(tmp / "none")]
     (tmp / "none").mkdir(exist_ok=True)
     timed(bare)  # the page cache, warm for all alike
     best: dict[str, float] = {}
     peak = 0
     for _ in range(repeat):
-        for name, command in (("scan --json", scan_json), ("scan", scan_table), ("bare scan", bare)):
+        for name, command in (("scan --json", scan_json), ("scan", scan_table), ("bare scan", bare),
+                              ("silent scan", silent)):
             took, rss = timed(command)
             best[name] = min(best.get(name, float("inf")), took)
             if name.startswith("scan"):
                 peak = max(peak, rss)
     out = {"scan --json": (best["scan --json"], best["bare scan"]), "scan": (best["scan"], best["bare scan"]),
-           "peak_rss_kb": (peak,)}
+           "peak_rss_kb": (peak,), "silent scan": (best["silent scan"], best["bare scan"])}
     shutil.rmtree(data)
     if count <= repair_max:
         out["repair -y"] = bench_repair(count, repeat, ns, tmp)
@@ -169,6 +186,9 @@ def main() -> int:
     print(f"\nbest of {args.repeat}; whole processes{'; in their own PID namespace' if ns else ''}")
     if not args.repair_only:
         print_scans(args.sessions, results)
+        print("floor (scan with nothing written; no output can bring scan or scan --json below it): " + ", ".join(
+            f"{count:,}: {results[count]['silent scan'][0] / results[count]['silent scan'][1]:.2f}"
+            for count in args.sessions))
     for count in args.sessions:
         for name, goal in GOALS.items():
             if name in results[count]:
