@@ -40,6 +40,12 @@ if sys.platform != "darwin":
 # Android to it), and ctypes.util its way to find a library (fsops asks it for
 # libc); nothing else imports these.  No build is made for iOS or AIX.
 EXCLUDES += ["platformdirs.ios", "ctypes._aix"]
+# Two C halves of modules that have a Python one: uuid's (for uuid1, which the
+# app never calls: it makes uuid4 and uuid5) and queue's (the log file's
+# module imports queue; the app queues nothing).  A one-file executable
+# writes each of its files to disk at every start: some half a millisecond
+# each on this project's machine, for code the app would not run.
+EXCLUDES += ["_uuid", "_queue"]
 if sys.platform != "win32":
     EXCLUDES += ["platformdirs.windows", "ctypes.wintypes"]
 if sys.platform != "darwin":

@@ -31,6 +31,9 @@ def attach_windows_console() -> None:
 
 
 if __name__ == "__main__":
+    from app.core import collector
+
+    collector.hold_start()  # before the imports: they are most of the start (see app.core.collector)
     attach_windows_console()
     from app.cli import main
 

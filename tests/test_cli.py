@@ -319,6 +319,8 @@ def test_a_command_parsed_on_its_own_parser_is_parsed_as_the_whole_command_line_
         assert sub_help(alone, name) == sub_help(whole, name), name
     assert cli._wanted_command(["scan", "--json"]) == "scan"
     assert cli._wanted_command(["--version"]) is None and cli._wanted_command(["bogus"]) is None
+    # A double-click's empty command line: no command's parser (the window opens all the same).
+    assert cli._wanted_command([]) == "" and cli.build_parser("").parse_args([]) == whole.parse_args([])
 
 
 def sub_help(parser, name: str) -> str:
@@ -341,3 +343,31 @@ def test_the_next_command_scan_names_can_be_pasted_as_it_is(tmp_path):
     dry = run_cli(*words[1:], "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "Nothing was changed" not in dry.stdout and "without --dry-run" in dry.stdout
+
+
+def test_the_start_pauses_the_cycle_collector_until_a_command_runs(monkeypatch):
+    """app/__main__.py pauses the collector while the app starts (its imports
+    make no garbage); a command has it back before it runs, the window once
+    it shows its sessions (app.gui.app, on ready).  A collector paused by
+    someone else is left paused."""
+    import gc
+
+    from app import cli
+    from app.core import collector
+
+    seen: list[tuple[str | None, bool]] = []
+    monkeypatch.setattr(cli, "command", lambda name: lambda args: seen.append((name, gc.isenabled())) or 0)
+    try:
+        for words in (["scan"], ["gui"], []):
+            collector.hold_start()
+            assert not gc.isenabled()
+            assert cli.main(words) == 0
+            collector.release_start()
+            assert gc.isenabled()
+        gc.disable()
+        collector.hold_start()
+        collector.release_start()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [("scan", True), ("gui", False), (None, False)]

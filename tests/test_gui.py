@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QMenu, QMessageBox, QTableWidget
 
@@ -694,6 +694,76 @@ def test_a_quick_scan_shows_its_rows_at_once(qtbot, tmp_path, monkeypatch):
         window.show()
     assert batches == [34]
     assert window.preview.session_id == window.model.session_at(0).id and window.preview.file_tab("json")
+
+
+class ShownWith(QObject):
+    """How many rows the window's table had each time the window was shown."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__()
+        self.window = window
+        self.rows: list[int] = []
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.window and event.type() == QEvent.Type.Show:
+            self.rows.append(self.window.model.rowCount())
+        return False
+
+
+def test_a_window_held_for_its_first_rows_opens_filled_and_before_ready(qtbot, tmp_path):
+    """What app.run does (show_with_first_rows): a folder read that fast opens
+    already filled, never painted empty first, and is shown before ready."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], settings=settings,
+                        backup_root=tmp_path / "backups")
+    qtbot.addWidget(window)
+    shown = ShownWith(window)
+    visible_at_ready: list[bool] = []
+    window.ready.connect(lambda: visible_at_ready.append(window.isVisible()))
+    with qtbot.waitSignal(window.ready, timeout=60_000):
+        window.show_with_first_rows(at_the_latest_ms=60_000)
+    assert shown.rows and shown.rows[0] > 0 and visible_at_ready == [True]
+
+
+def test_a_window_held_for_rows_that_do_not_come_opens_all_the_same(qtbot, tmp_path):
+    """No folder: the empty state shows at once.  A scan that has no rows
+    yet when the time is up: the window shows, and its rows come later."""
+    empty = MainWindow([], [], settings=QSettings(str(tmp_path / "empty.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(empty)
+    with qtbot.waitSignal(empty.ready, timeout=10_000):
+        empty.show_with_first_rows(at_the_latest_ms=60_000)
+    assert empty.isVisible() and empty.stack.currentWidget() is empty.empty
+    late = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], backup_root=tmp_path / "backups",
+                      settings=QSettings(str(tmp_path / "late.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(late)
+    shown = ShownWith(late)
+    with qtbot.waitSignal(late.ready, timeout=60_000):
+        late.show_with_first_rows(at_the_latest_ms=0)
+    assert shown.rows == [0] and late.model.rowCount() > 0  # shown before its rows came, then filled
+
+
+def test_the_window_is_in_fusion_without_python_ever_seeing_its_style(tmp_path):
+    """theme.application picks Fusion as Qt makes the application, and the
+    light palette is made by theme: set or asked for later, the style would
+    come to Python, and PySide would make its class and 600 enum members
+    first (some 7 ms of the start).  The palette is still Fusion's own."""
+    probe = "\n".join([
+        "from PySide6 import QtWidgets",
+        "from app.gui import theme",
+        "qt = theme.application(['probe'])",
+        "theme.apply(qt, 'light')",
+        "made = 'QStyle' in vars(QtWidgets)",
+        "fusion = QtWidgets.QStyleFactory.create('Fusion').standardPalette()",
+        "mine = theme.fusion_light_palette()",
+        "print(made, qt.style().name(), mine == fusion, mine.resolveMask() == fusion.resolveMask(),",
+        "      qt.palette().highlight().color() == theme.ACCENT)",
+    ])
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "fusion", "True", "True", "True"]
 
 
 def test_the_first_look_for_claude_desktop_waits_for_the_first_sessions(qtbot, tmp_path):

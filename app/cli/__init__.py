@@ -20,7 +20,7 @@ from typing import NoReturn
 from app.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, UsageError
 from app.cli.output import sanitised_console
 from app.cli.version import ShowVersion
-from app.core import choices
+from app.core import choices, collector
 
 __all__ = ["main", "build_parser"]
 
@@ -146,7 +146,7 @@ def _change_options(p: argparse.ArgumentParser, verb: str, ids: str, ids_help: s
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line.  With ``only``, a command's name, that command's
     parser alone: all it needs to run, without building the dozen others
-    (a few milliseconds of every command's start)."""
+    (a few milliseconds of every command's start); with "", none of them."""
     parser = _Parser(prog=PROG, description="Find Claude Desktop's lost Code sessions, say why each is lost, and "
                      "bring them back. With no command, opens the window (or, with no display, lists the "
                      "sessions here).")
@@ -160,8 +160,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _wanted_command(argv: Sequence[str]) -> str | None:
-    """The command argv names, when it names one first: the only parser to build."""
-    return argv[0] if argv and argv[0] in _SUBCOMMANDS else None
+    """The command argv names, when it names one first: the only parser to
+    build; "" when argv is empty (a double-click's): no command's parser."""
+    if not argv:
+        return ""
+    return argv[0] if argv[0] in _SUBCOMMANDS else None
 
 
 # ------------------------------------------------- the commands that only look
@@ -333,6 +336,10 @@ COMMANDS = {"scan": "scan_commands:cmd_scan", "demo": "scan_commands:cmd_demo",
             "resume-command": "export_commands:cmd_resume_command", None: "scan_commands:cmd_default"}
 
 
+# What opens the window (no command: if there is a display, see scan_commands.cmd_default).
+WINDOW_COMMANDS = ("gui", None)
+
+
 def command(name: str | None) -> Callable[[argparse.Namespace], int]:
     module, function = COMMANDS[name].split(":")
     run: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(f"app.cli.{module}"), function)
@@ -351,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             words = sys.argv[1:] if argv is None else list(argv)
             args = build_parser(_wanted_command(words)).parse_args(words)
+            if args.command not in WINDOW_COMMANDS:
+                collector.release_start()  # the window's start ends once it shows its sessions (app.gui.app)
             return command(args.command)(args)
         except UsageError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)

@@ -24,7 +24,7 @@ from app.cli.common import (
     no_claude_data,
     safe,
 )
-from app.core import locations, reasons
+from app.core import collector, locations, reasons
 from app.core.display import human_size, local_time, summary_line
 from app.core.records import ScanResult
 from app.core.scan import scan
@@ -197,6 +197,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     or the demo data's when there are none."""
     if has_display():
         return cmd_gui(argparse.Namespace(data_dir=None, backup_dir=None, screenshot=None))
+    collector.release_start()  # no window to wait for
     print("No display here, so the sessions are listed in the terminal.")
     discovery = locations.discover()
     found = [d for d in discovery.found if d.has_sessions]

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import APP_NAME, __version__
-from app.core import locations, logfile
+from app.core import collector, locations, logfile
 from app.gui import resources, theme
 from app.gui.main_window import MainWindow
 
@@ -23,7 +23,7 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     """Open the window and run until it closes.  With ``screenshot``, save a
     PNG of the window once the scan is shown with the first row's preview,
     and exit (0 when saved)."""
-    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
+    app = cast(QApplication, QApplication.instance() or theme.application(sys.argv[:1]))
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
@@ -67,7 +67,11 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     window.ready.connect(open_log_file)
     window.log_wanted.connect(open_log_file)
     window.job_failed.connect(open_log_file)
-    window.show()
+    # The start is over once the window shows its sessions (or could not):
+    # the cycle collector, paused for it (app/__main__.py), runs again.
+    window.ready.connect(collector.release_start)
+    window.job_failed.connect(collector.release_start)
+    window.show_with_first_rows()
     code = app.exec()
     open_log_file()  # closed before: what was logged still goes to the file
     return outcome["code"] if screenshot is not None else code

@@ -38,7 +38,7 @@ from app.gui.conversation_actions import ConversationActions
 from app.gui.keep_repaired import KeepRepairedSwitch
 from app.gui.preview import PreviewPane
 from app.gui.preview_reader import PreviewReader
-from app.gui.scan_feed import ScanFeed
+from app.gui.scan_feed import HOLD_MS, ScanFeed
 from app.gui.session_model import KINDS, SHOWN_AT_FIRST, Arranged, SessionModel, arrange
 from app.gui.tasks import Tasks
 from app.gui.window_memory import WindowMemory
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._result: ScanResult | None = None
         self._next_sort = 0.0  # when the rows streaming in are next put in order, and counted
         self._was_ready = False
+        self._held_back = False  # shown once its first rows are in (show_with_first_rows)
         self._kept: window_parts.Place | None = None  # the selection and scroll a refresh gives back
         self.scan_feed = ScanFeed(self.tasks, self)
         self.keep_repaired_switch = KeepRepairedSwitch(self, self.tasks)
@@ -244,6 +245,22 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ settings
 
+    def show_with_first_rows(self, at_the_latest_ms: int = HOLD_MS) -> None:
+        """Show the window once the first scan has rows for it (or has found
+        none, or failed), and ``at_the_latest_ms`` from now whatever it has.
+        A folder read that fast opens already filled, with a single paint:
+        shown at once, the window would paint itself empty first, and that
+        paint and the scan would take turns with the interpreter lock.  The
+        scan's feed holds its first rows as long (scan_feed.HOLD_MS)."""
+        self._held_back = True
+        QTimer.singleShot(at_the_latest_ms, self, self._appear)
+
+    @Slot()
+    def _appear(self) -> None:
+        if self._held_back:
+            self._held_back = False
+            self.show()
+
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self.memory.window_shown()
@@ -273,6 +290,7 @@ class MainWindow(QMainWindow):
             self.folder_combo.setCurrentIndex(first)
 
     def _show_empty(self) -> None:
+        self._appear()
         self.empty.show_places(self._searched)
         self.stack.setCurrentWidget(self.empty)
         self.status_label.setText("No Claude Desktop data found.")
@@ -360,6 +378,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_batch(self, batch: list[Session]) -> None:
         self.model.append(batch)
+        self._appear()  # with its first rows
         now = time.perf_counter()
         if now >= self._next_sort:
             # Newest first as rows stream in, and the counts on the switches,
@@ -371,6 +390,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object, str, object, object)
     def _on_scan_done(self, result: ScanResult, summary: str, arranged: Arranged | None, preview: tuple | None) -> None:
+        self._appear()
         self._result = result
         # The transcripts without a record (found after the records, from
         # ~/.claude/projects), and the statuses and flags the scan's last steps set.
@@ -419,6 +439,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_job_failed(self, message: str) -> None:
+        self._appear()
         self.status_label.setText(message)
         self.job_failed.emit(message)
 

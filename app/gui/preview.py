@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QTextEdit,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -48,13 +47,25 @@ MARKS = {True: ("✓", "#2f9e44"), False: ("✗", "#c8372d"), None: ("?", "#868e
 
 
 def _mono_editor() -> QPlainTextEdit:
+    """A read-only editor for a file's text, in the proportional font until
+    _in_mono_font gives it the fixed-pitch one."""
     editor = QPlainTextEdit()
     editor.setReadOnly(True)
     editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-    editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                    | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     return editor
+
+
+def _in_mono_font(*editors: QPlainTextEdit) -> None:
+    """The system's fixed-pitch font for ``editors``, given once they can be
+    seen: finding it (and Qt making the font database's class and its enums)
+    is over a millisecond of the window's start, for a file tab hidden at first."""
+    from PySide6.QtGui import QFontDatabase
+
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    for editor in editors:
+        editor.setFont(font)
 
 
 class FileTab(QWidget):
@@ -117,9 +128,12 @@ class FileTab(QWidget):
         self.more.setText(f"Show all ({view.full_length:,} characters; the first {len(view.text):,} are shown)")
 
     def in_sight(self) -> None:
-        """Its tab can now be seen (the files and details are shown): its JSON
-        is coloured from now on.  Before, no one would see the colours: the
+        """Its tab can now be seen (the files and details are shown): its text
+        is in the fixed-pitch font, and its JSON coloured, from now on.
+        Before, no one would see either: the font's look-up, the
         highlighter's pass over the text, and its module, can wait till then."""
+        if not self._seen:
+            _in_mono_font(self.editor, self.around)
         self._seen = True
         self._colour()
 
@@ -135,6 +149,7 @@ class DiffView(QWidget):
 
     def __init__(self, rows: list[tuple[str | None, str | None, str]]):
         from PySide6.QtGui import QTextCursor, QTextFormat  # here: Qt makes their many enums when first asked
+        from PySide6.QtWidgets import QTextEdit  # (for ExtraSelection: a window may never show a difference)
 
         from app.gui.json_highlighter import is_dark
 
@@ -146,6 +161,7 @@ class DiffView(QWidget):
         layout.addWidget(QLabel(f"{differ}. Left: .json, right: .json.tmp."))
         split = QSplitter(Qt.Orientation.Horizontal)
         self.left, self.right = _mono_editor(), _mono_editor()
+        _in_mono_font(self.left, self.right)
         split.addWidget(self.left)
         split.addWidget(self.right)
         layout.addWidget(split, 1)
