@@ -743,6 +743,51 @@ def test_a_window_held_for_rows_that_do_not_come_opens_all_the_same(qtbot, tmp_p
     assert shown.rows == [0] and late.model.rowCount() > 0  # shown before its rows came, then filled
 
 
+def test_a_window_closed_before_its_first_rows_is_not_shown_after(qtbot, tmp_path):
+    """Found by review: closed while held back, the window was shown again
+    when its time was up, with its tasks already shut down."""
+    window = MainWindow([demo_dir(demo.write_demo(tmp_path / "Claude").path)], backup_root=tmp_path / "backups",
+                        settings=QSettings(str(tmp_path / "closed.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    shown = ShownWith(window)
+    window.show_with_first_rows(at_the_latest_ms=0)
+    window.close()
+    qtbot.wait(300)
+    assert shown.rows == [] and not window.isVisible()
+
+
+def test_the_cycle_collector_runs_again_even_if_the_window_never_gets_ready(tmp_path):
+    """Found by review: the collector, paused for the start, came back only
+    on ready (or a failed job); a slot that raised on the way left it off for
+    as long as the window stayed open.  A timer brings it back regardless."""
+    demo.write_demo(tmp_path / "Claude")
+    probe = "\n".join([
+        "import gc, sys",
+        "from pathlib import Path",
+        "from PySide6.QtCore import QTimer",
+        "from PySide6.QtWidgets import QApplication",
+        "from app.core import collector, locations",
+        "from app.gui import app, main_window",
+        "collector.hold_start()",
+        "app.START_AT_THE_LATEST_MS = 200",
+        "def broken(*args): raise RuntimeError('a slot that raised')",
+        "main_window.MainWindow._on_scan_done = broken",
+        "real = main_window.MainWindow.show_with_first_rows",
+        "def show(self, *args):",
+        "    QTimer.singleShot(1500, lambda: (print('gc', gc.isenabled(), flush=True), QApplication.quit()))",
+        "    real(self, *args)",
+        "main_window.MainWindow.show_with_first_rows = show",
+        f"app.run([locations.chosen({str(tmp_path / 'Claude')!r})], backup_root=Path({str(tmp_path / 'b')!r}))",
+    ])
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=60)
+    assert "a slot that raised" in done.stderr  # the window never got ready ...
+    assert "gc True" in done.stdout, done.stdout + done.stderr  # ... and the collector runs all the same
+
+
 def test_the_window_is_in_fusion_without_python_ever_seeing_its_style(tmp_path):
     """theme.application picks Fusion as Qt makes the application, and the
     light palette is made by theme: set or asked for later, the style would

@@ -16,6 +16,7 @@ from app.gui import resources, theme
 from app.gui.main_window import MainWindow
 
 SCREENSHOT_TIMEOUT_MS = 60_000
+START_AT_THE_LATEST_MS = 10_000  # the cycle collector runs again by then, ready or not
 
 
 def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, screenshot: Path | None = None,
@@ -71,6 +72,10 @@ def run(data_dirs: list[locations.DataDir], searched: list[str] | None = None, s
     # the cycle collector, paused for it (app/__main__.py), runs again.
     window.ready.connect(collector.release_start)
     window.job_failed.connect(collector.release_start)
+    # ... and whatever happens on the way to ready (a slot that raised, a
+    # scan that never ends), the collector is not kept from a window that
+    # may stay open for days (found by review).
+    QTimer.singleShot(START_AT_THE_LATEST_MS, collector.release_start)
     window.show_with_first_rows()
     code = app.exec()
     open_log_file()  # closed before: what was logged still goes to the file

@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         self.memory.window_shown()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._held_back = False  # closed before its first rows: never shown again by show_with_first_rows
         if self._flow is not None:
             self._flow.cancel()  # a change stops between sessions, never in the middle of a file
         self.claude_watch.stop()
