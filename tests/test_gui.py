@@ -645,11 +645,19 @@ NOT_AT_START = ("app.core.plans", "app.core.backups", "app.core.engine", "app.co
                 "app.gui.conversation_view", "app.core.conversation")
 
 
+def qt_probe(lines: list[str], timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``lines`` as a Python program in a process of its own (offscreen
+    Qt, this checkout's app): what a fresh start imports, makes and does."""
+    return subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), **env},
+                          timeout=timeout)
+
+
 def test_the_window_shows_its_sessions_without_the_change_machinery(tmp_path):
     """Up to ready (the sessions listed, the first one's preview shown),
     through the imports of ``session-rescue gui``, in a process of its own."""
     info = demo.write_demo(tmp_path / "Claude")
-    probe = "\n".join([
+    done = qt_probe([
         "import sys",
         "import app.cli, app.cli.scan_commands, app.gui.app",
         "from pathlib import Path",
@@ -670,9 +678,6 @@ def test_the_window_shows_its_sessions_without_the_change_machinery(tmp_path):
         "window.show()",
         "qt.exec()",
     ])
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -761,7 +766,7 @@ def test_the_cycle_collector_runs_again_even_if_the_window_never_gets_ready(tmp_
     on ready (or a failed job); a slot that raised on the way left it off for
     as long as the window stayed open.  A timer brings it back regardless."""
     demo.write_demo(tmp_path / "Claude")
-    probe = "\n".join([
+    done = qt_probe([
         "import gc, sys",
         "from pathlib import Path",
         "from PySide6.QtCore import QTimer",
@@ -778,12 +783,8 @@ def test_the_cycle_collector_runs_again_even_if_the_window_never_gets_ready(tmp_
         "    real(self, *args)",
         "main_window.MainWindow.show_with_first_rows = show",
         f"app.run([locations.chosen({str(tmp_path / 'Claude')!r})], backup_root=Path({str(tmp_path / 'b')!r}))",
-    ])
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state"),
-           "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=60)
+    ], timeout=60, XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
+        HOME=str(tmp_path))
     assert "a slot that raised" in done.stderr  # the window never got ready ...
     assert "gc True" in done.stdout, done.stdout + done.stderr  # ... and the collector runs all the same
 
@@ -793,7 +794,7 @@ def test_the_window_is_in_fusion_without_python_ever_seeing_its_style(tmp_path):
     light palette is made by theme: set or asked for later, the style would
     come to Python, and PySide would make its class and 600 enum members
     first (some 7 ms of the start).  The palette is still Fusion's own."""
-    probe = "\n".join([
+    done = qt_probe([
         "from PySide6 import QtWidgets",
         "from app.gui import theme",
         "qt = theme.application(['probe'])",
@@ -804,9 +805,6 @@ def test_the_window_is_in_fusion_without_python_ever_seeing_its_style(tmp_path):
         "print(made, qt.style().name(), mine == fusion, mine.resolveMask() == fusion.resolveMask(),",
         "      qt.palette().highlight().color() == theme.ACCENT)",
     ])
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "fusion", "True", "True", "True"]
 
