@@ -369,18 +369,20 @@ def test_counts_are_written_as_a_person_writes_them():
 
 
 def at_a_terminal(args: list[str], answer: bytes | None = None, interrupt: bool = False,
-                  interrupt_after: float | None = None) -> tuple[int, str]:
+                  interrupt_after: float | None = None, program: str | None = None) -> tuple[int, str]:
     """The CLI at a real terminal (a pty), answering its question with
     ``answer`` or, with ``interrupt``, with Ctrl+C (the SIGINT a terminal
     sends).  With ``interrupt_after``, Ctrl+C comes that many seconds after
-    the start, asked or not, and only then is a question answered."""
+    the start, asked or not, and only then is a question answered.  With
+    ``program``, that Python program runs in the CLI's place (given ``args``)."""
     import pty
     import signal
 
     main_fd, child_fd = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", TERM="dumb")
     env.pop("SESSION_RESCUE_DEBUG", None)  # a traceback is what the tests look for, not what they ask for
-    proc = subprocess.Popen([sys.executable, "-m", "app", *args], stdin=child_fd, stdout=child_fd, stderr=child_fd,
+    start = ["-c", program] if program is not None else ["-m", "app"]
+    proc = subprocess.Popen([sys.executable, *start, *args], stdin=child_fd, stdout=child_fd, stderr=child_fd,
                             env=env)
     os.close(child_fd)
     started = time.monotonic()
@@ -444,6 +446,36 @@ def test_ctrl_c_at_the_question_still_says_what_was_done_before_it_was_asked(tmp
                                 "--ignore-running"], interrupt=True)
     assert code == 130, text
     assert "was found and undone first" in text and text.index("undone first") < text.index("Nothing was changed.")
+
+
+@posix_only
+def test_ctrl_c_while_the_plan_is_printed_stops_the_repair_before_it_starts(tmp_path):
+    """Found when CI hit it: a Ctrl+C that came while the plan was printed
+    (a plan of thousands takes a while) was taken for a stop, yet the
+    question came all the same, and a yes started a run.  Here the Ctrl+C
+    comes exactly then: the CLI's own main, with the plan's printing
+    sending it first."""
+    folder = DataFolder(tmp_path / "Claude")
+    folder.tmp("local_orphan", title="only a .tmp")
+    program = "\n".join([
+        "import os, signal, sys",
+        "from app import cli",
+        "from app.cli import repair_commands",
+        "printed = repair_commands._print_plan",
+        "def ctrl_c_as_it_prints(*args):",
+        "    os.kill(os.getpid(), signal.SIGINT)",
+        "    printed(*args)",
+        "repair_commands._print_plan = ctrl_c_as_it_prints",
+        "sys.exit(cli.main(sys.argv[1:]))",
+    ])
+    # The question, should it come, is answered yes.
+    code, text = at_a_terminal(["repair", "--data-dir", str(folder.root), "--backup-dir", str(tmp_path / "b"),
+                                "--ignore-running"], answer=b"y\n", program=program)
+    assert code == 130, text
+    assert "[y/N]" not in text and "Nothing was changed." in text
+    from app.core import backups
+
+    assert not list(folder.org.glob("*.json")) and backups.runs(tmp_path / "b") == []
 
 
 @posix_only

@@ -312,12 +312,16 @@ def _carry_out(args: argparse.Namespace, job: Job, request: transaction.Job,
 
     def confirm(the_plan: plans.Plan) -> bool:
         nonlocal started
-        if file_engine.cancelled:  # Ctrl+C while it recovered, scanned or planned: this job never starts
-            args.interrupted = True
-            return False
-        if _asks(args):
+        if not file_engine.cancelled and _asks(args):
             _print_plan(the_plan, request.backup_root, job)
-        started = _confirm(f"{job.kind.capitalize()} {counted(len(the_plan.to_do), 'session')} now?", args)
+        if not file_engine.cancelled:
+            started = _confirm(f"{job.kind.capitalize()} {counted(len(the_plan.to_do), 'session')} now?", args)
+        # Ctrl+C while it recovered, scanned or planned, or while the plan was
+        # printed (a plan of thousands takes a while), up to the question:
+        # this job never starts, whatever the answer.
+        if file_engine.cancelled:
+            args.interrupted = True
+            started = False
         return started
 
     show_progress = sys.stderr.isatty() and not args.json
